@@ -1,0 +1,69 @@
+"""Lazy imports of optional heavy dependencies.
+
+`require("onnxruntime", extra="runtime")` imports on first call and turns a missing
+module into one `EdgeActionError` line that names the extra to install. Modules of the
+runtime (`engine`, `pipelines`) use this for onnxruntime, gi and tensorrt so that
+importing them costs nothing and never pulls in TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .errors import fail
+
+# module -> (pip extra, what to do when it is missing)
+_HINTS = {
+    "onnxruntime": ("runtime", "pip install 'edgeaction[runtime]'"),
+    "cv2": ("runtime", "pip install 'edgeaction[runtime]'"),
+    "gi": (
+        "runtime",
+        "apt-get install python3-gi gir1.2-gstreamer-1.0 and rerun scripts/setup.sh "
+        "(a venv needs Debian's gi linked in or `pip install 'pygobject<3.51'`)",
+    ),
+    "tensorflow": ("train", "pip install 'edgeaction[train]'"),
+    "keras": ("train", "pip install 'edgeaction[train]'"),
+    "tf2onnx": ("train", "pip install 'edgeaction[train]'"),
+    "onnx": ("train", "pip install 'edgeaction[train]' (or `pip install onnx`)"),
+    "matplotlib": ("train", "pip install 'edgeaction[train]'"),
+    "mediapipe": ("pose", "bash scripts/setup.sh (installs mediapipe==0.10.21 offline models)"),
+    "tensorrt": (
+        "tensorrt",
+        "on a Jetson use JetPack's python3-libnvinfer with a --system-site-packages venv; "
+        "elsewhere install TensorRT from NVIDIA, or use --backend onnxruntime",
+    ),
+}
+
+
+def require(name: str) -> ModuleType:
+    """Import `name` or fail with one line naming the extra that provides it.
+
+    Args:
+        name: String. Dotted module name, e.g. `"onnxruntime"` or `"tf2onnx.convert"`.
+
+    Returns:
+        The imported module.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        top = name.split(".")[0]
+        extra, how = _HINTS.get(top, (None, f"pip install {top}"))
+        what = f"'{top}' is not installed" if isinstance(e, ModuleNotFoundError) else str(e)
+        tag = f" (extra '{extra}')" if extra else ""
+        fail(f"{what}; it is needed here{tag}: {how}")
+
+
+def gst():
+    """Return `(Gst, GstVideo)` with GStreamer initialised once."""
+    gi = require("gi")
+    try:
+        gi.require_version("Gst", "1.0")
+        gi.require_version("GstVideo", "1.0")
+        from gi.repository import Gst, GstVideo
+    except (ValueError, ImportError) as e:
+        fail(f"GStreamer's introspection data is missing ({e}): {_HINTS['gi'][1]}")
+    if not Gst.is_initialized():
+        Gst.init(None)
+    return Gst, GstVideo

@@ -1,0 +1,306 @@
+"""The model contract: everything downstream needs to feed a model, and nothing else.
+
+Written once at export (`contract.json` beside the ONNX file and embedded in its
+`metadata_props` under `edgeaction.contract`), copied beside every engine, and read by
+the runners, the pipelines and the benchmarks. Nothing downstream guesses a shape or a
+label.
+
+```python
+c = ModelContract(name="demo", labels=("walk", "run"), frames=8, height=64, width=64)
+c.input_shape(batch=2)          # (2, 8, 64, 64, 3) for layout NTHWC
+ModelContract.from_json(c.to_json()) == c
+```
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import EdgeActionError, fail
+
+CONTRACT_KEY = "edgeaction.contract"
+CONTRACT_FILE = "contract.json"
+SCHEMA_VERSION = 1
+LAYOUTS = ("NTHWC", "NCTHW", "NTCHW")
+COLOUR_ORDERS = ("RGB", "BGR")
+DTYPES = ("float32", "float16", "uint8")
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    """What a clip classifier expects and produces.
+
+    Args:
+        name: String. Model name, used in events and engine file names.
+        labels: Tuple of strings. Class names in output order.
+        frames: Integer. Frames per clip (T).
+        height: Integer. Frame height in pixels after scaling.
+        width: Integer. Frame width in pixels after scaling.
+        input_name: String. Name of the clip input tensor. Defaults to `"frames"`.
+        output_name: String. Name of the probability output. Defaults to `"probs"`.
+        layout: String. Axis order of the input, one of `NTHWC`, `NCTHW`, `NTCHW`.
+            Defaults to `"NTHWC"`.
+        dtype: String. Input element type. Defaults to `"float32"`.
+        colour: String. Channel order, `"RGB"` or `"BGR"`. Defaults to `"RGB"`.
+        scale: Float. Pixels (0..255) are multiplied by this first. Defaults to `1/255`.
+        mean: Tuple of 3 floats. Subtracted per channel after scaling. Defaults to 0.5s.
+        std: Tuple of 3 floats. Divides per channel after the mean. Defaults to 0.5s.
+        stride: Integer. Default step between consecutive windows, in kept frames.
+            Defaults to `frames // 2`.
+        subsample: Integer. Keep every n-th frame of a stream to build a window, so the
+            window spans the same time as the clips the model was trained on (uniform
+            sampling of T frames from longer clips). Defaults to `1`.
+        outputs_probabilities: Boolean. Whether the output is already softmaxed.
+            Defaults to `True`.
+        producer: Dict of strings. Versions of the tools that made the model
+            (edgeaction, tensorflow, keras, tf2onnx, opset, ...).
+    """
+
+    name: str
+    labels: tuple[str, ...]
+    frames: int
+    height: int
+    width: int
+    input_name: str = "frames"
+    output_name: str = "probs"
+    layout: str = "NTHWC"
+    dtype: str = "float32"
+    colour: str = "RGB"
+    scale: float = 1.0 / 255.0
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    stride: int = 0
+    subsample: int = 1
+    outputs_probabilities: bool = True
+    producer: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self):
+        bad = self._problem()
+        if bad:
+            fail(f"invalid model contract: {bad}")
+        object.__setattr__(self, "labels", tuple(self.labels))
+        object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))
+        object.__setattr__(self, "std", tuple(float(s) for s in self.std))
+        object.__setattr__(self, "producer", {str(k): str(v) for k, v in self.producer.items()})
+        if not self.stride:
+            object.__setattr__(self, "stride", max(1, self.frames // 2))
+
+    def _problem(self) -> str | None:
+        if not isinstance(self.name, str) or not self.name:
+            return f"name must be a non-empty string. Received: name={self.name!r}"
+        if isinstance(self.labels, str) or not isinstance(self.labels, list | tuple):
+            return f"labels must be a list of strings. Received: labels={self.labels!r}"
+        if len(self.labels) < 2:
+            return f"labels needs at least 2 classes. Received: {len(self.labels)}"
+        if not all(isinstance(x, str) and x for x in self.labels):
+            return "labels must be non-empty strings"
+        if len(set(self.labels)) != len(self.labels):
+            return f"labels must be unique. Received: labels={list(self.labels)}"
+        for k in ("frames", "height", "width"):
+            v = getattr(self, k)
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 4096:
+                return f"{k} must be an integer in 1..4096. Received: {k}={v!r}"
+        for k in ("input_name", "output_name"):
+            if not isinstance(getattr(self, k), str) or not getattr(self, k):
+                return f"{k} must be a non-empty string"
+        if self.layout not in LAYOUTS:
+            return f"layout must be one of {LAYOUTS}. Received: layout={self.layout!r}"
+        if self.dtype not in DTYPES:
+            return f"dtype must be one of {DTYPES}. Received: dtype={self.dtype!r}"
+        if self.colour not in COLOUR_ORDERS:
+            return f"colour must be one of {COLOUR_ORDERS}. Received: colour={self.colour!r}"
+        if not _finite(self.scale) or self.scale <= 0:
+            return f"scale must be a positive number. Received: scale={self.scale!r}"
+        for k in ("mean", "std"):
+            v = getattr(self, k)
+            if not isinstance(v, list | tuple) or len(v) != 3 or not all(_finite(x) for x in v):
+                return f"{k} must be 3 numbers. Received: {k}={v!r}"
+        if any(s <= 0 for s in self.std):
+            return f"std must be positive. Received: std={self.std!r}"
+        if not isinstance(self.stride, int) or isinstance(self.stride, bool) or self.stride < 0:
+            return f"stride must be a non-negative integer. Received: stride={self.stride!r}"
+        if not isinstance(self.subsample, int) or isinstance(self.subsample, bool) or not 1 <= self.subsample <= 64:
+            return f"subsample must be an integer in 1..64. Received: subsample={self.subsample!r}"
+        if not isinstance(self.producer, dict):
+            return "producer must be a mapping of strings"
+        return None
+
+    # ---- shapes ------------------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def input_shape(self, batch: int | None = None) -> tuple:
+        """The input shape in the contract's layout, with `batch` first (None: dynamic)."""
+        t, h, w, c = self.frames, self.height, self.width, 3
+        per = {"NTHWC": (t, h, w, c), "NCTHW": (c, t, h, w), "NTCHW": (t, c, h, w)}
+        return (batch, *per[self.layout])
+
+    def check_input(self, name: str, shape, dtype: str | None = None, what: str = "model") -> None:
+        """Fail with one line when a model's input disagrees with this contract.
+
+        Args:
+            name: String. The model's input tensor name.
+            shape: Sequence. The model's input shape; str/None/negative entries are dynamic.
+            dtype: String or None. The model's input element type, when known.
+            what: String. How to call the model in messages. Defaults to `"model"`.
+        """
+        if name != self.input_name:
+            fail(
+                f"contract wants input '{self.input_name}', {what} input is '{name}'; "
+                "re-export the model with `edgeaction export`"
+            )
+        want = self.input_shape()
+        shape = tuple(shape)
+        if len(shape) != len(want):
+            fail(
+                f"contract wants a {len(want)}-D input {self.layout}, {what} input has "
+                f"{len(shape)} dims {list(shape)}; re-export the model with `edgeaction export`"
+            )
+        axis_names = {"T": "frames", "H": "height", "W": "width", "C": "channels"}
+        for axis, (w, got) in zip(self.layout[1:], zip(want[1:], shape[1:], strict=True), strict=True):
+            if isinstance(got, int) and got > 0 and got != w:
+                fail(
+                    f"contract wants {w} {axis_names[axis]}, {what} input has {got} "
+                    f"({self.layout} {list(shape)}); the contract and the model come from "
+                    "different exports: re-export with `edgeaction export`"
+                )
+        if dtype is not None and _canon_dtype(dtype) != self.dtype:
+            fail(f"contract wants {self.dtype} input, {what} input is {dtype}")
+
+    def check_output(self, size, what: str = "model") -> None:
+        """Fail when the number of model outputs is not the number of labels."""
+        if isinstance(size, int) and size > 0 and size != self.num_classes:
+            fail(
+                f"contract has {self.num_classes} labels, {what} output has {size} classes; "
+                "the labels do not belong to this model"
+            )
+
+    # ---- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["labels"] = list(self.labels)
+        d["mean"] = list(self.mean)
+        d["std"] = list(self.std)
+        return {"schema": SCHEMA_VERSION, **d}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str = "contract") -> ModelContract:
+        if not isinstance(d, dict):
+            fail(f"{source} is not a JSON object; re-export the model with `edgeaction export`")
+        schema = d.get("schema", SCHEMA_VERSION)
+        if schema != SCHEMA_VERSION:
+            fail(
+                f"{source} has schema {schema!r}, this edgeaction reads schema {SCHEMA_VERSION}; "
+                "re-export the model with this version"
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known - {"schema"})
+        if unknown:
+            fail(f"{source} has unknown keys {unknown}; re-export the model with this version")
+        missing = [k for k in ("name", "labels", "frames", "height", "width") if k not in d]
+        if missing:
+            fail(f"{source} lacks {missing}; re-export the model with `edgeaction export`")
+        kw = {k: v for k, v in d.items() if k != "schema"}
+        try:
+            return cls(**kw)
+        except EdgeActionError as e:
+            fail(f"{source}: {e}")
+        except (TypeError, ValueError) as e:
+            fail(f"{source} is malformed ({e}); re-export the model with `edgeaction export`")
+
+    @classmethod
+    def from_json(cls, text: str | bytes, source: str = "contract") -> ModelContract:
+        try:
+            d = json.loads(text)
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            fail(f"{source} is not valid JSON ({e}); re-export the model with `edgeaction export`")
+        return cls.from_dict(d, source)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write `contract.json` atomically; `path` may be a directory or a file path."""
+        from .fsutil import atomic_write_text
+
+        p = Path(path)
+        if p.is_dir():
+            p = p / CONTRACT_FILE
+        atomic_write_text(p, self.to_json() + "\n")
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ModelContract:
+        """Read a contract from `contract.json`, a directory holding it, or an ONNX model."""
+        p = Path(path)
+        if p.is_dir():
+            p = p / CONTRACT_FILE
+        if not p.exists():
+            fail(f"no model contract at {p}; export the model with `edgeaction export`")
+        if p.suffix == ".onnx":
+            return contract_from_onnx(p)
+        try:
+            text = p.read_bytes()
+        except OSError as e:
+            fail(f"cannot read {p}: {e.strerror}")
+        return cls.from_json(text, source=str(p))
+
+    def with_producer(self, **versions: str) -> ModelContract:
+        return replace(self, producer={**self.producer, **{k: str(v) for k, v in versions.items()}})
+
+
+def contract_from_onnx(path: str | os.PathLike, metadata: dict[str, str] | None = None) -> ModelContract:
+    """The contract embedded in an ONNX model, else the `contract.json` beside it.
+
+    Args:
+        path: Path of the `.onnx` file.
+        metadata: Dict or None. The model's `metadata_props` when the caller already has
+            them (e.g. from an ONNX Runtime session), so the file is not parsed twice.
+    """
+    p = Path(path)
+    if metadata is None:
+        metadata = _onnx_metadata(p)
+    if CONTRACT_KEY in metadata:
+        return ModelContract.from_json(metadata[CONTRACT_KEY], source=f"contract embedded in {p.name}")
+    beside = p.with_name(CONTRACT_FILE)
+    if beside.exists():
+        return ModelContract.load(beside)
+    fail(
+        f"{p} carries no edgeaction contract (no '{CONTRACT_KEY}' metadata, no {CONTRACT_FILE} "
+        "beside it); export it with `edgeaction export` or put its contract.json beside it"
+    )
+
+
+def _onnx_metadata(p: Path) -> dict[str, str]:
+    from ._lazy import require
+
+    ort = require("onnxruntime")
+    try:
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        sess = ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types
+        fail(f"{p} is not a loadable ONNX model ({_first_line(e)})")
+    return dict(sess.get_modelmeta().custom_metadata_map)
+
+
+def _first_line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return s[0][:200] if s else type(e).__name__
+
+
+def _finite(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _canon_dtype(d: str) -> str:
+    d = str(d).lower()
+    return {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8"}.get(
+        d, d
+    )

@@ -1,0 +1,11 @@
+"""Engine: one runner interface over ONNX Runtime (CPU default) and TensorRT.
+
+Never imports TensorFlow. `open_runner(path)` reads the model contract and returns an
+inactive runner; use it with `with`.
+"""
+
+from .base import BaseRunner, TensorMeta
+from .loader import open_runner
+from .ort import OrtRunner
+
+__all__ = ["BaseRunner", "OrtRunner", "TensorMeta", "open_runner"]

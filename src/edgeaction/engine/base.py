@@ -1,0 +1,156 @@
+"""The runner interface every backend implements (in the spirit of Polygraphy's runners).
+
+Public methods check state and inputs; subclasses implement `activate_impl`,
+`infer_impl` and `deactivate_impl` only.
+
+```python
+with OrtRunner("model.onnx") as r:
+    out = r.infer({"frames": clip})          # {"probs": (N, classes) float32}
+```
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..contract import ModelContract
+from ..errors import fail
+
+
+@dataclass(frozen=True)
+class TensorMeta:
+    """Name, dtype and shape of one model input or output (None: dynamic axis)."""
+
+    name: str
+    dtype: np.dtype
+    shape: tuple
+
+
+class BaseRunner:
+    """Runs one model; activate before `infer`, deactivate after (or use `with`).
+
+    Args:
+        contract: The model contract the runner serves.
+        name: String. A name for messages and metrics.
+    """
+
+    def __init__(self, contract: ModelContract, name: str):
+        self.contract = contract
+        self.name = name
+        self.is_active = False
+        self.last_inference_s: float | None = None
+
+    # ---- public API ----------------------------------------------------------------------
+    def activate(self) -> BaseRunner:
+        if self.is_active:
+            return self
+        self.activate_impl()
+        self.is_active = True
+        self._check_against_contract()
+        return self
+
+    def deactivate(self) -> None:
+        if not self.is_active:
+            return
+        try:
+            self.deactivate_impl()
+        finally:
+            self.is_active = False
+
+    def __enter__(self) -> BaseRunner:
+        return self.activate()
+
+    def __exit__(self, *exc) -> None:
+        self.deactivate()
+
+    def get_input_metadata(self) -> dict[str, TensorMeta]:
+        self._need_active("get_input_metadata")
+        return self.get_input_metadata_impl()
+
+    def get_output_metadata(self) -> dict[str, TensorMeta]:
+        self._need_active("get_output_metadata")
+        return self.get_output_metadata_impl()
+
+    @property
+    def max_batch(self) -> int | None:
+        """Largest batch the model takes (None: unbounded)."""
+        return None
+
+    def infer(self, feed: dict[str, np.ndarray], check_inputs: bool = True) -> dict[str, np.ndarray]:
+        """Run the model on `feed` (name → array) and return outputs (name → array)."""
+        self._need_active("infer")
+        if check_inputs:
+            self._check_feed(feed)
+        t = time.perf_counter()
+        out = self.infer_impl(feed)
+        self.last_inference_s = time.perf_counter() - t
+        return out
+
+    def classify(self, clips: np.ndarray) -> np.ndarray:
+        """Probabilities `(N, classes)` for a normalised batch in the contract's layout."""
+        out = self.infer({self.contract.input_name: clips}, check_inputs=True)
+        return out[self.contract.output_name]
+
+    # ---- for subclasses ------------------------------------------------------------------
+    def activate_impl(self) -> None:
+        raise NotImplementedError
+
+    def deactivate_impl(self) -> None:
+        raise NotImplementedError
+
+    def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def get_input_metadata_impl(self) -> dict[str, TensorMeta]:
+        raise NotImplementedError
+
+    def get_output_metadata_impl(self) -> dict[str, TensorMeta]:
+        raise NotImplementedError
+
+    # ---- checks --------------------------------------------------------------------------
+    def _need_active(self, what: str) -> None:
+        if not self.is_active:
+            fail(f"{self.name}: activate() the runner (or use `with`) before {what}()")
+
+    def _check_against_contract(self) -> None:
+        ins = self.get_input_metadata_impl()
+        outs = self.get_output_metadata_impl()
+        c = self.contract
+        if c.input_name not in ins:
+            fail(
+                f"{self.name}: contract wants input '{c.input_name}', model inputs are "
+                f"{sorted(ins)}; re-export the model with `edgeaction export`"
+            )
+        m = ins[c.input_name]
+        c.check_input(m.name, m.shape, np.dtype(m.dtype).name, what=self.name)
+        if c.output_name not in outs:
+            fail(
+                f"{self.name}: contract wants output '{c.output_name}', model outputs are "
+                f"{sorted(outs)}; re-export the model with `edgeaction export`"
+            )
+        c.check_output(outs[c.output_name].shape[-1], what=self.name)
+
+    def _check_feed(self, feed: dict[str, np.ndarray]) -> None:
+        meta = self.get_input_metadata_impl()
+        missing = sorted(set(meta) - set(feed))
+        extra = sorted(set(feed) - set(meta))
+        if missing or extra:
+            fail(f"{self.name}: feed has inputs {sorted(feed)}, model wants {sorted(meta)}")
+        for name, m in meta.items():
+            a = feed[name]
+            if not isinstance(a, np.ndarray):
+                fail(f"{self.name}: input '{name}' must be a numpy array. Received: {type(a).__name__}")
+            if a.dtype != m.dtype:
+                fail(f"{self.name}: input '{name}' must be {np.dtype(m.dtype).name}. Received: {a.dtype}")
+            if a.ndim != len(m.shape) or any(
+                isinstance(w, int) and w > 0 and w != g for w, g in zip(m.shape, a.shape, strict=True)
+            ):
+                fail(f"{self.name}: input '{name}' must have shape {list(m.shape)}. Received: {list(a.shape)}")
+        mb = self.max_batch
+        if mb is not None:
+            b = next(iter(feed.values())).shape[0]
+            if b > mb:
+                fail(f"{self.name}: batch {b} exceeds the model's maximum batch {mb}")

@@ -1,0 +1,42 @@
+"""Pick the runner for a model file from its extension and the requested backend."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import fail
+from .base import BaseRunner
+
+BACKENDS = ("onnxruntime", "tensorrt")
+
+
+def open_runner(path: str | os.PathLike, backend: str = "onnxruntime", **kwargs) -> BaseRunner:
+    """An inactive runner for `path` (`.onnx` now; TensorRT engines arrive with build-engine).
+
+    Args:
+        path: Model file.
+        backend: String. `"onnxruntime"` (CPU default) or `"tensorrt"`.
+        **kwargs: Passed to the runner (e.g. `intra_op_threads`).
+    """
+    p = Path(path)
+    if not p.exists():
+        fail(f"model not found: {p}; give an .onnx file from `edgeaction export`")
+    if p.is_dir():
+        if (p / "model.onnx").exists():
+            p = p / "model.onnx"
+        else:
+            fail(f"{p} is a directory without model.onnx; give the .onnx file")
+    if backend not in BACKENDS:
+        fail(f"--backend must be one of {', '.join(BACKENDS)}. Received: {backend!r}")
+    if backend == "tensorrt":
+        fail(
+            "the TensorRT backend needs TensorRT and an NVIDIA GPU, neither found here; "
+            "use --backend onnxruntime",
+            exit_code=2,
+        )
+    if p.suffix != ".onnx":
+        fail(f"{p} is not an .onnx model; the onnxruntime backend takes ONNX files")
+    from .ort import OrtRunner
+
+    return OrtRunner(p, **kwargs)

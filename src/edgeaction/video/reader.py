@@ -1,0 +1,328 @@
+"""Decode a video file to numpy frames at the contract's size and colour order.
+
+The pipeline scales before it converts (cheaper; see FACTS):
+
+    filesrc ! decodebin ! videoscale ! video/x-raw,width=W,height=H,pixel-aspect-ratio=1/1
+            ! videoconvert ! video/x-raw,format=RGB ! appsink
+
+With `display_width` a tee adds a second branch at display size for annotated output,
+and every model frame comes paired with its display frame.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._lazy import gst
+from ..errors import fail
+
+_VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".3gp"}
+
+
+@dataclass
+class Frame:
+    """One decoded frame.
+
+    Args:
+        index: Integer. 0-based frame number in the stream.
+        pts: Float. Presentation time in seconds (NaN when the stream has none).
+        image: uint8 array (H, W, 3) at the model's size and colour order.
+        display: uint8 array (h, w, 3) RGB at display size, or None.
+    """
+
+    index: int
+    pts: float
+    image: np.ndarray
+    display: np.ndarray | None = None
+
+
+def check_video_path(path: str | os.PathLike) -> Path:
+    """Fail with one line for a missing, unreadable, empty or directory path."""
+    p = Path(path)
+    if not p.exists():
+        fail(f"video file not found: {p}; check the path")
+    if p.is_dir():
+        fail(f"{p} is a directory, not a video file")
+    if not os.access(p, os.R_OK):
+        fail(f"video file {p} is not readable (permissions)")
+    if p.stat().st_size == 0:
+        fail(f"video file {p} is empty (0 bytes); re-copy or re-record it")
+    return p
+
+
+def _caps_fmt(colour: str) -> str:
+    if colour not in ("RGB", "BGR"):
+        fail(f"colour order must be RGB or BGR. Received: {colour!r}")
+    return colour
+
+
+class VideoReader:
+    """Iterate over the frames of one video file, decoded by GStreamer.
+
+    ```python
+    with VideoReader("clip.mp4", width=112, height=112) as r:
+        for f in r:
+            f.image.shape   # (112, 112, 3) uint8
+    ```
+
+    Args:
+        path: Path of a video file GStreamer can decode.
+        width: Integer. Output width in pixels.
+        height: Integer. Output height in pixels.
+        colour: String. `"RGB"` or `"BGR"`. Defaults to `"RGB"`.
+        display_width: Integer or None. Also deliver each frame at this width (aspect
+            kept, RGB) for drawing annotated video. Defaults to `None`.
+        timeout_s: Float. Give up when no frame arrives for this long. Defaults to `20`.
+        name: String. How to call this stream in messages. Defaults to the file name.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        width: int,
+        height: int,
+        colour: str = "RGB",
+        display_width: int | None = None,
+        timeout_s: float = 20.0,
+        name: str | None = None,
+    ):
+        self.path = check_video_path(path)
+        if width < 1 or height < 1:
+            fail(f"frame size must be positive. Received: width={width}, height={height}")
+        self.width, self.height = int(width), int(height)
+        self.colour = _caps_fmt(colour)
+        self.display_width = int(display_width) if display_width else None
+        self.timeout_s = float(timeout_s)
+        self.name = name or self.path.name
+        self.fps: float | None = None
+        self.source_size: tuple[int, int] | None = None
+        self._pipeline = None
+        self._error: str | None = None
+        self._lock = threading.Lock()
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def _description(self) -> str:
+        loc = str(self.path).replace("\\", "\\\\").replace('"', '\\"')
+        model = (
+            f"videoscale ! video/x-raw,width={self.width},height={self.height},pixel-aspect-ratio=1/1 "
+            f"! videoconvert ! video/x-raw,format={self.colour} "
+            "! appsink name=model max-buffers=8 drop=false sync=false"
+        )
+        head = f'filesrc location="{loc}" ! decodebin name=dec ! videoconvert name=conv0 ! '
+        if not self.display_width:
+            return head + model
+        dw = self.display_width
+        return (
+            head + "tee name=t "
+            f"t. ! queue max-size-buffers=8 ! {model} "
+            f"t. ! queue max-size-buffers=8 ! videoscale ! video/x-raw,width={dw},pixel-aspect-ratio=1/1 "
+            "! videoconvert ! video/x-raw,format=RGB ! appsink name=display max-buffers=8 drop=false sync=false"
+        )
+
+    def open(self) -> VideoReader:
+        Gst, _ = gst()
+        try:
+            self._pipeline = Gst.parse_launch(self._description())
+        except Exception as e:  # GLib.Error
+            fail(f"{self.name}: cannot build the decode pipeline ({e})")
+        self._model_sink = self._pipeline.get_by_name("model")
+        self._display_sink = self._pipeline.get_by_name("display")
+        self._bus = self._pipeline.get_bus()
+        ret = self._pipeline.set_state(Gst.State.PLAYING)
+        if ret == Gst.StateChangeReturn.FAILURE:
+            self._raise_bus_error(f"{self.name}: cannot start decoding")
+        return self
+
+    def close(self) -> None:
+        if self._pipeline is not None:
+            Gst, _ = gst()
+            self._pipeline.set_state(Gst.State.NULL)
+            self._pipeline = None
+
+    def __enter__(self) -> VideoReader:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ---- errors ------------------------------------------------------------------------
+    def _poll_bus(self) -> str | None:
+        """Return an error message if the bus holds one (never raise inside GLib)."""
+        Gst, _ = gst()
+        while True:
+            msg = self._bus.pop_filtered(Gst.MessageType.ERROR | Gst.MessageType.WARNING)
+            if msg is None:
+                return None
+            if msg.type == Gst.MessageType.ERROR:
+                err, dbg = msg.parse_error()
+                return _explain(self.name, self.path, msg.src.get_name() if msg.src else "", err, dbg)
+
+    def _raise_bus_error(self, default: str):
+        err = self._poll_bus()
+        self.close()
+        fail(err or default)
+
+    # ---- frames ------------------------------------------------------------------------
+    def _pull(self, sink):
+        Gst, GstVideo = gst()
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            sample = sink.emit("try-pull-sample", 50 * Gst.MSECOND)
+            if sample is not None:
+                return sample
+            err = self._poll_bus()
+            if err:
+                self.close()
+                fail(err)
+            if sink.get_property("eos"):
+                return None
+            if time.monotonic() > deadline:
+                self.close()
+                fail(
+                    f"{self.name}: no frame decoded for {self.timeout_s:.0f} s; the file may be "
+                    "truncated or use a codec with no installed decoder"
+                )
+
+    def _to_array(self, sample, fmt_channels: int = 3) -> np.ndarray:
+        _, GstVideo = gst()
+        caps = sample.get_caps()
+        info = GstVideo.VideoInfo.new_from_caps(caps)
+        buf = sample.get_buffer()
+        ok, mapinfo = buf.map(gst()[0].MapFlags.READ)
+        if not ok:
+            fail(f"{self.name}: cannot map a decoded buffer")
+        try:
+            h, w, stride = info.height, info.width, info.stride[0]
+            raw = np.frombuffer(mapinfo.data, dtype=np.uint8, count=stride * h)
+            img = raw.reshape(h, stride)[:, : w * fmt_channels].reshape(h, w, fmt_channels).copy()
+        finally:
+            buf.unmap(mapinfo)
+        if self.fps is None:
+            s = caps.get_structure(0)
+            ok, num, den = s.get_fraction("framerate")
+            self.fps = float(num) / den if ok and den and num else None
+        return img
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._pipeline is None:
+            self.open()
+        index = 0
+        Gst, _ = gst()
+        try:
+            while True:
+                sample = self._pull(self._model_sink)
+                if sample is None:
+                    break
+                image = self._to_array(sample)
+                pts_ns = sample.get_buffer().pts
+                pts = pts_ns / 1e9 if pts_ns != Gst.CLOCK_TIME_NONE else float("nan")
+                display = None
+                if self._display_sink is not None:
+                    ds = self._pull(self._display_sink)
+                    if ds is None:
+                        break
+                    display = self._to_array(ds)
+                yield Frame(index, pts, image, display)
+                index += 1
+        finally:
+            self.close()
+        if index == 0:
+            fail(f"{self.name}: the file holds no video frames (audio-only or empty stream?)")
+
+
+def _explain(name: str, path: Path, element: str, err, dbg: str | None) -> str:
+    """Turn a GStreamer error into one line with a fix."""
+    text = err.message if hasattr(err, "message") else str(err)
+    low = (text + " " + (dbg or "")).lower()
+    if "could not determine type" in low or "text file" in low or "typefind" in element:
+        return f"{name}: {path} is not a video file GStreamer can read (unknown format); check the file"
+    if "missing" in low and ("plug" in low or "decoder" in low) or "no suitable plugins" in low:
+        return (
+            f"{name}: no decoder for this codec in {path} ({text}); install "
+            "gstreamer1.0-libav and gstreamer1.0-plugins-bad/-ugly"
+        )
+    if "not-linked" in low or "not linked" in low:
+        return f"{name}: {path} has no video stream that can be decoded (audio-only?)"
+    if "resource" in low and ("not found" in low or "open" in low):
+        return f"{name}: cannot open {path} ({text})"
+    return f"{name}: decoding {path} failed in {element or 'GStreamer'}: {text}"
+
+
+def probe_file(path: str | os.PathLike, timeout_s: float = 10.0) -> dict:
+    """Decode the first frame of a video and report its size, fps and duration.
+
+    Fails with one line if the file is missing, empty or not a decodable video.
+    """
+    Gst, _ = gst()
+    with VideoReader(path, 16, 16, timeout_s=timeout_s) as r:
+        sample = r._pull(r._model_sink)
+        if sample is None:
+            fail(f"{r.name}: the file holds no video frames (audio-only or empty stream?)")
+        r._to_array(sample)
+        ok, d = r._pipeline.query_duration(Gst.Format.TIME)
+        pad = r._pipeline.get_by_name("conv0").get_static_pad("sink")
+        caps = pad.get_current_caps()
+        s = caps.get_structure(0) if caps is not None else None
+        size = (s.get_value("width"), s.get_value("height")) if s is not None else None
+        return {
+            "path": str(r.path),
+            "fps": r.fps,
+            "duration_s": d / 1e9 if ok and d > 0 else None,
+            "size": size,
+        }
+
+
+def sample_indices(n: int, t: int, policy: str = "loop") -> np.ndarray:
+    """Pick `t` frame indices uniformly from a clip of `n` frames.
+
+    Clips with `n >= t` take `t` evenly spaced frames (the centre of `t` equal segments,
+    as TSN-style samplers do). Shorter clips follow `policy`: `"loop"` repeats the clip
+    from its start (motion stays continuous), `"pad"` repeats the last frame.
+
+    Args:
+        n: Integer. Frames in the clip, >= 1.
+        t: Integer. Frames wanted, >= 1.
+        policy: String. `"loop"` or `"pad"`. Defaults to `"loop"`.
+    """
+    if n < 1 or t < 1:
+        fail(f"cannot sample {t} frames from a clip of {n} frames")
+    if n >= t:
+        return np.floor((np.arange(t) + 0.5) * n / t).astype(np.int64)
+    if policy == "loop":
+        return np.arange(t) % n
+    if policy == "pad":
+        return np.minimum(np.arange(t), n - 1)
+    fail(f"short-clip policy must be 'loop' or 'pad'. Received: policy={policy!r}")
+
+
+def read_clip(
+    path: str | os.PathLike,
+    frames: int,
+    width: int,
+    height: int,
+    colour: str = "RGB",
+    policy: str = "loop",
+    return_length: bool = False,
+):
+    """Decode a whole clip and return `frames` uniformly sampled frames, (T, H, W, 3) uint8.
+
+    With `return_length`, return `(clip, decoded_frame_count)`.
+    """
+    with VideoReader(path, width, height, colour) as r:
+        imgs = [f.image for f in r]
+    idx = sample_indices(len(imgs), frames, policy)
+    clip = np.stack([imgs[i] for i in idx])
+    return (clip, len(imgs)) if return_length else clip
