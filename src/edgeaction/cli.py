@@ -36,12 +36,14 @@ def _status_line(text: str) -> None:
 def _progress(desc: str, total: int):
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit="clip", leave=False)
+    bars = []  # created on the first step, so argument errors print no empty bar
 
     def step(done, _total):
-        bar.update(done - bar.n)
+        if not bars:
+            bars.append(tqdm(total=total, desc=desc, unit="clip", leave=False))
+        bars[0].update(done - bars[0].n)
         if done >= _total:
-            bar.close()
+            bars[0].close()
 
     return step
 
@@ -52,7 +54,13 @@ def cmd_synth(a) -> int:
 
     t = time.monotonic()
     m = synthesize(
-        a.out, a.classes, a.clips_per_class, a.frames, a.size, a.seed, a.fps,
+        a.out,
+        a.classes,
+        a.clips_per_class,
+        a.frames,
+        a.size,
+        a.seed,
+        a.fps,
         progress=_progress("synth", a.classes * a.clips_per_class),
     )
     print(f"wrote {a.classes * a.clips_per_class} clips and {m} in {time.monotonic() - t:.1f} s")
@@ -67,9 +75,20 @@ def cmd_train(a) -> int:
 
     m = train(
         TrainConfig(
-            data=a.data, out=a.out, arch=a.arch, frames=a.frames, size=a.size, epochs=a.epochs,
-            batch=a.batch, lr=a.lr, seed=a.seed, head=a.head, flip=not a.no_flip,
-            patience=a.patience, verbose=1 if sys.stdout.isatty() else 2,
+            data=a.data,
+            out=a.out,
+            arch=a.arch,
+            frames=a.frames,
+            size=a.size,
+            epochs=a.epochs,
+            batch=a.batch,
+            lr=a.lr,
+            seed=a.seed,
+            head=a.head,
+            flip=not a.no_flip,
+            patience=a.patience,
+            verbose=1 if sys.stdout.isatty() else 2,
+            name=a.name,
         )
     )
     print(
@@ -99,8 +118,14 @@ def cmd_run(a) -> int:
         _status_line(f"{s.source}: {s.frames} frames, {s.windows} windows, {s.fps:.0f} fps")
 
     s = run_file(
-        a.model, a.source, events=a.events, out_video=a.out_video, stride=a.stride,
-        subsample=a.subsample, backend=a.backend, status=status,
+        a.model,
+        a.source,
+        events=a.events,
+        out_video=a.out_video,
+        stride=a.stride,
+        subsample=a.subsample,
+        backend=a.backend,
+        status=status,
     )
     _status_line("")
     print(
@@ -159,28 +184,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and debug logs")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    s = sub.add_parser("synth", help="render synthetic stick-figure action clips (MP4) + split manifest")
+    s = sub.add_parser(
+        "synth", help="render synthetic stick-figure action clips (MP4) + split manifest"
+    )
     s.add_argument("out", help="output directory (OUT/<label>/<clip>.mp4, OUT/manifest.csv)")
-    s.add_argument("--classes", type=_positive_int, default=7, help="number of actions, 2..7 (default 7)")
-    s.add_argument("--clips-per-class", type=_positive_int, default=40, help="clips per action (default 40)")
+    s.add_argument(
+        "--classes", type=_positive_int, default=7, help="number of actions, 2..7 (default 7)"
+    )
+    s.add_argument(
+        "--clips-per-class", type=_positive_int, default=40, help="clips per action (default 40)"
+    )
     s.add_argument("--frames", type=_positive_int, default=16, help="frames per clip (default 16)")
-    s.add_argument("--size", type=_positive_int, default=96, help="frame width and height (default 96)")
-    s.add_argument("--seed", type=int, default=0, help="random seed; same seed, same clips (default 0)")
-    s.add_argument("--fps", type=float, default=15.0, help="frame rate written to the files (default 15)")
+    s.add_argument(
+        "--size", type=_positive_int, default=96, help="frame width and height (default 96)"
+    )
+    s.add_argument(
+        "--seed", type=int, default=0, help="random seed; same seed, same clips (default 0)"
+    )
+    s.add_argument(
+        "--fps", type=float, default=15.0, help="frame rate written to the files (default 15)"
+    )
     s.set_defaults(fn=cmd_synth)
 
     t = sub.add_parser("train", help="train a clip classifier on a class-folder data set")
-    t.add_argument("data", help="data set root: <label>/<clip>.mp4 folders (+ optional manifest.csv)")
+    t.add_argument(
+        "data", help="data set root: <label>/<clip>.mp4 folders (+ optional manifest.csv)"
+    )
     t.add_argument("--arch", default="edge-tiny", help="architecture (default edge-tiny)")
     t.add_argument("--frames", type=_positive_int, default=8, help="frames per clip, T (default 8)")
-    t.add_argument("--size", type=_positive_int, default=64, help="frame size in pixels (default 64)")
+    t.add_argument(
+        "--size", type=_positive_int, default=64, help="frame size in pixels (default 64)"
+    )
     t.add_argument("--epochs", type=_positive_int, default=25, help="epochs (default 25)")
     t.add_argument("--batch", type=_positive_int, default=16, help="batch size (default 16)")
     t.add_argument("--lr", type=float, default=2e-3, help="learning rate (default 2e-3)")
-    t.add_argument("--head", default="gru", choices=["gru", "lstm", "simplernn"], help="RNN head (default gru)")
+    t.add_argument(
+        "--head", default="gru", choices=["gru", "lstm", "simplernn"], help="RNN head (default gru)"
+    )
     t.add_argument("--seed", type=int, default=0, help="seed for split, init and augmentation")
     t.add_argument("--no-flip", action="store_true", help="disable the label-aware horizontal flip")
-    t.add_argument("--patience", type=int, default=0, help="early-stopping patience in epochs (0: off)")
+    t.add_argument(
+        "--patience", type=int, default=0, help="early-stopping patience in epochs (0: off)"
+    )
+    t.add_argument(
+        "--name", help="model name used in events and engines (default: the --out folder name)"
+    )
     t.add_argument("--out", required=True, help="run directory to write")
     t.set_defaults(fn=cmd_train)
 
@@ -200,9 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--source", required=True, help="video file")
     r.add_argument("--events", help="JSON-lines output file ('-' for stdout; default stdout)")
     r.add_argument("--out-video", help="annotated MP4 to write")
-    r.add_argument("--stride", type=_positive_int, help="frames between windows (default: the contract's)")
-    r.add_argument("--subsample", type=_positive_int, help="keep every n-th frame (default: the contract's)")
-    r.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"], help="runner")
+    r.add_argument(
+        "--stride", type=_positive_int, help="frames between windows (default: the contract's)"
+    )
+    r.add_argument(
+        "--subsample", type=_positive_int, help="keep every n-th frame (default: the contract's)"
+    )
+    r.add_argument(
+        "--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"], help="runner"
+    )
     r.add_argument("--metrics", help="write the run summary as JSON here")
     r.set_defaults(fn=cmd_run)
 
@@ -211,7 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quick", action="store_true", help="tiny data and 2 epochs (a smoke test)")
     d.set_defaults(fn=cmd_demo)
 
-    b = sub.add_parser("build-engine", help="compile an ONNX model into a TensorRT engine (needs TensorRT)")
+    b = sub.add_parser(
+        "build-engine", help="compile an ONNX model into a TensorRT engine (needs TensorRT)"
+    )
     _engine_args(b)
     return p
 
@@ -219,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _engine_args(b: argparse.ArgumentParser) -> None:
     b.add_argument("model", help="ONNX model from `edgeaction export`")
     b.add_argument("--out", help="engine path (default: beside the model)")
-    b.add_argument("--fp16", action=argparse.BooleanOptionalAction, default=True, help="FP16 engine")
+    b.add_argument(
+        "--fp16", action=argparse.BooleanOptionalAction, default=True, help="FP16 engine"
+    )
     b.set_defaults(fn=cmd_build_engine)
 
 
@@ -252,7 +310,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_engine_main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="build-engine", description="Compile an ONNX model into a TensorRT engine.")
+    p = argparse.ArgumentParser(
+        prog="build-engine", description="Compile an ONNX model into a TensorRT engine."
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and debug logs")
     _engine_args(p)
     return _dispatch(p, argv)

@@ -124,7 +124,11 @@ class ModelContract:
             return f"std must be positive. Received: std={self.std!r}"
         if not isinstance(self.stride, int) or isinstance(self.stride, bool) or self.stride < 0:
             return f"stride must be a non-negative integer. Received: stride={self.stride!r}"
-        if not isinstance(self.subsample, int) or isinstance(self.subsample, bool) or not 1 <= self.subsample <= 64:
+        if (
+            not isinstance(self.subsample, int)
+            or isinstance(self.subsample, bool)
+            or not 1 <= self.subsample <= 64
+        ):
             return f"subsample must be an integer in 1..64. Received: subsample={self.subsample!r}"
         if not isinstance(self.producer, dict):
             return "producer must be a mapping of strings"
@@ -163,7 +167,9 @@ class ModelContract:
                 f"{len(shape)} dims {list(shape)}; re-export the model with `edgeaction export`"
             )
         axis_names = {"T": "frames", "H": "height", "W": "width", "C": "channels"}
-        for axis, (w, got) in zip(self.layout[1:], zip(want[1:], shape[1:], strict=True), strict=True):
+        for axis, (w, got) in zip(
+            self.layout[1:], zip(want[1:], shape[1:], strict=True), strict=True
+        ):
             if isinstance(got, int) and got > 0 and got != w:
                 fail(
                     f"contract wants {w} {axis_names[axis]}, {what} input has {got} "
@@ -255,7 +261,9 @@ class ModelContract:
         return replace(self, producer={**self.producer, **{k: str(v) for k, v in versions.items()}})
 
 
-def contract_from_onnx(path: str | os.PathLike, metadata: dict[str, str] | None = None) -> ModelContract:
+def contract_from_onnx(
+    path: str | os.PathLike, metadata: dict[str, str] | None = None
+) -> ModelContract:
     """The contract embedded in an ONNX model, else the `contract.json` beside it.
 
     Args:
@@ -267,7 +275,9 @@ def contract_from_onnx(path: str | os.PathLike, metadata: dict[str, str] | None 
     if metadata is None:
         metadata = _onnx_metadata(p)
     if CONTRACT_KEY in metadata:
-        return ModelContract.from_json(metadata[CONTRACT_KEY], source=f"contract embedded in {p.name}")
+        return ModelContract.from_json(
+            metadata[CONTRACT_KEY], source=f"contract embedded in {p.name}"
+        )
     beside = p.with_name(CONTRACT_FILE)
     if beside.exists():
         return ModelContract.load(beside)

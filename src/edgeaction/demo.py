@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from .fsutil import atomic_write_text, check_writable_dir
 
@@ -41,19 +40,33 @@ def run_demo(out: str, quick: bool = False) -> int:
     total = cfg["classes"] * cfg["clips"]
     with tqdm(total=total, desc="synth", unit="clip") as bar:
         synthesize(
-            root / "data", cfg["classes"], cfg["clips"], cfg["synth_frames"], cfg["synth_size"], seed=0,
+            root / "data",
+            cfg["classes"],
+            cfg["clips"],
+            cfg["synth_frames"],
+            cfg["synth_size"],
+            seed=0,
             progress=lambda d, _t: bar.update(d - bar.n),
         )
     times["synth"] = time.monotonic() - t
 
-    _step(2, 4, f"train: edge-tiny, T={cfg['frames']}, {cfg['size']}x{cfg['size']}, {cfg['epochs']} epochs")
+    _step(
+        2,
+        4,
+        f"train: edge-tiny, T={cfg['frames']}, {cfg['size']}x{cfg['size']}, {cfg['epochs']} epochs",
+    )
     from .train.trainer import train
 
     t = time.monotonic()
     metrics = train(
         TrainConfig(
-            data=root / "data", out=root / "run", frames=cfg["frames"], size=cfg["size"],
-            epochs=cfg["epochs"], verbose=1,
+            data=root / "data",
+            out=root / "run",
+            frames=cfg["frames"],
+            size=cfg["size"],
+            epochs=cfg["epochs"],
+            verbose=1,
+            name="demo-edge-tiny",
         )
     )
     times["train"] = time.monotonic() - t
@@ -74,7 +87,10 @@ def run_demo(out: str, quick: bool = False) -> int:
     atomic_write_text(root / "showcase_truth.json", json.dumps(timeline, indent=2) + "\n")
     t = time.monotonic()
     summary = run_file(
-        root / "model" / "model.onnx", showcase, events=root / "events.jsonl", out_video=root / "annotated.mp4"
+        root / "model" / "model.onnx",
+        showcase,
+        events=root / "events.jsonl",
+        out_video=root / "annotated.mp4",
     )
     times["run"] = time.monotonic() - t
 
@@ -111,7 +127,10 @@ def run_demo(out: str, quick: bool = False) -> int:
         ("windows classified", str(summary.windows)),
         ("run fps (decode+infer+encode)", f"{summary.fps:.0f}"),
         ("export parity (max |diff|)", f"{rep['max_abs_diff']:.1e}"),
-        ("wall time", f"{total_s:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()) + ")"),
+        (
+            "wall time",
+            f"{total_s:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()) + ")",
+        ),
         ("model", result["files"]["model"]),
         ("events", str(summary.events)),
         ("annotated video", str(summary.video)),

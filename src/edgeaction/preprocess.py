@@ -31,9 +31,9 @@ def normalize(frames: np.ndarray, contract: ModelContract) -> np.ndarray:
         y = x.astype(np.uint8, copy=False)
     else:
         mul = (np.float32(contract.scale) / np.asarray(contract.std, np.float32)).astype(np.float32)
-        add = (-np.asarray(contract.mean, np.float32) / np.asarray(contract.std, np.float32)).astype(
-            np.float32
-        )
+        add = (
+            -np.asarray(contract.mean, np.float32) / np.asarray(contract.std, np.float32)
+        ).astype(np.float32)
         y = x.astype(np.float32) * mul + add
         y = y.astype(contract.dtype, copy=False)
     if contract.layout == "NCTHW":

@@ -151,7 +151,11 @@ def _random_look(rng: np.random.Generator, size: int, action: str, frames: int) 
             break
     height = rng.uniform(0.5, 0.72) * size
     travel = _TRAVELS.get(action, 0.0)
-    facing = float(rng.choice([-1.0, 1.0])) if action in _TRAVELS or action in ("wave", "jump", "squat") else 1.0
+    facing = (
+        float(rng.choice([-1.0, 1.0]))
+        if action in _TRAVELS or action in ("wave", "jump", "squat")
+        else 1.0
+    )
     cycles = rng.uniform(0.7, 1.4) / 16.0 * (1.6 if action == "run" else 1.0)
     span = travel * height * cycles * frames * facing
     x_lo, x_hi = 0.25 * size - min(0, span), 0.75 * size - max(0, span)
@@ -199,7 +203,9 @@ def _joints(p: Pose, look: Look) -> dict[str, tuple[float, float]]:
             out[f"elbow_{side}"], out[f"hand_{side}"] = limb(
                 shoulder, p.shoulder[i], p.elbow[i], 0.2 * h, 0.18 * h
             )
-        out[f"knee_{side}"], out[f"foot_{side}"] = limb(hip, p.thigh[i], p.knee[i], 0.25 * h, 0.25 * h, True)
+        out[f"knee_{side}"], out[f"foot_{side}"] = limb(
+            hip, p.thigh[i], p.knee[i], 0.25 * h, 0.25 * h, True
+        )
     return out
 
 
@@ -319,8 +325,15 @@ def synthesize(
     atomic_write_text(
         root / "synth.json",
         json.dumps(
-            {"classes": list(labels), "clips_per_class": clips_per_class, "frames": frames,
-             "size": size, "seed": seed, "fps": fps, "flip_pairs": FLIP_PAIRS},
+            {
+                "classes": list(labels),
+                "clips_per_class": clips_per_class,
+                "frames": frames,
+                "size": size,
+                "seed": seed,
+                "fps": fps,
+                "flip_pairs": FLIP_PAIRS,
+            },
             indent=2,
         )
         + "\n",

@@ -79,7 +79,9 @@ class BaseRunner:
         """Largest batch the model takes (None: unbounded)."""
         return None
 
-    def infer(self, feed: dict[str, np.ndarray], check_inputs: bool = True) -> dict[str, np.ndarray]:
+    def infer(
+        self, feed: dict[str, np.ndarray], check_inputs: bool = True
+    ) -> dict[str, np.ndarray]:
         """Run the model on `feed` (name → array) and return outputs (name → array)."""
         self._need_active("infer")
         if check_inputs:
@@ -142,13 +144,20 @@ class BaseRunner:
         for name, m in meta.items():
             a = feed[name]
             if not isinstance(a, np.ndarray):
-                fail(f"{self.name}: input '{name}' must be a numpy array. Received: {type(a).__name__}")
+                fail(
+                    f"{self.name}: input '{name}' must be a numpy array. Received: {type(a).__name__}"
+                )
             if a.dtype != m.dtype:
-                fail(f"{self.name}: input '{name}' must be {np.dtype(m.dtype).name}. Received: {a.dtype}")
+                fail(
+                    f"{self.name}: input '{name}' must be {np.dtype(m.dtype).name}. Received: {a.dtype}"
+                )
             if a.ndim != len(m.shape) or any(
-                isinstance(w, int) and w > 0 and w != g for w, g in zip(m.shape, a.shape, strict=True)
+                isinstance(w, int) and w > 0 and w != g
+                for w, g in zip(m.shape, a.shape, strict=True)
             ):
-                fail(f"{self.name}: input '{name}' must have shape {list(m.shape)}. Received: {list(a.shape)}")
+                fail(
+                    f"{self.name}: input '{name}' must have shape {list(m.shape)}. Received: {list(a.shape)}"
+                )
         mb = self.max_batch
         if mb is not None:
             b = next(iter(feed.values())).shape[0]

@@ -61,16 +61,22 @@ class OrtRunner(BaseRunner):
             "disable": "ORT_DISABLE_ALL",
         }
         if graph_optimization not in levels:
-            fail(f"graph_optimization must be one of {sorted(levels)}. Received: {graph_optimization!r}")
+            fail(
+                f"graph_optimization must be one of {sorted(levels)}. Received: {graph_optimization!r}"
+            )
         self._opt_level = levels[graph_optimization]
         self._threads = (intra_op_threads, inter_op_threads)
         available = self._ort.get_available_providers()
         self.providers = [p for p in (providers or ["CPUExecutionProvider"]) if p in available]
         if not self.providers:
-            fail(f"none of the providers {providers} is available; this onnxruntime has {available}")
+            fail(
+                f"none of the providers {providers} is available; this onnxruntime has {available}"
+            )
         if contract is None:
             self._make_session()
-            contract = contract_from_onnx(self.path, dict(self._sess.get_modelmeta().custom_metadata_map))
+            contract = contract_from_onnx(
+                self.path, dict(self._sess.get_modelmeta().custom_metadata_map)
+            )
         super().__init__(contract, name=f"onnxruntime:{self.path.name}")
 
     def _make_session(self) -> None:
@@ -87,7 +93,9 @@ class OrtRunner(BaseRunner):
             self._sess = ort.InferenceSession(str(self.path), opts, providers=self.providers)
         except Exception as e:  # ORT raises its own exception types
             msg = str(e).strip().splitlines()
-            fail(f"{self.path} is not a loadable ONNX model ({(msg[0] if msg else type(e).__name__)[:200]})")
+            fail(
+                f"{self.path} is not a loadable ONNX model ({(msg[0] if msg else type(e).__name__)[:200]})"
+            )
 
     def activate_impl(self) -> None:
         if self._sess is None:

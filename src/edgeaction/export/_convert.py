@@ -31,7 +31,9 @@ def main(request_path: str) -> int:
 
         from edgeaction.train import models  # noqa: F401  (registers FoldTime/UnfoldTime)
     except ImportError as e:
-        done(error=f"'{e.name}' is not installed; export needs the train extra: pip install 'edgeaction[train]'")
+        done(
+            error=f"'{e.name}' is not installed; export needs the train extra: pip install 'edgeaction[train]'"
+        )
         return 1
     try:
         model = keras.saving.load_model(req["keras"], safe_mode=True)
@@ -57,7 +59,9 @@ def main(request_path: str) -> int:
         )
         return 1
     spec = [tf.TensorSpec(shape, tf.float32, name=req["input_name"])]
-    tf2onnx.convert.from_keras(model, input_signature=spec, opset=req["opset"], output_path=req["onnx"])
+    tf2onnx.convert.from_keras(
+        model, input_signature=spec, opset=req["opset"], output_path=req["onnx"]
+    )
 
     # Parity: Keras vs ONNX Runtime on seeded inputs in the contract's value range.
     import onnxruntime as ort

@@ -36,7 +36,9 @@ def resolve_run(path: str | os.PathLike) -> tuple[Path, ModelContract]:
     if not keras_path.exists():
         fail(f"{p} holds no model.keras; give a run directory from `edgeaction train`")
     if keras_path.suffix != ".keras":
-        fail(f"{keras_path} is not a Keras .keras file; export takes a run directory or model.keras")
+        fail(
+            f"{keras_path} is not a Keras .keras file; export takes a run directory or model.keras"
+        )
     contract = ModelContract.load(keras_path.with_name(CONTRACT_FILE))
     return keras_path, contract
 

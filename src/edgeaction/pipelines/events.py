@@ -28,7 +28,10 @@ class EventSink:
             self._f = open(self._tmp, "w", encoding="utf-8")
 
     def emit(self, event: dict) -> None:
-        ev = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in event.items()}
+        ev = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in event.items()
+        }
         line = json.dumps(ev, separators=(",", ":"))
         if self._f is not None:
             self._f.write(line + "\n")

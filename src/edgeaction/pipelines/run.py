@@ -1,11 +1,12 @@
 """`edgeaction run MODEL --source FILE`: classify sliding windows of one video file.
 
-    GStreamer decode + scale (appsink → numpy) → ClipBuffer(T, stride) → runner
-    → JSON-lines events + annotated MP4 (appsrc → x264enc → mp4mux)
+GStreamer decode + scale (appsink → numpy) → ClipBuffer(T, stride) → runner
+→ JSON-lines events + annotated MP4 (appsrc → x264enc → mp4mux)
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable
@@ -79,14 +80,25 @@ def run_file(
     subsample = subsample or c.subsample
     src = str(source)
     summary = RunSummary(source=src, labels=list(c.labels))
-    sink = EventSink(events)
-    writer = None
     if out_video is not None:
         out_video = Path(out_video)
         if out_video.suffix.lower() != ".mp4":
             fail(f"--out-video must end in .mp4. Received: {out_video}")
+    reader = VideoReader(
+        src, c.width, c.height, c.colour, display_width=display_width if out_video else None
+    )
+    frames_iter = iter(reader)
+    try:  # decode the first frame before creating any output: a bad source leaves nothing
+        first = next(frames_iter)
+    except StopIteration:
+        fail(f"{src}: no video frames")
+    except BaseException:
+        if own_runner:
+            runner.deactivate()
+        raise
+    sink = EventSink(events)
+    writer = None
     try:
-        reader = VideoReader(src, c.width, c.height, c.colour, display_width=display_width if out_video else None)
         buf = ClipBuffer(c.frames, stride, subsample)
         label, score = None, None
         infer_s = 0.0
@@ -94,7 +106,7 @@ def run_file(
         last_status = t0
         t_dec = time.perf_counter()
         decode_s = 0.0
-        for f in reader:
+        for f in itertools.chain([first], frames_iter):
             decode_s += time.perf_counter() - t_dec
             for w in buf.push(f.index, f.pts, f.image):
                 t = time.perf_counter()

@@ -59,7 +59,9 @@ def discover(root: str | os.PathLike, seed: int = 0, fractions=(0.7, 0.15, 0.15)
     if not r.exists():
         fail(f"data set not found: {r}; check the path")
     if not r.is_dir():
-        fail(f"data set {r} is not a directory; give the folder that holds one sub-folder per label")
+        fail(
+            f"data set {r} is not a directory; give the folder that holds one sub-folder per label"
+        )
     manifest = r / "manifest.csv"
     if manifest.exists():
         items = _read_split_manifest(r, manifest)

@@ -53,6 +53,7 @@ class TrainConfig:
     max_bad_fraction: float = 0.05
     patience: int = 0
     verbose: int = 1
+    name: str | None = None
 
 
 def _flip_map(labels: tuple[str, ...]) -> np.ndarray | None:
@@ -122,7 +123,7 @@ def train(cfg: TrainConfig) -> dict:
 
     keras.utils.set_random_seed(cfg.seed)
     contract = ModelContract(
-        name=out.name or "model",
+        name=cfg.name or out.resolve().name or "model",
         labels=ds.labels,
         frames=cfg.frames,
         height=cfg.size,
@@ -141,7 +142,13 @@ def train(cfg: TrainConfig) -> dict:
     for split in ("train", "val", "test"):
         items = ds.split(split)
         x, y, b, n = load_clips(
-            items, ds.labels, cfg.frames, cfg.size, cfg.size, progress=verbose > 0, desc=f"decode {split}"
+            items,
+            ds.labels,
+            cfg.frames,
+            cfg.size,
+            cfg.size,
+            progress=verbose > 0,
+            desc=f"decode {split}",
         )
         data[split] = (x, y)
         bad += b
@@ -165,7 +172,11 @@ def train(cfg: TrainConfig) -> dict:
     contract = replace(contract, subsample=step)
     log.info("decoded %d clips in %.1f s (%d bad)", n_total - len(bad), decode_s, len(bad))
 
-    model = build_model(cfg.arch, contract, head=cfg.head) if cfg.arch == "edge-tiny" else build_model(cfg.arch, contract)
+    model = (
+        build_model(cfg.arch, contract, head=cfg.head)
+        if cfg.arch == "edge-tiny"
+        else build_model(cfg.arch, contract)
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(cfg.lr),
         loss="sparse_categorical_crossentropy",
@@ -175,12 +186,16 @@ def train(cfg: TrainConfig) -> dict:
     ckpt_dir.mkdir(exist_ok=True)
     best = ckpt_dir / "best.keras"
     callbacks = [
-        keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", save_best_only=True, verbose=0),
+        keras.callbacks.ModelCheckpoint(
+            str(best), monitor="val_accuracy", save_best_only=True, verbose=0
+        ),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=4, min_lr=1e-5),
     ]
     if cfg.patience:
         callbacks.append(
-            keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True)
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
+            )
         )
     flip_perm = _flip_map(ds.labels) if cfg.flip else None
     xv, yv = data["val"]

@@ -23,7 +23,19 @@ import numpy as np
 from .._lazy import gst
 from ..errors import fail
 
-_VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".3gp"}
+_VIDEO_EXTS = {
+    ".mp4",
+    ".avi",
+    ".mkv",
+    ".mov",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".flv",
+    ".3gp",
+}
 
 
 @dataclass
@@ -168,7 +180,9 @@ class VideoReader:
                 return None
             if msg.type == Gst.MessageType.ERROR:
                 err, dbg = msg.parse_error()
-                return _explain(self.name, self.path, msg.src.get_name() if msg.src else "", err, dbg)
+                return _explain(
+                    self.name, self.path, msg.src.get_name() if msg.src else "", err, dbg
+                )
 
     def _raise_bus_error(self, default: str):
         err = self._poll_bus()

@@ -63,7 +63,8 @@ class VideoWriter:
 
     def _description(self, location: str) -> str:
         rate = f"{self.fps.numerator}/{self.fps.denominator}"
-        enc = f"x264enc speed-preset={self.speed_preset} key-int-max=60"
+        # No B-frames: timestamps start at 0 and stay in decode order (low latency too).
+        enc = f"x264enc speed-preset={self.speed_preset} key-int-max=60 bframes=0"
         if self.bitrate_kbps:
             enc += f" bitrate={int(self.bitrate_kbps)}"
         loc = location.replace("\\", "\\\\").replace('"', '\\"')
@@ -139,7 +140,9 @@ class VideoWriter:
         deadline = time.monotonic() + timeout_s
         err = None
         while time.monotonic() < deadline:
-            msg = bus.timed_pop_filtered(100 * Gst.MSECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+            msg = bus.timed_pop_filtered(
+                100 * Gst.MSECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR
+            )
             if msg is None:
                 continue
             if msg.type == Gst.MessageType.ERROR:

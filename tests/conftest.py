@@ -1,0 +1,144 @@
+"""Shared fixtures: real clips from ../shared, small synthetic data sets, tiny models.
+
+Anything that trains or exports runs as a child process through the real CLI, so the
+test process never loads TensorFlow after GStreamer (see edgeaction/train/__init__.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_CLIPS = ROOT.parent / "shared" / "data" / "real_clips"
+
+
+def cli(*args, check=True, timeout=600, env=None) -> subprocess.CompletedProcess:
+    """Run `edgeaction ARGS` in a child process and return the completed process."""
+    e = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    p = subprocess.run(
+        [sys.executable, "-m", "edgeaction.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=e,
+    )
+    if check and p.returncode != 0:
+        raise AssertionError(
+            f"edgeaction {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr[-3000:]}"
+        )
+    return p
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import tensorrt  # noqa: F401
+
+        has_trt = True
+    except Exception:
+        has_trt = False
+    if not has_trt:
+        skip = pytest.mark.skip(reason="needs TensorRT and an NVIDIA GPU (none on this machine)")
+        for it in items:
+            if "gpu" in it.keywords:
+                it.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def real_clips() -> Path:
+    if not REAL_CLIPS.is_dir():
+        pytest.skip(f"real clips not found at {REAL_CLIPS} (../shared beside the checkout)")
+    return REAL_CLIPS
+
+
+@pytest.fixture(scope="session")
+def synth_data(tmp_path_factory) -> Path:
+    from edgeaction.synth import synthesize
+
+    root = tmp_path_factory.mktemp("synth")
+    synthesize(root, classes=3, clips_per_class=6, frames=12, size=48, seed=1)
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_run(synth_data, tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("run") / "tiny"
+    cli("train", synth_data, "--frames", 4, "--size", 32, "--epochs", 2, "--batch", 8, "--out", run)
+    return run
+
+
+@pytest.fixture(scope="session")
+def exported(trained_run, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("export")
+    cli("export", trained_run, "--out", out)
+    return out
+
+
+def make_onnx(
+    path: Path, contract, embed: bool = True, frames: int | None = None, seed: int = 0
+) -> Path:
+    """A small real ONNX classifier: mean over T,H,W → MatMul → Softmax.
+
+    `frames` overrides the model's T (to build a model that disagrees with its contract).
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgeaction.contract import CONTRACT_KEY
+
+    t = frames or contract.frames
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0, 1, (3, contract.num_classes)).astype(np.float32)
+    inp = helper.make_tensor_value_info(
+        contract.input_name, TensorProto.FLOAT, ["N", t, contract.height, contract.width, 3]
+    )
+    out = helper.make_tensor_value_info(
+        contract.output_name, TensorProto.FLOAT, ["N", contract.num_classes]
+    )
+    nodes = [
+        helper.make_node("ReduceMean", [contract.input_name], ["m"], axes=[1, 2, 3], keepdims=0),
+        helper.make_node("MatMul", ["m", "w"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], [contract.output_name], axis=-1),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "tiny",
+        [inp],
+        [out],
+        initializer=[numpy_helper.from_array(w, "w")],
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    if embed:
+        m.metadata_props.add(key=CONTRACT_KEY, value=contract.to_json())
+    onnx.save(m, str(path))
+    return path
+
+
+@pytest.fixture
+def tiny_contract():
+    from edgeaction.contract import ModelContract
+
+    return ModelContract(name="tiny", labels=("a", "b", "c"), frames=4, height=32, width=32)
+
+
+@pytest.fixture
+def tiny_onnx(tmp_path, tiny_contract) -> Path:
+    return make_onnx(tmp_path / "tiny.onnx", tiny_contract)
+
+
+@pytest.fixture(scope="session")
+def synth_video(tmp_path_factory) -> Path:
+    """A 48-frame video in which the figure walks, then waves."""
+    from edgeaction.synth import synthesize_sequence
+
+    p = tmp_path_factory.mktemp("video") / "seq.mp4"
+    tl = synthesize_sequence(p, ["walk", "wave"], frames_each=24, size=64, seed=2)
+    (p.parent / "truth.json").write_text(json.dumps(tl))
+    return p

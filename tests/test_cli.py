@@ -1,0 +1,64 @@
+"""User errors through the real CLI: one line, non-zero exit, no traceback."""
+
+import pytest
+
+from tests.conftest import cli, make_onnx
+
+
+def _one_line_error(p, *needles):
+    assert p.returncode != 0
+    assert "Traceback" not in p.stderr
+    err = [x for x in p.stderr.strip().splitlines() if x.startswith("edgeaction: error:")]
+    assert len(err) == 1, p.stderr
+    for n in needles:
+        assert n in err[0], err[0]
+    return err[0]
+
+
+def test_missing_video(tmp_path, tiny_onnx):
+    _one_line_error(
+        cli("run", tiny_onnx, "--source", tmp_path / "nope.mp4", check=False), "not found"
+    )
+
+
+def test_not_a_video_and_zero_bytes(tmp_path, tiny_onnx):
+    (tmp_path / "a.mp4").write_text("plain text")
+    _one_line_error(
+        cli("run", tiny_onnx, "--source", tmp_path / "a.mp4", check=False), "not a video"
+    )
+    (tmp_path / "z.mp4").write_bytes(b"")
+    _one_line_error(
+        cli("run", tiny_onnx, "--source", tmp_path / "z.mp4", check=False), "empty (0 bytes)"
+    )
+
+
+def test_onnx_without_contract(tmp_path, tiny_contract, synth_video):
+    m = make_onnx(tmp_path / "bare.onnx", tiny_contract, embed=False)
+    _one_line_error(
+        cli("run", m, "--source", synth_video, check=False), "carries no edgeaction contract"
+    )
+
+
+def test_directory_with_no_clips(tmp_path):
+    (tmp_path / "data" / "walk").mkdir(parents=True)
+    _one_line_error(
+        cli("train", tmp_path / "data", "--out", tmp_path / "run", check=False), "no clips found"
+    )
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_tensorrt_missing_exits_2(tiny_onnx):
+    p = cli("build-engine", tiny_onnx, check=False)
+    assert p.returncode == 2 and "--backend onnxruntime" in _one_line_error(p)
+
+
+@pytest.mark.parametrize("cmd", ["synth", "train", "export", "run", "demo", "build-engine"])
+def test_help_explains_each_command(cmd):
+    p = cli(cmd, "--help")
+    assert p.returncode == 0 and "usage: edgeaction" in p.stdout and len(p.stdout.splitlines()) > 4
+
+
+def test_synth_cli_rejects_bad_values(tmp_path):
+    _one_line_error(
+        cli("synth", tmp_path / "d", "--classes", "9", check=False), "--classes must be in 2..7"
+    )

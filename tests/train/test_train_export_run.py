@@ -1,0 +1,87 @@
+"""The minimal chain through the CLI: train -> export -> run, on a small synthetic set."""
+
+import json
+
+import numpy as np
+import pytest
+
+from edgeaction.contract import ModelContract, contract_from_onnx
+from edgeaction.engine import OrtRunner
+from tests.conftest import cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_train_writes_model_contract_and_metrics(trained_run, synth_data):
+    assert (trained_run / "model.keras").stat().st_size > 0
+    c = ModelContract.load(trained_run)
+    assert c.labels == ("jump", "run", "walk") and c.frames == 4 and c.height == 32
+    assert c.subsample == 3  # 12-frame clips sampled to 4 frames keep every 3rd frame
+    assert c.producer["tensorflow"].startswith("2.")
+    m = json.loads((trained_run / "report" / "metrics.json").read_text())
+    assert 0 <= m["test_accuracy"] <= 1 and m["bad_clips"] == 0 and m["clips"]["train"] >= 9
+    assert (trained_run / "report" / "history.csv").read_text().startswith("epoch,")
+
+
+def test_export_embeds_contract_and_matches_keras(exported, trained_run):
+    onnx_path = exported / "model.onnx"
+    c = contract_from_onnx(onnx_path)
+    assert c == ModelContract.load(trained_run)
+    assert c.producer["tf2onnx"] == "1.17.0" and c.producer["onnx_opset"] == "17"
+    assert ModelContract.load(exported / "contract.json") == c
+    rep = json.loads((exported / "export_report.json").read_text())
+    assert rep["max_abs_diff"] < 1e-4 and rep["top1_agreement"] == 1.0
+    with OrtRunner(onnx_path) as r:
+        ins = r.get_input_metadata()["frames"]
+        assert ins.shape[0] is None and ins.shape[1:] == (4, 32, 32, 3)  # dynamic batch
+        p = r.classify(np.zeros((5, 4, 32, 32, 3), np.float32))
+    assert p.shape == (5, 3) and np.allclose(p.sum(1), 1, atol=1e-5)
+    assert not list(exported.glob(".*partial*"))
+
+
+def test_run_on_exported_model(exported, synth_video, tmp_path):
+    cli(
+        "run",
+        exported / "model.onnx",
+        "--source",
+        synth_video,
+        "--events",
+        tmp_path / "e.jsonl",
+        "--out-video",
+        tmp_path / "a.mp4",
+        "--metrics",
+        tmp_path / "m.json",
+    )
+    ev = [json.loads(x) for x in (tmp_path / "e.jsonl").read_text().splitlines()]
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert len(ev) == m["windows"] > 0 and m["frames"] == 48
+    assert all(e["label"] in ("jump", "run", "walk") for e in ev)
+    # contract subsample 3, stride 2: a window every 6 frames spanning 10 frames
+    assert ev[0]["window"] == [0, 9] and ev[1]["window"] == [6, 15]
+
+
+def test_export_refuses_a_contract_that_does_not_fit(trained_run, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(trained_run, bad)
+    c = ModelContract.load(bad)
+    ModelContract(
+        name=c.name, labels=("a", "b"), frames=c.frames, height=c.height, width=c.width
+    ).save(bad)
+    p = cli("export", bad, "--out", tmp_path / "o", check=False)
+    assert p.returncode == 1 and "outputs 3 classes but the contract has 2 labels" in p.stderr
+    assert not (tmp_path / "o" / "model.onnx").exists()
+
+
+def test_export_refuses_a_non_keras_file(tmp_path):
+    (tmp_path / "model.keras").write_text("zip? no")
+    (tmp_path / "contract.json").write_text(
+        ModelContract(name="x", labels=("a", "b"), frames=2, height=16, width=16).to_json()
+    )
+    p = cli("export", tmp_path / "model.keras", "--out", tmp_path / "o", check=False)
+    assert (
+        p.returncode == 1
+        and "not a loadable Keras model" in p.stderr
+        and "Traceback" not in p.stderr
+    )
