@@ -16,10 +16,12 @@ WITH_TEST=0
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""
-if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { echo "setup: run as root or install sudo" >&2; exit 1; }
-    SUDO="sudo"
-fi
+need_sudo() {
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || { echo "setup: system packages are missing; run as root or install sudo" >&2; exit 1; }
+        SUDO="sudo"
+    fi
+}
 
 # --- 1. system packages (GStreamer 1.22 from Debian; FACTS: no Linux wheels) -------------
 APT_PKGS=(
@@ -34,6 +36,7 @@ for p in "${APT_PKGS[@]}"; do
 done
 if ((${#missing[@]})); then
     say "installing ${#missing[@]} Debian packages: ${missing[*]}"
+    need_sudo
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -61,6 +64,7 @@ if ! "$VPY" -c "import gi" 2>/dev/null; then
         done
     else
         say "building PyGObject in the venv (no Debian gi for $tag)"
+        need_sudo
         $SUDO apt-get install -y -qq --no-install-recommends libgirepository1.0-dev pkg-config \
             python3-dev gcc >/dev/null
         "$VPY" -m pip install -q "pygobject<3.51" -Csetup-args=-Dpycairo=disabled
