@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import EdgeActionError, fail
+from .errors import EdgeActionError, fail, first_line
 
 CONTRACT_KEY = "edgeaction.contract"
 CONTRACT_FILE = "contract.json"
@@ -296,13 +296,8 @@ def _onnx_metadata(p: Path) -> dict[str, str]:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         sess = ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own exception types
-        fail(f"{p} is not a loadable ONNX model ({_first_line(e)})")
+        fail(f"{p} is not a loadable ONNX model ({first_line(e)})")
     return dict(sess.get_modelmeta().custom_metadata_map)
-
-
-def _first_line(e: BaseException) -> str:
-    s = str(e).strip().splitlines()
-    return s[0][:200] if s else type(e).__name__
 
 
 def _finite(x) -> bool:

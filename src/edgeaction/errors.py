@@ -24,6 +24,12 @@ class EdgeActionError(Exception):
         self.exit_code = exit_code
 
 
+def first_line(e: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (a third-party error can span pages)."""
+    s = str(e).strip().splitlines()
+    return s[0][:limit] if s else type(e).__name__
+
+
 def fail(message: str, exit_code: int = 1) -> NoReturn:
     """Raise `EdgeActionError(message)`; the CLI turns it into one line and an exit code."""
     raise EdgeActionError(message, exit_code)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._lazy import require
 from ..contract import ModelContract, contract_from_onnx
-from ..errors import fail
+from ..errors import fail, first_line
 from .base import BaseRunner, TensorMeta
 
 _ORT_DTYPES = {
@@ -92,10 +92,7 @@ class OrtRunner(BaseRunner):
         try:
             self._sess = ort.InferenceSession(str(self.path), opts, providers=self.providers)
         except Exception as e:  # ORT raises its own exception types
-            msg = str(e).strip().splitlines()
-            fail(
-                f"{self.path} is not a loadable ONNX model ({(msg[0] if msg else type(e).__name__)[:200]})"
-            )
+            fail(f"{self.path} is not a loadable ONNX model ({first_line(e)})")
 
     def activate_impl(self) -> None:
         if self._sess is None:

@@ -89,9 +89,7 @@ def run_file(
     )
     frames_iter = iter(reader)
     try:  # decode the first frame before creating any output: a bad source leaves nothing
-        first = next(frames_iter)
-    except StopIteration:
-        fail(f"{src}: no video frames")
+        first = next(frames_iter)  # VideoReader fails (never stops) on a stream with no frames
     except BaseException:
         if own_runner:
             runner.deactivate()

@@ -101,7 +101,10 @@ ARCHS: dict[str, Callable[..., keras.Model]] = {
 
 
 def build_model(arch: str, contract: ModelContract, **kwargs) -> keras.Model:
-    """Build architecture `arch` for `contract` (input shape, classes, names)."""
+    """Build architecture `arch` for `contract` (input shape, classes, names).
+
+    Every builder in `ARCHS` takes the contract and `head` (the RNN kind).
+    """
     if arch not in ARCHS:
         fail(f"unknown architecture {arch!r}; choose from {', '.join(sorted(ARCHS))}")
     if contract.layout != "NTHWC":

@@ -172,11 +172,7 @@ def train(cfg: TrainConfig) -> dict:
     contract = replace(contract, subsample=step)
     log.info("decoded %d clips in %.1f s (%d bad)", n_total - len(bad), decode_s, len(bad))
 
-    model = (
-        build_model(cfg.arch, contract, head=cfg.head)
-        if cfg.arch == "edge-tiny"
-        else build_model(cfg.arch, contract)
-    )
+    model = build_model(cfg.arch, contract, head=cfg.head)
     model.compile(
         optimizer=keras.optimizers.Adam(cfg.lr),
         loss="sparse_categorical_crossentropy",
