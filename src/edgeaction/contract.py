@@ -29,6 +29,8 @@ SCHEMA_VERSION = 1
 LAYOUTS = ("NTHWC", "NCTHW", "NTCHW")
 COLOUR_ORDERS = ("RGB", "BGR")
 DTYPES = ("float32", "float16", "uint8")
+MODALITIES = ("rgb", "pose", "rgb+pose")
+POSE_CHANNELS = 4  # x, y, z, visibility per landmark (MediaPipe Pose)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ class ModelContract:
             sampling of T frames from longer clips). Defaults to `1`.
         outputs_probabilities: Boolean. Whether the output is already softmaxed.
             Defaults to `True`.
+        modality: String. What the model reads: `"rgb"` (frames only), `"pose"` (pose
+            keypoints only) or `"rgb+pose"` (both, two inputs). Defaults to `"rgb"`.
+        pose_name: String. Name of the pose input tensor, `(N, T, keypoints * 4)`
+            float32: per frame and landmark x, y (0..1 of the frame), z and visibility, as
+            `edgeaction.pose` extracts them. Defaults to `"pose"`.
+        keypoints: Integer. Landmarks per frame. Defaults to `33` (MediaPipe Pose).
         producer: Dict of strings. Versions of the tools that made the model
             (edgeaction, tensorflow, keras, tf2onnx, opset, ...).
     """
@@ -77,6 +85,9 @@ class ModelContract:
     stride: int = 0
     subsample: int = 1
     outputs_probabilities: bool = True
+    modality: str = "rgb"
+    pose_name: str = "pose"
+    keypoints: int = 33
     producer: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
@@ -130,6 +141,20 @@ class ModelContract:
             or not 1 <= self.subsample <= 64
         ):
             return f"subsample must be an integer in 1..64. Received: subsample={self.subsample!r}"
+        if self.modality not in MODALITIES:
+            return f"modality must be one of {MODALITIES}. Received: modality={self.modality!r}"
+        if not isinstance(self.pose_name, str) or not self.pose_name:
+            return "pose_name must be a non-empty string"
+        if self.modality == "rgb+pose" and self.pose_name == self.input_name:
+            return f"pose_name and input_name must differ. Received: both {self.pose_name!r}"
+        if (
+            not isinstance(self.keypoints, int)
+            or isinstance(self.keypoints, bool)
+            or not 1 <= self.keypoints <= 1024
+        ):
+            return (
+                f"keypoints must be an integer in 1..1024. Received: keypoints={self.keypoints!r}"
+            )
         if not isinstance(self.producer, dict):
             return "producer must be a mapping of strings"
         return None
@@ -144,6 +169,41 @@ class ModelContract:
         t, h, w, c = self.frames, self.height, self.width, 3
         per = {"NTHWC": (t, h, w, c), "NCTHW": (c, t, h, w), "NTCHW": (t, c, h, w)}
         return (batch, *per[self.layout])
+
+    @property
+    def uses_frames(self) -> bool:
+        """Whether the model reads video frames (input `input_name`)."""
+        return self.modality in ("rgb", "rgb+pose")
+
+    @property
+    def uses_pose(self) -> bool:
+        """Whether the model reads pose keypoints (input `pose_name`)."""
+        return self.modality in ("pose", "rgb+pose")
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Names of every model input, frames first."""
+        return tuple(
+            n
+            for n, used in ((self.input_name, self.uses_frames), (self.pose_name, self.uses_pose))
+            if used
+        )
+
+    def pose_shape(self, batch: int | None = None) -> tuple:
+        """Shape of the pose input: `(batch, T, keypoints * 4)`."""
+        return (batch, self.frames, self.keypoints * POSE_CHANNELS)
+
+    def check_pose_input(self, shape, what: str = "model") -> None:
+        """Fail with one line when a model's pose input shape disagrees with this contract."""
+        want, shape = self.pose_shape(), tuple(shape)
+        if len(shape) != 3 or any(
+            isinstance(g, int) and g > 0 and g != w
+            for w, g in zip(want[1:], shape[1:], strict=True)
+        ):
+            fail(
+                f"contract wants pose input {list(want)}, {what} pose input has {list(shape)}; "
+                "re-export the model with `edgeaction export`"
+            )
 
     def check_input(self, name: str, shape, dtype: str | None = None, what: str = "model") -> None:
         """Fail with one line when a model's input disagrees with this contract.

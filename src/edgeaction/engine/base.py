@@ -91,10 +91,27 @@ class BaseRunner:
         self.last_inference_s = time.perf_counter() - t
         return out
 
-    def classify(self, clips: np.ndarray) -> np.ndarray:
-        """Probabilities `(N, classes)` for a normalised batch in the contract's layout."""
-        out = self.infer({self.contract.input_name: clips}, check_inputs=True)
-        return out[self.contract.output_name]
+    def classify(self, clips: np.ndarray | None, pose: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities `(N, classes)` for a batch of clips and/or pose keypoints.
+
+        Args:
+            clips: Normalised clips in the contract's layout and dtype, or None for a
+                pose-only model.
+            pose: Float32 `(N, T, keypoints * 4)` keypoints when the contract's modality
+                reads pose, else None.
+        """
+        c = self.contract
+        feed = {}
+        for name, arr, used in (
+            (c.input_name, clips, c.uses_frames),
+            (c.pose_name, pose, c.uses_pose),
+        ):
+            if used and arr is None:
+                fail(f"{self.name}: model (modality {c.modality}) needs input '{name}'")
+            if used:
+                feed[name] = arr
+        out = self.infer(feed, check_inputs=True)
+        return out[c.output_name]
 
     # ---- for subclasses ------------------------------------------------------------------
     def activate_impl(self) -> None:
@@ -121,13 +138,16 @@ class BaseRunner:
         ins = self.get_input_metadata_impl()
         outs = self.get_output_metadata_impl()
         c = self.contract
-        if c.input_name not in ins:
+        if set(ins) != set(c.input_names):
             fail(
-                f"{self.name}: contract wants input '{c.input_name}', model inputs are "
+                f"{self.name}: contract wants inputs {list(c.input_names)}, model inputs are "
                 f"{sorted(ins)}; re-export the model with `edgeaction export`"
             )
-        m = ins[c.input_name]
-        c.check_input(m.name, m.shape, np.dtype(m.dtype).name, what=self.name)
+        if c.uses_frames:
+            m = ins[c.input_name]
+            c.check_input(m.name, m.shape, np.dtype(m.dtype).name, what=self.name)
+        if c.uses_pose:
+            c.check_pose_input(ins[c.pose_name].shape, what=self.name)
         if c.output_name not in outs:
             fail(
                 f"{self.name}: contract wants output '{c.output_name}', model outputs are "
