@@ -9,6 +9,7 @@ importing them costs nothing and never pulls in TensorFlow.
 from __future__ import annotations
 
 import importlib
+import sys
 from types import ModuleType
 
 from .errors import fail
@@ -26,8 +27,14 @@ _HINTS = {
     "keras": ("train", "pip install 'edgeaction[train]'"),
     "tf2onnx": ("train", "pip install 'edgeaction[train]'"),
     "onnx": ("train", "pip install 'edgeaction[train]' (or `pip install onnx`)"),
-    "matplotlib": ("train", "pip install 'edgeaction[train]'"),
-    "mediapipe": ("pose", "bash scripts/setup.sh (installs mediapipe==0.10.21 offline models)"),
+    "tensorboard": ("train", "pip install tensorboard (part of 'edgeaction[train]')"),
+    "matplotlib": ("train", "pip install matplotlib (part of 'edgeaction[train]')"),
+    "mediapipe": (
+        "pose",
+        "pip install 'edgeaction[pose]' && pip install --no-deps mediapipe==0.10.21 "
+        "(the last release with offline pose models; its pins clash with TensorFlow, "
+        "hence --no-deps; bash scripts/setup.sh does both)",
+    ),
     "tensorrt": (
         "tensorrt",
         "on a Jetson use JetPack's python3-libnvinfer with a --system-site-packages venv; "
@@ -55,9 +62,28 @@ def require(name: str) -> ModuleType:
         fail(f"{what}; it is needed here{tag}: {how}")
 
 
+def _unwinder_first() -> None:
+    """Put libgcc_s' C++ unwinder in the global symbol scope before GStreamer loads.
+
+    Debian's libgstreamer links libunwind, whose `_Unwind_Resume` then wins the global
+    symbol lookup for every C++ extension loaded later; the first C++ exception such a
+    module throws (pybind11 in matplotlib, TensorFlow, OpenCV) then crashes the process
+    (seen: `libunwind.so.8 __libunwind_Unwind_Resume` → SIGSEGV). Promoting libgcc_s to
+    RTLD_GLOBAL first keeps the right unwinder. Harmless where libgcc_s is absent.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL("libgcc_s.so.1", mode=ctypes.RTLD_GLOBAL)
+    except OSError:
+        pass
+
+
 def gst():
     """Return `(Gst, GstVideo)` with GStreamer initialised once."""
     gi = require("gi")
+    if "gi.repository.Gst" not in sys.modules:
+        _unwinder_first()
     try:
         gi.require_version("Gst", "1.0")
         gi.require_version("GstVideo", "1.0")

@@ -13,9 +13,29 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import __version__
 from .errors import EdgeActionError, fail
+
+# Kept here (not imported from train.models) so `edgeaction --help` never loads Keras;
+# tests/train/test_models.py checks it matches train.models.ARCHS.
+ARCH_NAMES = ("edge-tiny", "edge-mnv3", "seed-a", "seed-b", "pose-lstm")
+
+TRAIN_EPILOG = """\
+architectures (defaults: frames, size, optimizer, epochs, batch):
+  edge-tiny   small CNN per frame + GRU/LSTM/SimpleRNN head   8, 64², Adam, 20, 16
+  edge-mnv3   MobileNetV3-Small per frame + RNN head           8, 96², Adam, 20, 16
+  seed-a      ResNet50 → Conv2D 64 2x2 → 2x SimpleRNN          16, 112², SGD, 20, 10
+  seed-b      ConvLSTM2D frames + LSTM pose keypoints (fused)  20, 64², Adam, 20, 8
+  pose-lstm   LSTM over MediaPipe pose keypoints only          30, -, Adam, 50, 16
+
+examples:
+  edgeaction train data/ --out runs/a                      # class folders, edge-tiny
+  edgeaction train --arch seed-a --describe                # layers, params, FLOPs
+  edgeaction pose-extract data/ --out pose/ && edgeaction train data/ --arch seed-b --pose pose/ --out runs/b
+  edgeaction train data/ --out runs/a --epochs 40 --resume # train on from the last epoch
+"""
 
 EPILOG = """\
 typical use:
@@ -71,6 +91,10 @@ def cmd_train(a) -> int:
     from .train.trainer import TrainConfig, keras_quiet
 
     keras_quiet()
+    if a.describe:
+        return _describe(a)
+    if a.data is None or a.out is None:
+        raise EdgeActionError("train needs DATA and --out (or --describe to list the layers)")
     from .train.trainer import train
 
     m = train(
@@ -85,16 +109,50 @@ def cmd_train(a) -> int:
             lr=a.lr,
             seed=a.seed,
             head=a.head,
+            layout=a.layout,
+            pose_dir=a.pose,
+            weights=a.weights,
+            policy=a.short_clips,
             flip=not a.no_flip,
+            max_bad_fraction=a.max_bad,
             patience=a.patience,
+            resume=a.resume,
+            tensorboard=a.tensorboard,
+            distribute=a.distribute,
             verbose=1 if sys.stdout.isatty() else 2,
             name=a.name,
         )
     )
+    test = m["test_accuracy"]
     print(
-        f"test accuracy {m['test_accuracy']:.3f}, val accuracy {m['val_accuracy']:.3f} "
-        f"({m['bad_clips']} bad clips); wrote {a.out}/model.keras, contract.json, report/"
+        f"test accuracy {'n/a' if test is None else f'{test:.3f}'}, "
+        f"val accuracy {m['val_accuracy']:.3f} ({m['bad_clips']} bad clips); "
+        f"wrote {a.out}/model.keras, contract.json, report/"
     )
+    return 0
+
+
+def _describe(a) -> int:
+    from .contract import ModelContract
+    from .train.describe import describe
+    from .train.models import arch_spec
+
+    spec = arch_spec(a.arch)
+    if a.classes < 2:
+        raise EdgeActionError(f"--classes must be >= 2. Received: {a.classes}")
+    size = a.size or spec.size
+    contract = ModelContract(
+        name=a.arch,
+        labels=tuple(f"class{i}" for i in range(a.classes)),
+        frames=a.frames or spec.frames,
+        height=size,
+        width=size,
+        modality=spec.modality,
+    )
+    kw = {"head": a.head}
+    if a.weights:
+        kw["weights"] = str(a.weights)
+    print(json.dumps(describe(a.arch, contract, **kw), indent=2))
     return 0
 
 
@@ -105,6 +163,90 @@ def cmd_export(a) -> int:
     from .export import export_model
 
     export_model(a.run, a.out, opset=a.opset)
+    return 0
+
+
+def cmd_evaluate(a) -> int:
+    from .evaluate import evaluate
+    from .report import worst_classes
+
+    r = evaluate(
+        a.model,
+        a.data,
+        out=a.out,
+        layout=a.layout,
+        split=a.split,
+        pose_dir=a.pose,
+        backend=a.backend,
+        batch=a.batch,
+        progress=sys.stderr.isatty(),
+        seed=a.seed,
+    )
+    m, k = r["report"], r["top_k"]
+    worst = ", ".join(f"{lab} {f1:.2f}" for lab, f1 in worst_classes(m, 3)) or "-"
+    speed = r["clips_per_second"] or 0.0
+    rows = [
+        ("model", f"{r['model']} ({r['backend']})"),
+        ("data", f"{r['data']}, split {r['split_used']}"),
+        ("clips", f"{r['clips']} scored, {r['bad_clips']} unreadable"),
+        ("accuracy", f"{r['accuracy']:.3f}"),
+        ("top-5", f"{r['top5_accuracy']:.3f}" + ("" if k == 5 else f" (top-{k}: {k} classes)")),
+        ("macro F1", f"{r['macro_f1']:.3f}"),
+        ("worst F1", worst),
+        ("speed", f"{speed:.1f} clips/s (decode + infer); {r['seconds']:.1f} s in all"),
+        ("report", r["out"]),
+    ]
+    width = max(len(key) for key, _ in rows)
+    for key, val in rows:
+        print(f"{key:<{width}}  {val}")
+    return 0
+
+
+EVALUATE_EPILOG = """\
+writes into --out (default: <model dir>/eval-<data name>/):
+  metrics.json          accuracy, top-5, split, clips, bad clips, backend, clips/s
+  per_class.md, .json   precision, recall, F1 and support per class, macro/weighted
+  confusion_matrix.png  counts per cell, colour = share of the true class
+  predictions.csv       one row per clip: label, predicted, score
+
+examples:
+  edgeaction evaluate runs/a data/                        # Keras run, test split
+  edgeaction evaluate models/a/model.onnx data/ --split all
+  edgeaction evaluate runs/b data/ --pose pose/           # pose models need the cache
+"""
+
+
+POSE_EPILOG = """\
+writes into --out:
+  <clip key>.npz  keypoints (frames, 33, 4) float32 per clip: x, y (0..1 of the frame),
+                  z and visibility of the 33 MediaPipe Pose landmarks, all zeros in a
+                  frame without a person; plus the source path, size and mtime, the frame
+                  count, the MediaPipe version and model complexity
+  index.json      clip key -> npz file, label, split, frames, frames_with_person
+
+Every frame is decoded by the reader training uses (at the source size, scaled to at
+most 640 px wide), so keypoints i belong to frame i of the clip. Clips whose cache entry is up to date
+(same file size and mtime) are skipped; --force extracts them again. Unreadable clips
+are skipped with a warning. Needs mediapipe==0.10.21, the last release that ships its
+pose model offline (extra 'pose', then `pip install --no-deps mediapipe==0.10.21`;
+scripts/setup.sh does both). Never loads TensorFlow.
+
+examples:
+  edgeaction pose-extract data/ --out pose/
+  edgeaction train data/ --arch pose-lstm --pose pose/ --out runs/p
+"""
+
+
+def cmd_pose_extract(a) -> int:
+    from .pose import extract_dataset
+
+    s = extract_dataset(a.data, a.out, layout=a.layout, progress=True, force=a.force)
+    speed = f"{s['fps']:.0f} fps" if s["fps"] else "all cached"
+    print(
+        f"pose-extract: {s['clips']} clips ({s['extracted']} extracted, {s['cached']} cached, "
+        f"{len(s['bad'])} unreadable), {s['frames']} frames, {100 * s['person_rate']:.1f} % "
+        f"with a person, {s['seconds']:.1f} s ({speed}); wrote {s['index']}"
+    )
     return 0
 
 
@@ -206,30 +348,96 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(fn=cmd_synth)
 
-    t = sub.add_parser("train", help="train a clip classifier on a class-folder data set")
-    t.add_argument(
-        "data", help="data set root: <label>/<clip>.mp4 folders (+ optional manifest.csv)"
+    t = sub.add_parser(
+        "train",
+        help="train a clip classifier (or --describe an architecture)",
+        description="Decode a labelled data set with the runtime's reader, train an "
+        "architecture and write RUN/ (model.keras, contract.json, report/ with curves, "
+        "confusion matrix, per-class precision/recall/F1, metrics.json). Frames, size, "
+        "epochs, batch and learning rate default to the architecture's own (see --describe).",
+        epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    t.add_argument("--arch", default="edge-tiny", help="architecture (default edge-tiny)")
-    t.add_argument("--frames", type=_positive_int, default=8, help="frames per clip, T (default 8)")
     t.add_argument(
-        "--size", type=_positive_int, default=64, help="frame size in pixels (default 64)"
+        "data",
+        nargs="?",
+        help="data set: class folders <label>/<clip>.mp4, a frame-folder CSV "
+        "(folder;label;index) or its directory with train.csv/val.csv, or a manifest CSV "
+        "path,label[,start,end][,split]",
     )
-    t.add_argument("--epochs", type=_positive_int, default=25, help="epochs (default 25)")
-    t.add_argument("--batch", type=_positive_int, default=16, help="batch size (default 16)")
-    t.add_argument("--lr", type=float, default=2e-3, help="learning rate (default 2e-3)")
     t.add_argument(
-        "--head", default="gru", choices=["gru", "lstm", "simplernn"], help="RNN head (default gru)"
+        "--arch",
+        default="edge-tiny",
+        choices=list(ARCH_NAMES),
+        help="architecture (default edge-tiny)",
+    )
+    t.add_argument(
+        "--describe",
+        action="store_true",
+        help="print the architecture's layers, parameters and FLOPs per clip as JSON and exit",
+    )
+    t.add_argument(
+        "--classes", type=int, default=5, help="classes assumed by --describe (default 5)"
+    )
+    t.add_argument(
+        "--layout",
+        choices=["folders", "frames", "manifest"],
+        help="data layout (default: detected)",
+    )
+    t.add_argument("--frames", type=_positive_int, help="frames per clip, T (default: the arch's)")
+    t.add_argument("--size", type=_positive_int, help="frame size in pixels (default: the arch's)")
+    t.add_argument("--epochs", type=_positive_int, help="epochs (default: the arch's)")
+    t.add_argument("--batch", type=_positive_int, help="batch size (default: the arch's)")
+    t.add_argument("--lr", type=float, help="learning rate (default: the arch's)")
+    t.add_argument(
+        "--head",
+        choices=["gru", "lstm", "simplernn"],
+        help="RNN head of the edge archs (default gru)",
+    )
+    t.add_argument(
+        "--pose",
+        type=Path,
+        help="pose keypoint cache from `edgeaction pose-extract` (seed-b, pose-lstm)",
+    )
+    t.add_argument(
+        "--weights",
+        type=Path,
+        help="seed-a: local Keras ResNet50 weights file (default: random init)",
+    )
+    t.add_argument(
+        "--short-clips",
+        choices=["loop", "pad"],
+        default="loop",
+        help="clips shorter than T: loop them or repeat the last frame (default loop)",
     )
     t.add_argument("--seed", type=int, default=0, help="seed for split, init and augmentation")
     t.add_argument("--no-flip", action="store_true", help="disable the label-aware horizontal flip")
     t.add_argument(
+        "--max-bad",
+        type=float,
+        default=0.05,
+        help="stop when more than this fraction of clips cannot be decoded (default 0.05)",
+    )
+    t.add_argument(
         "--patience", type=int, default=0, help="early-stopping patience in epochs (0: off)"
+    )
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue RUN from its last checkpoint (same settings)",
+    )
+    t.add_argument(
+        "--tensorboard", action="store_true", help="write TensorBoard logs to RUN/tensorboard"
+    )
+    t.add_argument(
+        "--distribute",
+        action="store_true",
+        help="train under tf.distribute.MirroredStrategy (all local GPUs; see README for several machines)",
     )
     t.add_argument(
         "--name", help="model name used in events and engines (default: the --out folder name)"
     )
-    t.add_argument("--out", required=True, help="run directory to write")
+    t.add_argument("--out", type=Path, help="run directory to write")
     t.set_defaults(fn=cmd_train)
 
     e = sub.add_parser("export", help="export a trained run to ONNX with its contract")
@@ -237,6 +445,79 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="output directory (model.onnx, contract.json)")
     e.add_argument("--opset", type=int, default=17, help="ONNX opset 13..18 (default 17)")
     e.set_defaults(fn=cmd_export)
+
+    v = sub.add_parser(
+        "evaluate",
+        help="score a model (run, .keras, .onnx or engine) on a labelled data set",
+        description="Decode a split of DATA as the model's contract says (frames, size,\n"
+        "colour, normalisation), classify every clip and write a report: accuracy, top-5,\n"
+        "per-class precision/recall/F1, confusion matrix. The model's labels are\n"
+        "authoritative; DATA may hold a subset of them.",
+        epilog=EVALUATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    v.add_argument(
+        "model",
+        help="run directory or model.keras (contract.json beside it), export directory or "
+        ".onnx file, or a TensorRT engine",
+    )
+    v.add_argument("data", help="labelled data set (any layout `edgeaction train` reads)")
+    v.add_argument(
+        "--out", type=Path, metavar="DIR", help="report directory (default <model dir>/eval-<data>)"
+    )
+    v.add_argument(
+        "--layout",
+        choices=["folders", "frames", "manifest"],
+        help="data layout (default: detected)",
+    )
+    v.add_argument(
+        "--split",
+        choices=["test", "val", "train", "all"],
+        default="test",
+        help="clips to score (default test); a data set without a split gets the stratified "
+        "split of --seed, as in training",
+    )
+    v.add_argument(
+        "--pose",
+        type=Path,
+        metavar="DIR",
+        help="pose keypoint cache from `edgeaction pose-extract` (models that read pose)",
+    )
+    v.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="clips per inference call (default 8)",
+    )
+    v.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "keras", "onnxruntime", "tensorrt"],
+        help="runner (default: from the model file)",
+    )
+    v.add_argument(
+        "--seed", type=int, default=0, help="seed of the stratified split (default 0, as train)"
+    )
+    v.set_defaults(fn=cmd_evaluate)
+
+    x = sub.add_parser(
+        "pose-extract",
+        help="extract MediaPipe pose keypoints of every clip of a data set into a cache",
+        description="Run MediaPipe Pose (33 landmarks) on every frame of every clip of DATA "
+        "and cache the keypoints for pose models (`edgeaction train --pose DIR`).",
+        epilog=POSE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    x.add_argument("data", help="labelled data set (any layout `edgeaction train` reads)")
+    x.add_argument("--out", type=Path, required=True, help="cache directory to write")
+    x.add_argument(
+        "--layout",
+        choices=["folders", "frames", "manifest"],
+        help="data layout (default: detected)",
+    )
+    x.add_argument("--force", action="store_true", help="extract again even if cached")
+    x.set_defaults(fn=cmd_pose_extract)
 
     r = sub.add_parser(
         "run",

@@ -50,7 +50,6 @@ def main(request_path: str) -> int:
     except Exception as e:  # zip/h5 errors of every kind
         done(error=f"{req['keras']} is not a loadable Keras model ({str(e).splitlines()[0][:200]})")
         return 1
-    shape = [None, *req["shape"][1:]]
     n_out = int(model.outputs[0].shape[-1])
     if n_out != req["classes"]:
         done(
@@ -58,19 +57,36 @@ def main(request_path: str) -> int:
             "the contract.json does not belong to this model"
         )
         return 1
-    spec = [tf.TensorSpec(shape, tf.float32, name=req["input_name"])]
+    # One TensorSpec per contract input, in the model's own input order.
+    ins = {i["name"]: i for i in req["inputs"]}
+    names = [t.name for t in model.inputs]
+    if sorted(names) != sorted(ins):
+        done(
+            error=f"the model's inputs are {names} but the contract names {sorted(ins)}; "
+            "the contract.json does not belong to this model"
+        )
+        return 1
+    spec = [tf.TensorSpec([None, *ins[n]["shape"][1:]], tf.float32, name=n) for n in names]
     tf2onnx.convert.from_keras(
         model, input_signature=spec, opset=req["opset"], output_path=req["onnx"]
     )
 
-    # Parity: Keras vs ONNX Runtime on seeded inputs in the contract's value range.
+    # Parity: Keras vs ONNX Runtime on seeded inputs in each input's value range
+    # (normalised frames -1..1, pose keypoints 0..1).
     import onnxruntime as ort
 
     rng = np.random.default_rng(0)
-    x = rng.uniform(-1.0, 1.0, (req["parity_clips"], *req["shape"][1:])).astype(np.float32)
-    k = np.asarray(model.predict(x, verbose=0, batch_size=4))
+    feed = {
+        n: rng.uniform(*ins[n]["range"], (req["parity_clips"], *ins[n]["shape"][1:])).astype(
+            np.float32
+        )
+        for n in names
+    }
+    k = np.asarray(
+        model.predict(feed if len(feed) > 1 else feed[names[0]], verbose=0, batch_size=4)
+    )
     sess = ort.InferenceSession(req["onnx"], providers=["CPUExecutionProvider"])
-    o = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    o = sess.run(None, feed)[0]
     done(
         ok=True,
         tf2onnx=tf2onnx.__version__,
@@ -78,7 +94,7 @@ def main(request_path: str) -> int:
         keras=keras.__version__,
         max_abs_diff=float(np.max(np.abs(k - o))),
         top1_agreement=float(np.mean(np.argmax(k, 1) == np.argmax(o, 1))),
-        clips=int(len(x)),
+        clips=int(req["parity_clips"]),
     )
     return 0
 

@@ -72,8 +72,7 @@ def export_model(
             "keras": str(keras_path.resolve()),
             "onnx": str(td / "raw.onnx"),
             "result": str(td / "result.json"),
-            "shape": list(contract.input_shape(1)),
-            "input_name": contract.input_name,
+            "inputs": _input_specs(contract),
             "classes": contract.num_classes,
             "opset": opset,
             "parity_clips": parity_clips,
@@ -110,9 +109,12 @@ def export_model(
     _set_metadata(model, {CONTRACT_KEY: contract.to_json(), "edgeaction.version": __version__})
     model.producer_name = "edgeaction (tf2onnx)"
     onnx.checker.check_model(model)
-    inp = model.graph.input[0]
-    dims = [d.dim_value if d.dim_value > 0 else None for d in inp.type.tensor_type.shape.dim]
-    contract.check_input(inp.name, dims, what="exported ONNX")
+    for inp in model.graph.input:
+        dims = [d.dim_value if d.dim_value > 0 else None for d in inp.type.tensor_type.shape.dim]
+        if contract.uses_pose and inp.name == contract.pose_name:
+            contract.check_pose_input(dims, what="exported ONNX")
+        else:
+            contract.check_input(inp.name, dims, what="exported ONNX")
     with atomic_path(out_dir / "model.onnx") as tmp:
         onnx.save(model, str(tmp))
     contract.save(out_dir / CONTRACT_FILE)
@@ -131,6 +133,24 @@ def export_model(
         f"top-1 {res['top1_agreement']:.0%}, {report['seconds']} s)"
     )
     return report
+
+
+def _input_specs(contract) -> list[dict]:
+    """Name, shape (batch 1) and parity value range of every model input."""
+    specs = []
+    if contract.uses_frames:
+        shape = list(contract.input_shape(1))
+        # The range normalised pixels 0..255 span under this contract's normalisation.
+        ends = [
+            (v * contract.scale - m) / s
+            for v in (0.0, 255.0)
+            for m, s in zip(contract.mean, contract.std, strict=True)
+        ]
+        specs.append({"name": contract.input_name, "shape": shape, "range": [min(ends), max(ends)]})
+    if contract.uses_pose:
+        shape = list(contract.pose_shape(1))
+        specs.append({"name": contract.pose_name, "shape": shape, "range": [0.0, 1.0]})
+    return specs
 
 
 def _rename_output(model, name: str) -> None:

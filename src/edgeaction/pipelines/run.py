@@ -76,6 +76,13 @@ def run_file(
     if own_runner:
         runner = open_runner(model, backend=backend).activate()
     c = runner.contract
+    if c.uses_pose:
+        if own_runner:
+            runner.deactivate()
+        fail(
+            f"{c.name} reads pose keypoints (modality {c.modality}); `edgeaction run` serves "
+            "frame-only models in this release"
+        )
     stride = stride or c.stride
     subsample = subsample or c.subsample
     src = str(source)

@@ -10,6 +10,7 @@ exactly the encoder/head split that streaming needs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .._lazy import require
 from ..contract import ModelContract
@@ -74,39 +75,252 @@ def _tiny_encoder(h: int, w: int, widths=(16, 32, 48, 64)) -> keras.Model:
     return keras.Model(inp, x, name="encoder")
 
 
-def _rnn(kind: str, units: int, name: str):
+def _mnv3_encoder(h: int, w: int) -> keras.Model:
+    """MobileNetV3-Small (random init), global average pooled, per frame.
+
+    Frames arrive already normalised to [-1, 1] by the contract, so Keras' built-in
+    rescaling is off.
+    """
+    if min(h, w) < 32:
+        fail(f"edge-mnv3 needs frames of at least 32x32. Received: {w}x{h}")
+    inp = keras.Input((h, w, 3), name="frame")
+    backbone = keras.applications.MobileNetV3Small(
+        input_shape=(h, w, 3),
+        include_top=False,
+        weights=None,
+        pooling="avg",
+        include_preprocessing=False,
+    )
+    return keras.Model(inp, backbone(inp), name="encoder")
+
+
+def _resnet50_encoder(h: int, w: int, weights: str | None) -> keras.Model:
+    """Seed A's per-frame part: ResNet50 (no top) → Conv2D 64 filters 2x2 → flatten."""
+    if min(h, w) < 64:
+        fail(f"seed-a (ResNet50) needs frames of at least 64x64. Received: {w}x{h}")
+    L = keras.layers
+    try:
+        backbone = keras.applications.ResNet50(
+            include_top=False, weights=weights, input_shape=(h, w, 3)
+        )
+    except (ValueError, OSError) as e:
+        fail(
+            f"cannot load ResNet50 weights from {weights}: {str(e).splitlines()[0]}; give a Keras "
+            "weights file for ResNet50 without its top (…_notop.h5)"
+        )
+    inp = keras.Input((h, w, 3), name="frame")
+    x = backbone(inp)
+    x = L.Conv2D(64, (2, 2), activation="relu", name="conv_64_2x2")(x)
+    x = L.Flatten(name="flatten")(x)
+    return keras.Model(inp, x, name="encoder")
+
+
+def _rnn(kind: str, units: int, name: str, return_sequences: bool = False):
     L = keras.layers
     kinds = {"gru": L.GRU, "lstm": L.LSTM, "simplernn": L.SimpleRNN}
     if kind not in kinds:
         fail(f"RNN head must be one of {sorted(kinds)}. Received: {kind!r}")
-    return kinds[kind](units, name=name)
+    return kinds[kind](units, return_sequences=return_sequences, name=name)
 
 
-def build_edge_tiny(contract: ModelContract, head: str = "gru", units: int = 64) -> keras.Model:
-    """`edge-tiny`: a small per-frame CNN folded over time, an RNN head, softmax."""
-    L = keras.layers
+def _folded(contract: ModelContract, encoder: keras.Model):
+    """Input → fold time → per-frame `encoder` → unfold: `(B, T, F)` features."""
     inp = keras.Input(contract.input_shape()[1:], name=contract.input_name)
     x = FoldTime(name="fold_time")(inp)
-    x = _tiny_encoder(contract.height, contract.width)(x)
+    x = encoder(x)
     x = UnfoldTime(contract.frames, name="unfold_time")(x)
+    return inp, x
+
+
+def _softmax(contract: ModelContract, x):
+    return keras.layers.Dense(
+        contract.num_classes, activation="softmax", name=contract.output_name
+    )(x)
+
+
+def build_edge_tiny(
+    contract: ModelContract, head: str = "gru", units: int = 64, **_
+) -> keras.Model:
+    """`edge-tiny`: a small per-frame CNN folded over time, an RNN head, softmax."""
+    inp, x = _folded(contract, _tiny_encoder(contract.height, contract.width))
     x = _rnn(head, units, "rnn")(x)
-    x = L.Dropout(0.2, name="dropout")(x)
-    out = L.Dense(contract.num_classes, activation="softmax", name=contract.output_name)(x)
-    return keras.Model(inp, out, name="edge_tiny")
+    x = keras.layers.Dropout(0.2, name="dropout")(x)
+    return keras.Model(inp, _softmax(contract, x), name="edge_tiny")
 
 
-ARCHS: dict[str, Callable[..., keras.Model]] = {
-    "edge-tiny": build_edge_tiny,
+def build_edge_mnv3(
+    contract: ModelContract, head: str = "gru", units: int = 64, **_
+) -> keras.Model:
+    """`edge-mnv3`: MobileNetV3-Small per frame (folded), an RNN head, softmax."""
+    inp, x = _folded(contract, _mnv3_encoder(contract.height, contract.width))
+    x = _rnn(head, units, "rnn")(x)
+    x = keras.layers.Dropout(0.2, name="dropout")(x)
+    return keras.Model(inp, _softmax(contract, x), name="edge_mnv3")
+
+
+def build_seed_a(
+    contract: ModelContract, weights: str | None = None, units: int = 64, **_
+) -> keras.Model:
+    """`seed-a`, the published gesture recogniser, folded over time.
+
+    ResNet50 (include_top=False) per frame → Conv2D 64 filters 2x2 → flatten per frame →
+    SimpleRNN → SimpleRNN → Dense softmax. Published as `TimeDistributed` layers; folding
+    time into the batch axis is the same maths with the same weights (module docstring).
+
+    Args:
+        contract: The model contract (shapes, labels, names).
+        weights: String or None. A local Keras weights file for ResNet50 without top
+            (ImageNet weights cannot be downloaded here). None: random init.
+        units: Integer. Units of each SimpleRNN. Defaults to 64.
+    """
+    inp, x = _folded(contract, _resnet50_encoder(contract.height, contract.width, weights))
+    x = keras.layers.SimpleRNN(units, return_sequences=True, name="simple_rnn_1")(x)
+    x = keras.layers.SimpleRNN(units, name="simple_rnn_2")(x)
+    return keras.Model(inp, _softmax(contract, x), name="seed_a")
+
+
+def _pose_lstm_branch(pose_in, units=(64, 128, 64)):
+    x = pose_in
+    for i, u in enumerate(units):
+        x = keras.layers.LSTM(u, return_sequences=i < len(units) - 1, name=f"pose_lstm_{i + 1}")(x)
+    return x
+
+
+def build_seed_b(contract: ModelContract, **_) -> keras.Model:
+    """`seed-b`, the fused ASL/UCF design: ConvLSTM2D over frames + LSTM over pose.
+
+    Frames: four ConvLSTM2D blocks (4, 8, 14, 16 filters, 3x3, tanh) each followed by a
+    spatial max-pool and dropout, flattened. Pose: MediaPipe keypoints per frame
+    (33 x (x, y, z, visibility)) through LSTM 64 → 128 → 64. Both concatenated →
+    Dense 64 → Dense 32 → Dense softmax.
+    """
+    L = keras.layers
+    if min(contract.height, contract.width) < 32:
+        fail(f"seed-b needs frames of at least 32x32. Received: {contract.width}x{contract.height}")
+    frames = keras.Input(contract.input_shape()[1:], name=contract.input_name)
+    pose = keras.Input(contract.pose_shape()[1:], name=contract.pose_name)
+    x = frames
+    for i, f in enumerate((4, 8, 14, 16)):
+        last = i == 3
+        x = L.ConvLSTM2D(
+            f, (3, 3), activation="tanh", return_sequences=not last, name=f"conv_lstm_{i + 1}"
+        )(x)
+        if last:
+            x = L.MaxPool2D((2, 2), padding="same", name=f"pool_{i + 1}")(x)
+        else:
+            x = L.MaxPool3D((1, 2, 2), padding="same", name=f"pool_{i + 1}")(x)
+            x = L.Dropout(0.2, name=f"dropout_{i + 1}")(x)
+    x = L.Flatten(name="flatten")(x)
+    p = _pose_lstm_branch(pose)
+    x = L.Concatenate(name="fuse")([x, p])
+    x = L.Dense(64, activation="relu", name="dense_64")(x)
+    x = L.Dense(32, activation="relu", name="dense_32")(x)
+    return keras.Model([frames, pose], _softmax(contract, x), name="seed_b")
+
+
+def build_pose_lstm(contract: ModelContract, **_) -> keras.Model:
+    """`pose-lstm`: pose keypoints only, LSTM 64 → 128 → 64 → Dense 64 → 32 → softmax."""
+    L = keras.layers
+    pose = keras.Input(contract.pose_shape()[1:], name=contract.pose_name)
+    x = _pose_lstm_branch(pose)
+    x = L.Dense(64, activation="relu", name="dense_64")(x)
+    x = L.Dense(32, activation="relu", name="dense_32")(x)
+    return keras.Model(pose, _softmax(contract, x), name="pose_lstm")
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """One architecture and its published / sensible training defaults."""
+
+    build: Callable[..., keras.Model]
+    summary: str
+    modality: str = "rgb"
+    frames: int = 8
+    size: int = 64
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    loss: str = "sparse_categorical_crossentropy"
+    epochs: int = 20
+    batch: int = 16
+    heads: tuple[str, ...] = ()
+    # Normalisation the backbone expects: (colour, scale, mean, std); None = contract default.
+    norm: tuple | None = None
+
+
+# ResNet50's ImageNet weights expect Caffe-style input: BGR, 0..255, mean subtracted.
+_CAFFE = ("BGR", 1.0, (103.939, 116.779, 123.68), (1.0, 1.0, 1.0))
+
+ARCHS: dict[str, ArchSpec] = {
+    "edge-tiny": ArchSpec(
+        build_edge_tiny,
+        "4 conv blocks per frame (folded over time) → RNN head; fastest on CPU and Jetson",
+        heads=("gru", "lstm", "simplernn"),
+    ),
+    "edge-mnv3": ArchSpec(
+        build_edge_mnv3,
+        "MobileNetV3-Small per frame (folded over time) → RNN head",
+        size=96,
+        lr=1e-3,
+        heads=("gru", "lstm", "simplernn"),
+    ),
+    "seed-a": ArchSpec(
+        build_seed_a,
+        "published gesture recogniser: ResNet50 → Conv2D 64 2x2 per frame → 2x SimpleRNN",
+        frames=16,
+        size=112,
+        optimizer="sgd",
+        lr=0.01,
+        loss="categorical_crossentropy",
+        epochs=20,
+        batch=10,
+        norm=_CAFFE,
+    ),
+    "seed-b": ArchSpec(
+        build_seed_b,
+        "fused ASL/UCF design: ConvLSTM2D over frames + LSTM over MediaPipe pose",
+        modality="rgb+pose",
+        frames=20,
+        size=64,
+        lr=1e-3,
+        loss="categorical_crossentropy",
+        batch=8,
+    ),
+    "pose-lstm": ArchSpec(
+        build_pose_lstm,
+        "MediaPipe pose keypoints only: LSTM 64 → 128 → 64 → Dense",
+        modality="pose",
+        frames=30,
+        lr=1e-3,
+        loss="categorical_crossentropy",
+        epochs=50,
+    ),
 }
 
 
-def build_model(arch: str, contract: ModelContract, **kwargs) -> keras.Model:
-    """Build architecture `arch` for `contract` (input shape, classes, names).
-
-    Every builder in `ARCHS` takes the contract and `head` (the RNN kind).
-    """
+def arch_spec(arch: str) -> ArchSpec:
     if arch not in ARCHS:
-        fail(f"unknown architecture {arch!r}; choose from {', '.join(sorted(ARCHS))}")
+        fail(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
+    return ARCHS[arch]
+
+
+def build_model(arch: str, contract: ModelContract, **kwargs) -> keras.Model:
+    """Build architecture `arch` for `contract` (input shapes, classes, names).
+
+    Args:
+        arch: String. A key of `ARCHS`.
+        contract: The model contract; its modality must be the architecture's.
+        **kwargs: Passed to the builder: `head` (RNN kind, edge archs), `units`,
+            `weights` (seed-a's local ResNet50 weights file).
+    """
+    spec = arch_spec(arch)
     if contract.layout != "NTHWC":
         fail(f"Keras architectures take NTHWC input. Received: layout={contract.layout}")
-    return ARCHS[arch](contract, **kwargs)
+    if contract.modality != spec.modality:
+        fail(f"{arch} reads {spec.modality}; the contract says modality={contract.modality}")
+    if kwargs.get("head") is None:
+        kwargs.pop("head", None)
+    elif not spec.heads:
+        fail(f"{arch} has a fixed head ({spec.summary}); leave out --head")
+    elif kwargs["head"] not in spec.heads:
+        fail(f"{arch} heads are {', '.join(spec.heads)}. Received: --head {kwargs['head']}")
+    return spec.build(contract, **kwargs)

@@ -1,10 +1,14 @@
 """`edgeaction train`: decode a data set, fit a model, write the run directory.
 
 ```
-RUN/model.keras          best checkpoint by val accuracy
-RUN/contract.json        the model contract
-RUN/report/metrics.json  test_accuracy, val_accuracy, bad clips, timings
-RUN/report/history.csv   per-epoch loss/accuracy
+RUN/model.keras              best checkpoint by val accuracy
+RUN/contract.json            the model contract
+RUN/report/metrics.json      test_accuracy, val_accuracy, bad clips, timings
+RUN/report/history.csv       per-epoch loss/accuracy
+RUN/report/curves.png        loss and accuracy curves
+RUN/report/confusion_matrix.png, per_class.json, per_class.md   on the test split
+RUN/checkpoints/             last.keras + state.json (for --resume), best.keras
+RUN/tensorboard/             with --tensorboard
 ```
 """
 
@@ -18,7 +22,7 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,37 +30,52 @@ import numpy as np
 from .. import __version__
 from .._lazy import require
 from ..contract import ModelContract
+from ..datasets import discover, load_clips
 from ..errors import fail
 from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
 from ..preprocess import normalize
 from ..synth import FLIP_PAIRS
-from .data import discover, load_clips
 
 log = logging.getLogger("edgeaction.train")
+
+# MediaPipe Pose landmark pairs that swap under a horizontal flip (left <-> right).
+_POSE_FLIP = [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19]
+_POSE_FLIP += [22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31]
 
 
 @dataclass
 class TrainConfig:
-    """Options of one training run (see `edgeaction train --help`)."""
+    """Options of one training run (see `edgeaction train --help`).
+
+    `None` for frames, size, epochs, batch and lr means the architecture's default
+    (`edgeaction train --arch NAME --describe` lists them).
+    """
 
     data: Path
     out: Path
     arch: str = "edge-tiny"
-    frames: int = 8
-    size: int = 64
-    epochs: int = 20
-    batch: int = 16
-    lr: float = 2e-3
+    frames: int | None = None
+    size: int | None = None
+    epochs: int | None = None
+    batch: int | None = None
+    lr: float | None = None
     seed: int = 0
-    head: str = "gru"
+    head: str | None = None
+    layout: str | None = None
+    pose_dir: Path | None = None
+    weights: Path | None = None
+    policy: str = "loop"
     flip: bool = True
     max_bad_fraction: float = 0.05
     patience: int = 0
+    resume: bool = False
+    tensorboard: bool = False
+    distribute: bool = False
     verbose: int = 1
     name: str | None = None
 
 
-def _flip_map(labels: tuple[str, ...]) -> np.ndarray | None:
+def _flip_map(labels: tuple[str, ...]) -> np.ndarray:
     """Label permutation a horizontal flip applies (swap left/right pairs)."""
     idx = {lab: i for i, lab in enumerate(labels)}
     perm = np.arange(len(labels))
@@ -66,68 +85,205 @@ def _flip_map(labels: tuple[str, ...]) -> np.ndarray | None:
     return perm
 
 
-def _make_sequence(x, y, contract, batch, flip_perm, seed, colour=True):
+def flip_pose(p: np.ndarray) -> np.ndarray:
+    """Mirror pose keypoints `(..., T, 33*4)`: x -> 1-x and left/right landmarks swap.
+
+    Frames without a person (all zeros) stay zeros.
+    """
+    k = p.reshape(*p.shape[:-1], -1, 4).copy()
+    seen = k[..., 3] > 0
+    k[..., 0] = np.where(seen, 1.0 - k[..., 0], 0.0)
+    if k.shape[-2] == len(_POSE_FLIP):
+        k = k[..., _POSE_FLIP, :]
+    return k.reshape(p.shape)
+
+
+def _feed(contract: ModelContract, frames, pose):
+    """Model input(s): one array, or a dict by input name for several inputs."""
+    feed = {}
+    if contract.uses_frames:
+        feed[contract.input_name] = normalize(frames, contract)
+    if contract.uses_pose:
+        feed[contract.pose_name] = pose.astype(np.float32)
+    return next(iter(feed.values())) if len(feed) == 1 else feed
+
+
+def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None):
     keras = require("keras")
+    x, p, y = data
 
     class ClipBatches(keras.utils.PyDataset):
         """Shuffled, normalised batches with label-aware augmentation.
 
-        A random horizontal flip swaps mirrored labels (swipe_left <-> swipe_right); a
-        random channel permutation and inversion keep the model from learning colours.
+        A random horizontal flip swaps mirrored labels (swipe_left <-> swipe_right) and
+        mirrors pose keypoints with it; a random channel permutation and inversion keep
+        the model from learning colours.
         """
 
         def __init__(self):
             super().__init__()
             self.rng = np.random.default_rng(seed)
-            self.order = self.rng.permutation(len(x))
+            self.order = self.rng.permutation(len(y))
 
         def __len__(self):
-            return int(np.ceil(len(x) / batch))
+            return int(np.ceil(len(y) / batch))
 
         def __getitem__(self, i):
             sel = self.order[i * batch : (i + 1) * batch]
-            xb, yb = x[sel], y[sel].copy()
+            yb = y[sel].copy()
+            xb = x[sel].copy() if x is not None else None
+            pb = p[sel].copy() if p is not None else None
             if flip_perm is not None:
                 flip = self.rng.random(len(sel)) < 0.5
-                xb = xb.copy()
-                xb[flip] = xb[flip][:, :, :, ::-1]
+                if xb is not None:
+                    xb[flip] = xb[flip][:, :, :, ::-1]
+                if pb is not None:
+                    pb[flip] = flip_pose(pb[flip])
                 yb[flip] = flip_perm[yb[flip]]
-            if colour:
-                xb = xb.copy() if flip_perm is None else xb
+            if xb is not None:
                 for j in range(len(xb)):
                     xb[j] = xb[j][..., self.rng.permutation(3)]
                     if self.rng.random() < 0.5:
                         xb[j] = 255 - xb[j]
-            return normalize(xb, contract), yb
+            yb = np.eye(onehot, dtype=np.float32)[yb] if onehot else yb
+            return _feed(contract, xb, pb), yb
 
         def on_epoch_end(self):
-            self.order = self.rng.permutation(len(x))
+            self.order = self.rng.permutation(len(y))
 
     return ClipBatches()
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Run one training; returns the metrics written to `report/metrics.json`."""
+def _load_split(items, ds, contract, cfg, verbose, desc):
+    """Decode the frames and/or load cached pose of `items`: `(x, pose, y, bad, lengths)`."""
+    from ..pose import load_cached, sample_pose
+
+    x = pose = None
+    keep = list(range(len(items)))
+    bad, lengths = [], []
+    if contract.uses_frames:
+        x, y, bad, lengths, keep = load_clips(
+            items,
+            ds.labels,
+            contract.frames,
+            contract.height,
+            contract.width,
+            contract.colour,
+            cfg.policy,
+            progress=verbose > 0,
+            desc=desc,
+            return_index=True,
+        )
+    else:
+        index = {lab: i for i, lab in enumerate(ds.labels)}
+        y = np.asarray([index[it.label] for it in items], np.int64)
+    if contract.uses_pose:
+        if cfg.pose_dir is None:
+            fail(
+                f"{cfg.arch} reads pose keypoints: run `edgeaction pose-extract DATA --out DIR` "
+                "once, then train with --pose DIR"
+            )
+        pose = []
+        for j, i in enumerate(keep):
+            kp = load_cached(cfg.pose_dir, items[i], ds.root)
+            if contract.uses_frames and len(kp) != lengths[j]:
+                fail(
+                    f"cached pose keypoints for {items[i].key(ds.root)} cover {len(kp)} frames, "
+                    f"the clip decodes to {lengths[j]}; run `edgeaction pose-extract "
+                    f"{ds.root} --out {cfg.pose_dir} --force`"
+                )
+            if not contract.uses_frames:
+                lengths.append(len(kp))
+            pose.append(sample_pose(kp, contract.frames, cfg.policy))
+        pose = np.stack(pose) if pose else np.zeros((0, *contract.pose_shape()[1:]), np.float32)
+    return x, pose, y, bad, lengths
+
+
+def _optimizer(keras, name: str, lr: float):
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr)
+    return keras.optimizers.Adam(learning_rate=lr)
+
+
+def _resolve(cfg: TrainConfig, spec) -> TrainConfig:
+    """Fill architecture defaults and check ranges."""
+    cfg = replace(
+        cfg,
+        frames=cfg.frames or spec.frames,
+        size=cfg.size or spec.size,
+        epochs=cfg.epochs or spec.epochs,
+        batch=cfg.batch or spec.batch,
+        lr=cfg.lr or spec.lr,
+    )
     if cfg.epochs < 1:
         fail(f"--epochs must be >= 1. Received: {cfg.epochs}")
     if cfg.batch < 1:
         fail(f"--batch must be >= 1. Received: {cfg.batch}")
     if cfg.frames < 1 or not 16 <= cfg.size <= 1024:
         fail(f"--frames must be >= 1 and --size in 16..1024. Received: {cfg.frames}, {cfg.size}")
+    if not 0 <= cfg.max_bad_fraction <= 1:
+        fail(f"--max-bad must be in 0..1. Received: {cfg.max_bad_fraction}")
+    if cfg.weights is not None and not Path(cfg.weights).is_file():
+        fail(f"weights file not found: {cfg.weights}")
+    return cfg
+
+
+_STATE = "state.json"
+_RESUMABLE = ("arch", "frames", "size", "batch", "lr", "seed", "head", "layout", "policy", "flip")
+
+
+def _resume_state(ckpt: Path, cfg: TrainConfig) -> tuple[TrainConfig, dict]:
+    sp = ckpt / _STATE
+    if not (sp.is_file() and (ckpt / "last.keras").is_file()):
+        fail(
+            f"nothing to resume in {ckpt.parent}: no checkpoints/last.keras; train without --resume"
+        )
+    try:
+        state = json.loads(sp.read_text())
+    except ValueError as e:
+        fail(f"{sp} is damaged ({e}); train again without --resume")
+    saved = state.get("config", {})
+    given = {k: getattr(cfg, k) for k in ("arch", "frames", "size", "batch", "lr", "head")}
+    changed = {k: saved[k] for k, v in given.items() if v is not None and saved.get(k, v) != v}
+    if changed:
+        log.warning("resuming with the run's own settings %s", changed)
+    cfg = replace(cfg, **{k: saved[k] for k in _RESUMABLE if k in saved})
+    return cfg, state
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run one training; returns the metrics written to `report/metrics.json`."""
+    from .models import arch_spec
+
+    spec = arch_spec(cfg.arch)
     out = check_writable_dir(cfg.out, "run directory")
-    ds = discover(cfg.data, seed=cfg.seed)
+    ckpt_dir = out / "checkpoints"
+    state = None
+    if cfg.resume:
+        cfg, state = _resume_state(ckpt_dir, cfg)
+        spec = arch_spec(cfg.arch)
+    cfg = _resolve(cfg, spec)
+    if state is not None and state["epoch"] >= cfg.epochs:
+        fail(f"{out} already trained {state['epoch']} epochs; give --epochs above that to train on")
+    ds = discover(cfg.data, layout=cfg.layout, seed=cfg.seed)
 
     tf = require("tensorflow")
     keras = require("keras")
+    from ..report import preload, write_report
     from .models import build_model
 
+    preload()  # a missing matplotlib fails now, not after training
     keras.utils.set_random_seed(cfg.seed)
+    norm = {}
+    if spec.norm:
+        norm = dict(zip(("colour", "scale", "mean", "std"), spec.norm, strict=True))
     contract = ModelContract(
         name=cfg.name or out.resolve().name or "model",
         labels=ds.labels,
         frames=cfg.frames,
         height=cfg.size,
         width=cfg.size,
+        modality=spec.modality,
         producer={
             "edgeaction": __version__,
             "tensorflow": tf.__version__,
@@ -135,22 +291,14 @@ def train(cfg: TrainConfig) -> dict:
             "python": platform.python_version(),
             "arch": cfg.arch,
         },
+        **norm,
     )
     verbose = cfg.verbose
     t0 = time.monotonic()
     data, bad, lengths = {}, [], []
     for split in ("train", "val", "test"):
-        items = ds.split(split)
-        x, y, b, n = load_clips(
-            items,
-            ds.labels,
-            cfg.frames,
-            cfg.size,
-            cfg.size,
-            progress=verbose > 0,
-            desc=f"decode {split}",
-        )
-        data[split] = (x, y)
+        x, p, y, b, n = _load_split(ds.split(split), ds, contract, cfg, verbose, f"decode {split}")
+        data[split] = (x, p, y)
         bad += b
         lengths += n
     n_total = len(ds.items)
@@ -159,11 +307,11 @@ def train(cfg: TrainConfig) -> dict:
             f"{len(bad)} of {n_total} clips could not be decoded (> {cfg.max_bad_fraction:.0%}); "
             f"first: {bad[0][0]}: {bad[0][1]}"
         )
-    present = set(data["train"][1].tolist())
+    present = set(data["train"][2].tolist())
     empty = [lab for i, lab in enumerate(ds.labels) if i not in present]
     if empty:
         fail(f"no readable training clips for label(s) {empty}; add clips or remove the folder")
-    if len(data["val"][0]) == 0:
+    if len(data["val"][2]) == 0:
         fail("the validation split is empty; give at least 3 clips per label")
     decode_s = time.monotonic() - t0
     # Uniform sampling of T frames from clips of median length L keeps every L/T-th frame:
@@ -172,20 +320,46 @@ def train(cfg: TrainConfig) -> dict:
     contract = replace(contract, subsample=step)
     log.info("decoded %d clips in %.1f s (%d bad)", n_total - len(bad), decode_s, len(bad))
 
-    model = build_model(cfg.arch, contract, head=cfg.head)
-    model.compile(
-        optimizer=keras.optimizers.Adam(cfg.lr),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    ckpt_dir = out / "checkpoints"
+    onehot = contract.num_classes if spec.loss == "categorical_crossentropy" else None
+    strategy = tf.distribute.MirroredStrategy() if cfg.distribute else tf.distribute.get_strategy()
+    if cfg.distribute:
+        log.info("tf.distribute.MirroredStrategy over %d replica(s)", strategy.num_replicas_in_sync)
     ckpt_dir.mkdir(exist_ok=True)
-    best = ckpt_dir / "best.keras"
+    best, last = ckpt_dir / "best.keras", ckpt_dir / "last.keras"
+    with strategy.scope():
+        if state is not None:
+            model = keras.saving.load_model(str(last), safe_mode=True)
+            log.info("resuming %s at epoch %d", out, state["epoch"])
+        else:
+            if cfg.arch == "seed-a" and cfg.weights is None:
+                log.warning(
+                    "seed-a: ResNet50 starts from RANDOM weights (ImageNet weights cannot be "
+                    "downloaded here); pass --weights FILE for a local Keras ResNet50 notop file"
+                )
+            kw = {"head": cfg.head}
+            if cfg.weights is not None:
+                kw["weights"] = str(cfg.weights)
+            model = build_model(cfg.arch, contract, **kw)
+            acc = (
+                keras.metrics.CategoricalAccuracy(name="accuracy")
+                if onehot
+                else keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+            )
+            model.compile(
+                optimizer=_optimizer(keras, spec.optimizer, cfg.lr), loss=spec.loss, metrics=[acc]
+            )
     callbacks = [
         keras.callbacks.ModelCheckpoint(
-            str(best), monitor="val_accuracy", save_best_only=True, verbose=0
+            str(best),
+            monitor="val_accuracy",
+            save_best_only=True,
+            initial_value_threshold=state.get("best_val_accuracy") if state else None,
         ),
+        keras.callbacks.ModelCheckpoint(str(last)),
+        keras.callbacks.CSVLogger(str(ckpt_dir / "history.csv"), append=state is not None),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=4, min_lr=1e-5),
+        _StateWriter(ckpt_dir / _STATE, cfg, state),
+        timer := _StepTimer(),
     ]
     if cfg.patience:
         callbacks.append(
@@ -193,55 +367,146 @@ def train(cfg: TrainConfig) -> dict:
                 monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
             )
         )
+    if cfg.tensorboard:
+        require("tensorboard")
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
     flip_perm = _flip_map(ds.labels) if cfg.flip else None
-    xv, yv = data["val"]
+    xv, pv, yv = data["val"]
+    yv_fit = np.eye(onehot, dtype=np.float32)[yv] if onehot else yv
     t1 = time.monotonic()
-    hist = model.fit(
-        _make_sequence(*data["train"], contract, cfg.batch, flip_perm, cfg.seed),
-        validation_data=(normalize(xv, contract), yv),
+    model.fit(
+        _make_sequence(data["train"], contract, cfg.batch, flip_perm, cfg.seed, onehot),
+        validation_data=(_feed(contract, xv, pv), yv_fit),
         epochs=cfg.epochs,
+        initial_epoch=state["epoch"] if state else 0,
         callbacks=callbacks,
         verbose=verbose,
     )
     fit_s = time.monotonic() - t1
     best_model = keras.saving.load_model(str(best), safe_mode=True)
-    res = {}
+    res, probs = {}, {}
     for split in ("val", "test"):
-        x, y = data[split]
-        if len(x):
-            probs = best_model.predict(normalize(x, contract), batch_size=cfg.batch, verbose=0)
-            res[f"{split}_accuracy"] = float(np.mean(np.argmax(probs, 1) == y))
+        x, p, y = data[split]
+        if len(y):
+            probs[split] = best_model.predict(
+                _feed(contract, x, p), batch_size=cfg.batch, verbose=0
+            )
+            res[f"{split}_accuracy"] = float(np.mean(np.argmax(probs[split], 1) == y))
         else:
             res[f"{split}_accuracy"] = None
     with atomic_path(out / "model.keras") as tmp:
         shutil.copyfile(best, tmp)
     contract.save(out)
     report = check_writable_dir(out / "report", "report directory")
-    h = hist.history
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    keys = sorted(h)
-    w.writerow(["epoch", *keys])
-    for e in range(len(h[keys[0]])):
-        w.writerow([e + 1, *(f"{float(h[k][e]):.6g}" for k in keys)])
-    atomic_write_text(report / "history.csv", buf.getvalue())
+    history = _read_history(ckpt_dir / "history.csv")
+    atomic_write_text(report / "history.csv", _history_csv(history))
+    eval_split = "test" if "test" in probs else "val"
     metrics = {
         **res,
         "labels": list(ds.labels),
         "arch": cfg.arch,
-        "epochs_run": len(h[keys[0]]),
-        "clips": {s: int(len(data[s][0])) for s in data},
+        "layout": ds.layout,
+        "report_split": eval_split,
+        "epochs_run": len(next(iter(history.values()), [])),
+        "clips": {s: int(len(data[s][2])) for s in data},
         "bad_clips": len(bad),
+        "bad_clip_fraction": round(len(bad) / n_total, 4) if n_total else 0.0,
         "bad_clip_list": [{"path": p, "error": e} for p, e in bad],
         "params": int(model.count_params()),
         "decode_seconds": round(decode_s, 2),
         "fit_seconds": round(fit_s, 2),
+        "train_step_seconds_median": timer.median(),
+        "train_step_seconds_first": timer.first,
         "seed": cfg.seed,
         "median_clip_frames": float(np.median(lengths)) if lengths else None,
         "subsample": contract.subsample,
+        "config": _config_json(cfg),
     }
+    cls = write_report(
+        report,
+        data[eval_split][2],
+        probs[eval_split],
+        ds.labels,
+        history=history,
+        title=f"{contract.name} ({cfg.arch}), {eval_split} split",
+    )
+    metrics["test_top5_accuracy"] = cls.get("top5_accuracy")
     atomic_write_text(report / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     return metrics
+
+
+def _config_json(cfg: TrainConfig) -> dict:
+    d = asdict(cfg)
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
+
+
+def _StateWriter(path: Path, cfg: TrainConfig, state: dict | None):  # noqa: N802
+    """A callback writing `checkpoints/state.json` after each epoch (for --resume)."""
+    keras = require("keras")
+
+    class StateWriter(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best = (state or {}).get("best_val_accuracy")
+
+        def on_epoch_end(self, epoch, logs=None):
+            v = (logs or {}).get("val_accuracy")
+            if v is not None and (self.best is None or v > self.best):
+                self.best = float(v)
+            body = {"epoch": epoch + 1, "best_val_accuracy": self.best, "config": _config_json(cfg)}
+            atomic_write_text(path, json.dumps(body, indent=2) + "\n")
+
+    return StateWriter()
+
+
+def _StepTimer():  # noqa: N802
+    """A callback timing training steps (the first one, with graph tracing, apart)."""
+    keras = require("keras")
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times: list[float] = []
+            self.first: float | None = None
+            self._t = 0.0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._t = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            dt = time.perf_counter() - self._t
+            if self.first is None:
+                self.first = round(dt, 4)
+            else:
+                self.times.append(dt)
+
+        def median(self) -> float | None:
+            return round(float(np.median(self.times)), 4) if self.times else self.first
+
+    return StepTimer()
+
+
+def _read_history(path: Path) -> dict[str, list[float]]:
+    """Per-epoch logs from the CSVLogger file (covers resumed runs too)."""
+    hist: dict[str, list[float]] = {}
+    if not path.is_file():
+        return hist
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            for k, v in row.items():
+                if k != "epoch" and v not in (None, ""):
+                    hist.setdefault(k, []).append(float(v))
+    return hist
+
+
+def _history_csv(h: dict[str, list[float]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    keys = sorted(h)
+    w.writerow(["epoch", *keys])
+    for e in range(len(h[keys[0]]) if keys else 0):
+        w.writerow([e + 1, *(f"{float(h[k][e]):.6g}" for k in keys)])
+    return buf.getvalue()
 
 
 def keras_quiet() -> None:

@@ -2,8 +2,12 @@
 
 The pipeline scales before it converts (cheaper; see FACTS):
 
-    filesrc ! decodebin ! videoscale ! video/x-raw,width=W,height=H,pixel-aspect-ratio=1/1
+    filesrc ! decodebin ! videoconvert ! videoscale
+            ! video/x-raw,width=W,height=H,pixel-aspect-ratio=1/1
             ! videoconvert ! video/x-raw,format=RGB ! appsink
+
+The part after `decodebin` is `scale_convert()`, the one definition that frame-folder
+images (`edgeaction.video.images`) pass as well.
 
 With `display_width` a tee adds a second branch at display size for annotated output,
 and every model frame comes paired with its display frame.
@@ -75,6 +79,48 @@ def _caps_fmt(colour: str) -> str:
     return colour
 
 
+def check_size(width: int | None, height: int | None) -> tuple[int | None, int | None]:
+    """Validate an output size; `(None, None)` keeps the source size."""
+    if width is None and height is None:
+        return None, None
+    if width is None or height is None or width < 1 or height < 1:
+        fail(f"frame size must be positive. Received: width={width}, height={height}")
+    return int(width), int(height)
+
+
+def scale_convert(width: int | None, height: int | None, colour: str = "RGB") -> str:
+    """The scale and colour conversion every decoded frame passes, videos and images alike.
+
+    `videoconvert ! videoscale ! video/x-raw,width=W,height=H,pixel-aspect-ratio=1/1
+    ! videoconvert ! video/x-raw,format=RGB`. With `width=height=None` the source size is
+    kept (pixels made square). `VideoReader` (training, evaluation, the runtime) and the
+    frame-folder reader both build their pipelines from this string, so a model sees
+    identically prepared frames everywhere.
+    """
+    width, height = check_size(width, height)
+    size = f"width={width},height={height}," if width else ""
+    return (
+        f"videoconvert name=conv0 ! videoscale ! video/x-raw,{size}pixel-aspect-ratio=1/1 "
+        f"! videoconvert ! video/x-raw,format={_caps_fmt(colour)}"
+    )
+
+
+def sample_array(sample, name: str = "stream", channels: int = 3) -> np.ndarray:
+    """Copy a decoded packed-format sample (RGB/BGR) into an (H, W, channels) uint8 array."""
+    Gst, GstVideo = gst()
+    info = GstVideo.VideoInfo.new_from_caps(sample.get_caps())
+    buf = sample.get_buffer()
+    ok, mapinfo = buf.map(Gst.MapFlags.READ)
+    if not ok:
+        fail(f"{name}: cannot map a decoded buffer")
+    try:
+        h, w, stride = info.height, info.width, info.stride[0]
+        raw = np.frombuffer(mapinfo.data, dtype=np.uint8, count=stride * h)
+        return raw.reshape(h, stride)[:, : w * channels].reshape(h, w, channels).copy()
+    finally:
+        buf.unmap(mapinfo)
+
+
 class VideoReader:
     """Iterate over the frames of one video file, decoded by GStreamer.
 
@@ -86,8 +132,9 @@ class VideoReader:
 
     Args:
         path: Path of a video file GStreamer can decode.
-        width: Integer. Output width in pixels.
-        height: Integer. Output height in pixels.
+        width: Integer or None. Output width in pixels; None (with `height=None`) keeps
+            the source size.
+        height: Integer or None. Output height in pixels.
         colour: String. `"RGB"` or `"BGR"`. Defaults to `"RGB"`.
         display_width: Integer or None. Also deliver each frame at this width (aspect
             kept, RGB) for drawing annotated video. Defaults to `None`.
@@ -98,17 +145,15 @@ class VideoReader:
     def __init__(
         self,
         path: str | os.PathLike,
-        width: int,
-        height: int,
+        width: int | None,
+        height: int | None,
         colour: str = "RGB",
         display_width: int | None = None,
         timeout_s: float = 20.0,
         name: str | None = None,
     ):
         self.path = check_video_path(path)
-        if width < 1 or height < 1:
-            fail(f"frame size must be positive. Received: width={width}, height={height}")
-        self.width, self.height = int(width), int(height)
+        self.width, self.height = check_size(width, height)
         self.colour = _caps_fmt(colour)
         self.display_width = int(display_width) if display_width else None
         self.timeout_s = float(timeout_s)
@@ -122,18 +167,16 @@ class VideoReader:
     # ---- lifecycle ---------------------------------------------------------------------
     def _description(self) -> str:
         loc = str(self.path).replace("\\", "\\\\").replace('"', '\\"')
-        model = (
-            f"videoscale ! video/x-raw,width={self.width},height={self.height},pixel-aspect-ratio=1/1 "
-            f"! videoconvert ! video/x-raw,format={self.colour} "
-            "! appsink name=model max-buffers=8 drop=false sync=false"
-        )
-        head = f'filesrc location="{loc}" ! decodebin name=dec ! videoconvert name=conv0 ! '
+        chain = scale_convert(self.width, self.height, self.colour)
+        sink = "appsink name=model max-buffers=8 drop=false sync=false"
+        head = f'filesrc location="{loc}" ! decodebin name=dec ! '
         if not self.display_width:
-            return head + model
+            return f"{head}{chain} ! {sink}"
+        conv0, model = chain.split(" ! ", 1)
         dw = self.display_width
         return (
-            head + "tee name=t "
-            f"t. ! queue max-size-buffers=8 ! {model} "
+            f"{head}{conv0} ! tee name=t "
+            f"t. ! queue max-size-buffers=8 ! {model} ! {sink} "
             f"t. ! queue max-size-buffers=8 ! videoscale ! video/x-raw,width={dw},pixel-aspect-ratio=1/1 "
             "! videoconvert ! video/x-raw,format=RGB ! appsink name=display max-buffers=8 drop=false sync=false"
         )
@@ -211,21 +254,9 @@ class VideoReader:
                 )
 
     def _to_array(self, sample, fmt_channels: int = 3) -> np.ndarray:
-        _, GstVideo = gst()
-        caps = sample.get_caps()
-        info = GstVideo.VideoInfo.new_from_caps(caps)
-        buf = sample.get_buffer()
-        ok, mapinfo = buf.map(gst()[0].MapFlags.READ)
-        if not ok:
-            fail(f"{self.name}: cannot map a decoded buffer")
-        try:
-            h, w, stride = info.height, info.width, info.stride[0]
-            raw = np.frombuffer(mapinfo.data, dtype=np.uint8, count=stride * h)
-            img = raw.reshape(h, stride)[:, : w * fmt_channels].reshape(h, w, fmt_channels).copy()
-        finally:
-            buf.unmap(mapinfo)
+        img = sample_array(sample, self.name, fmt_channels)
         if self.fps is None:
-            s = caps.get_structure(0)
+            s = sample.get_caps().get_structure(0)
             ok, num, den = s.get_fraction("framerate")
             self.fps = float(num) / den if ok and den and num else None
         return img

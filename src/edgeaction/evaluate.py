@@ -1,0 +1,431 @@
+"""`edgeaction evaluate`: score a trained, exported or compiled model on a labelled data set.
+
+One function for the three forms a model takes: a Keras run (`RUN/` or `RUN/model.keras`
+with `contract.json` beside it), an ONNX model (`model.onnx`, contract embedded) and a
+TensorRT engine (through `engine.open_runner`). The contract of the model decides
+everything: labels (authoritative; the data's labels must be a subset), frames, size,
+colour and normalisation, so the numbers are those the runtime would get.
+
+```python
+r = evaluate("models/a/model.onnx", "data/", split="test")
+r["accuracy"], r["top5_accuracy"], r["out"]
+```
+
+Writes into `out` (default `<model dir>/eval-<data name>/`), each file atomically: the
+report of `report.write_report` (`confusion_matrix.png`, `per_class.json`,
+`per_class.md`), `predictions.csv` (one row per clip) and `metrics.json`.
+
+The ONNX and engine paths never import TensorFlow; the Keras path loads it before any
+video is decoded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .contract import CONTRACT_FILE, ModelContract
+from .errors import EdgeActionError, fail, first_line
+from .fsutil import atomic_write_text, check_writable_dir
+from .preprocess import normalize
+from .report import preload, write_report
+
+log = logging.getLogger("edgeaction.evaluate")
+
+SPLITS = ("test", "val", "train", "all")
+BACKENDS = ("auto", "keras", "onnxruntime", "tensorrt")
+ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
+METRICS_FILE = "metrics.json"
+PREDICTIONS_FILE = "predictions.csv"
+
+
+@dataclass
+class _Model:
+    """A loaded model: how to call it, and what it is."""
+
+    path: Path
+    backend: str
+    contract: ModelContract
+    predict: Callable[[np.ndarray | None, np.ndarray | None], np.ndarray]
+    max_batch: int | None = None
+    close: Callable[[], None] = lambda: None
+
+
+# ---- models --------------------------------------------------------------------------------
+def resolve_model(model: str | os.PathLike, backend: str = "auto") -> tuple[Path, str]:
+    """The model file and the backend that runs it.
+
+    Args:
+        model: A run directory (`model.keras` + `contract.json`), an export directory
+            (`model.onnx`), or a `.keras`, `.onnx` or TensorRT engine file.
+        backend: String. `"auto"` (from the file), `"keras"`, `"onnxruntime"` or
+            `"tensorrt"`. Defaults to `"auto"`.
+
+    Returns:
+        `(path, backend)` with `backend` one of `keras`, `onnxruntime`, `tensorrt`.
+    """
+    if backend not in BACKENDS:
+        fail(f"--backend must be one of {', '.join(BACKENDS)}. Received: {backend!r}")
+    p = Path(model)
+    if not p.exists():
+        fail(
+            f"model not found: {p}; give a run directory or model.keras from `edgeaction train`, "
+            "a model.onnx from `edgeaction export`, or a TensorRT engine"
+        )
+    if p.is_dir():
+        keras_file, onnx_file = p / "model.keras", p / "model.onnx"
+        if backend in ("auto", "keras") and keras_file.is_file():
+            p = keras_file
+        elif backend != "keras" and onnx_file.is_file():
+            p = onnx_file
+        elif backend == "keras":
+            fail(f"{p} holds no model.keras; --backend keras takes a run from `edgeaction train`")
+        else:
+            fail(
+                f"{p} is a directory without model.keras or model.onnx; give a run directory "
+                "from `edgeaction train`, an export directory, or the model file"
+            )
+    suffix = p.suffix.lower()
+    if suffix == ".keras":
+        if backend not in ("auto", "keras"):
+            fail(f"{p} is a Keras model; --backend {backend} takes .onnx files or engines")
+        return p, "keras"
+    if suffix == ".onnx":
+        if backend == "keras":
+            fail(f"{p} is an ONNX model; --backend keras takes a .keras file or run directory")
+        return p, "onnxruntime" if backend == "auto" else backend
+    if suffix in ENGINE_SUFFIXES:
+        if backend in ("keras", "onnxruntime"):
+            fail(f"{p} is a TensorRT engine; run it with --backend tensorrt (or auto)")
+        return p, "tensorrt"
+    fail(
+        f"{p} is not a model edgeaction evaluates: give a .keras file or run directory, an "
+        f".onnx file or export directory, or a TensorRT engine ({', '.join(ENGINE_SUFFIXES)})"
+    )
+
+
+def _load_keras(path: Path) -> _Model:
+    contract = ModelContract.load(path.with_name(CONTRACT_FILE))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    from ._lazy import require
+
+    keras = require("keras")
+    from .train import models  # noqa: F401  (registers FoldTime/UnfoldTime)
+
+    try:
+        m = keras.saving.load_model(str(path), safe_mode=True)
+    except Exception as e:  # zip, h5, JSON and deserialisation errors of every kind
+        fail(f"{path} is not a loadable Keras model ({first_line(e)})")
+    classes = m.outputs[0].shape[-1]
+    contract.check_output(classes if isinstance(classes, int) else 0, what=path.name)
+    names = [str(getattr(t, "name", "")) for t in m.inputs]
+
+    def pick(name: str, ndim: int, clips, pose):
+        if name == contract.input_name or (name != contract.pose_name and ndim == 5):
+            return clips
+        return pose
+
+    ndims = [len(t.shape) for t in m.inputs]
+
+    def predict(clips, pose):
+        if len(names) == 1:
+            x = clips if contract.uses_frames else pose
+        else:
+            x = [pick(n, d, clips, pose) for n, d in zip(names, ndims, strict=True)]
+        return np.asarray(m.predict_on_batch(x))
+
+    return _Model(path, "keras", contract, predict)
+
+
+def _load_runner(path: Path, backend: str) -> _Model:
+    from .engine.loader import open_runner
+
+    runner = open_runner(path, backend=backend).activate()
+    return _Model(
+        path,
+        backend,
+        runner.contract,
+        lambda clips, pose: np.asarray(runner.classify(clips, pose)),
+        max_batch=runner.max_batch,
+        close=runner.deactivate,
+    )
+
+
+def load_model(model: str | os.PathLike, backend: str = "auto") -> _Model:
+    """Load `model` (see `resolve_model`) with its contract, ready to predict."""
+    path, backend = resolve_model(model, backend)
+    if backend == "keras":
+        return _load_keras(path)
+    return _load_runner(path, backend)
+
+
+# ---- data ----------------------------------------------------------------------------------
+def _select(ds, data: Path, split: str, seed: int) -> tuple[list, str]:
+    """The clips of `split` and a note saying which split that is and where it came from."""
+    if split == "all":
+        return list(ds.items), "all"
+    items = ds.split(split)
+    if not items:
+        have = [s for s in ("train", "val", "test") if any(it.split == s for it in ds.items)]
+        fail(
+            f"{data} has no '{split}' clips (its splits: {', '.join(have) or 'none'}); "
+            f"choose --split {' or '.join([*have, 'all'])}"
+        )
+    return items, split + _split_note(ds, data, split, seed)
+
+
+def _split_note(ds, data: Path, split: str, seed: int) -> str:
+    """Where the split comes from when no file gives it (discover splits by seed then)."""
+    stratified = f" (stratified split, seed {seed}: the data set gives none)"
+    if ds.layout == "folders":
+        return stratified
+    if ds.layout == "frames":
+        if data.is_file():
+            return stratified
+        if split == "test" and not (data / "test.csv").is_file():
+            return f" (carved from train.csv by seed {seed}: no test.csv)"
+        return ""
+    manifest = data / "manifest.csv" if data.is_dir() else data
+    try:
+        with open(manifest, encoding="utf-8-sig") as f:
+            header = f.readline().lower()
+    except OSError:
+        return ""
+    return "" if "split" in header else stratified
+
+
+# ---- evaluation ----------------------------------------------------------------------------
+def evaluate(
+    model: str | os.PathLike,
+    data: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    layout: str | None = None,
+    split: str = "test",
+    pose_dir: str | os.PathLike | None = None,
+    backend: str = "auto",
+    batch: int = 8,
+    progress: bool = True,
+    seed: int = 0,
+) -> dict:
+    """Score `model` on a split of the labelled data set `data` and write a report.
+
+    Args:
+        model: A run directory or `.keras` file (`contract.json` beside it), an export
+            directory or `.onnx` file, or a TensorRT engine.
+        data: Data set root (any layout `datasets.discover` knows).
+        out: Directory for the report; default `<model dir>/eval-<data name>/`.
+        layout: String or None. Data-set layout; None detects it.
+        split: String. `"test"`, `"val"`, `"train"` or `"all"`. When the data set gives
+            no split, the stratified split of `seed` is used (as training does).
+            Defaults to `"test"`.
+        pose_dir: Path or None. Pose cache from `edgeaction pose-extract`; needed when
+            the model reads pose keypoints.
+        backend: String. `"auto"`, `"keras"`, `"onnxruntime"` or `"tensorrt"`.
+        batch: Integer. Clips per inference call. Defaults to `8`.
+        progress: Boolean. Show a progress bar. Defaults to `True`.
+        seed: Integer. Seed of the stratified split. Defaults to `0`.
+
+    Returns:
+        The dict written to `metrics.json` (accuracy, top5_accuracy, split, clips,
+        bad_clips, model, backend, seconds (all of it, model loading included),
+        clips_per_second (clips over decode + inference time), ...) plus `"report"`, the
+        full `report.classification_metrics` dict.
+    """
+    t0 = time.monotonic()
+    if split not in SPLITS:
+        fail(f"--split must be one of {', '.join(SPLITS)}. Received: {split!r}")
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        fail(f"--batch must be a whole number >= 1. Received: {batch!r}")
+    path, backend = resolve_model(model, backend)
+    if backend == "keras":
+        # Fail on a missing contract before paying for TensorFlow's import.
+        ModelContract.load(path.with_name(CONTRACT_FILE))
+    data_root = Path(data)
+    if out is None:
+        given = Path(model)
+        model_dir = given if given.is_dir() else path.parent
+        name = data_root.resolve().name or "data"
+        out = model_dir / f"eval-{name}"
+    if Path(out).exists() and not Path(out).is_dir():
+        fail(f"evaluation output directory {out} is a file, not a directory; choose another path")
+    if pose_dir is not None and not Path(pose_dir).is_dir():
+        fail(f"pose cache {pose_dir} not found; run `edgeaction pose-extract {data} --out DIR`")
+
+    m = load_model(path, backend)
+    try:
+        return _evaluate(
+            m, data_root, Path(out), layout, split, pose_dir, batch, progress, seed, t0
+        )
+    finally:
+        m.close()
+
+
+def _evaluate(m, data_root, out, layout, split, pose_dir, batch, progress, seed, t0) -> dict:
+    from tqdm.auto import tqdm
+
+    from . import datasets
+
+    c = m.contract
+    if c.uses_pose and pose_dir is None:
+        fail(
+            f"model {c.name} reads pose keypoints (modality {c.modality}); give its pose cache "
+            f"with --pose DIR (from `edgeaction pose-extract {data_root} --out DIR`)"
+        )
+    if c.uses_pose and not any(Path(pose_dir).glob("*.npz")):
+        fail(
+            f"pose cache {pose_dir} holds no keypoints; run `edgeaction pose-extract "
+            f"{data_root} --out {pose_dir}` first"
+        )
+    preload()  # a missing matplotlib fails now, not after decoding
+    ds = datasets.discover(data_root, layout=layout, seed=seed)
+    unknown = sorted(set(ds.labels) - set(c.labels))
+    if unknown:
+        fail(
+            f"{data_root} has label(s) the model does not know: {', '.join(unknown)} "
+            f"(model {c.name} has {', '.join(c.labels)})"
+        )
+    items, split_used = _select(ds, data_root, split, seed)
+    out_dir = check_writable_dir(out, "evaluation output directory")
+    index = {lab: i for i, lab in enumerate(c.labels)}
+    if m.max_batch:
+        batch = min(batch, m.max_batch)
+
+    probs, ys, kept, bad = [], [], [], []
+    decode_s = infer_s = 0.0
+    bar = tqdm(total=len(items), desc="evaluate", unit="clip", disable=not progress, leave=False)
+    try:
+        for start in range(0, len(items), batch):
+            chunk = items[start : start + batch]
+            t = time.monotonic()
+            clips, poses, good = [], [], []
+            for it in chunk:
+                got = _load_one(it, ds.root, c, pose_dir)
+                if isinstance(got, str):
+                    bad.append((str(it.path), got))
+                    continue
+                clip, pose = got
+                clips.append(clip)
+                poses.append(pose)
+                good.append(it)
+            decode_s += time.monotonic() - t
+            bar.update(len(chunk))
+            if not good:
+                continue
+            x = normalize(np.stack(clips), c) if c.uses_frames else None
+            p = np.stack(poses).astype(np.float32) if c.uses_pose else None
+            t = time.monotonic()
+            out = m.predict(x, p)
+            infer_s += time.monotonic() - t
+            if out.ndim != 2 or out.shape != (len(good), c.num_classes):
+                fail(
+                    f"{m.path.name} returned shape {list(out.shape)} for {len(good)} clips; "
+                    f"expected ({len(good)}, {c.num_classes}) (its contract has "
+                    f"{c.num_classes} labels)"
+                )
+            probs.append(out.astype(np.float32))
+            ys += [index[it.label] for it in good]
+            kept += good
+    finally:
+        bar.close()
+    if not kept:
+        first = f"; first: {bad[0][0]}: {bad[0][1]}" if bad else ""
+        fail(f"none of the {len(items)} '{split}' clips of {data_root} could be read{first}")
+    if bad:
+        log.warning("%d of %d clips could not be read and were left out", len(bad), len(items))
+    scores = np.concatenate(probs)
+    if not c.outputs_probabilities:
+        scores = _softmax(scores)
+    y = np.asarray(ys, np.int64)
+    seconds = time.monotonic() - t0
+    loop_s = decode_s + infer_s
+    summary = {
+        "model": str(m.path),
+        "backend": m.backend,
+        "contract": c.name,
+        "modality": c.modality,
+        "data": str(ds.root),
+        "layout": getattr(ds, "layout", None),
+        "split": split,
+        "split_used": split_used,
+        "clips": len(kept),
+        "bad_clips": len(bad),
+        "bad_clip_list": [{"path": p, "error": e} for p, e in bad],
+    }
+    title = f"{c.name} ({m.backend}) on {ds.root.name}, split {split}"
+    report = write_report(out_dir, y, scores, c.labels, extra=_flat(summary), title=title)
+    summary.update(
+        accuracy=report["accuracy"],
+        top5_accuracy=report["top5_accuracy"],
+        top_k=report["top_k"],
+        macro_f1=report["macro"]["f1"],
+        weighted_f1=report["weighted"]["f1"],
+        labels=list(c.labels),
+        seconds=round(seconds, 3),
+        decode_seconds=round(decode_s, 3),
+        infer_seconds=round(infer_s, 3),
+        clips_per_second=round(len(kept) / loop_s, 2) if loop_s > 0 else None,
+        infer_clips_per_second=round(len(kept) / infer_s, 2) if infer_s > 0 else None,
+        batch=batch,
+        out=str(out_dir),
+        edgeaction=__version__,
+    )
+    atomic_write_text(out_dir / PREDICTIONS_FILE, _predictions_csv(kept, ds.root, y, scores, c))
+    atomic_write_text(out_dir / METRICS_FILE, json.dumps(summary, indent=2) + "\n")
+    return {**summary, "report": report}
+
+
+def _load_one(it, root: Path, c: ModelContract, pose_dir) -> tuple | str:
+    """`(clip or None, pose or None)` of one item, or the reason it cannot be read."""
+    from . import datasets
+
+    clip = pose = None
+    try:
+        length = None
+        if c.uses_frames:
+            x, _, bad, lengths = datasets.load_clips(
+                [it], c.labels, c.frames, c.height, c.width, c.colour, progress=False
+            )
+            if bad:
+                return bad[0][1]
+            clip, length = x[0], lengths[0]
+        if c.uses_pose:
+            from .pose import load_pose
+
+            pose = load_pose(pose_dir, it, root, c.frames, expect_frames=length)
+    except EdgeActionError as e:
+        log.warning("skipping clip %s: %s", it.describe(), e)
+        return str(e)
+    return clip, pose
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z.astype(np.float64) - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _flat(d: dict) -> dict:
+    return {k: v for k, v in d.items() if not isinstance(v, list | dict)}
+
+
+def _predictions_csv(items, root: Path, y, scores, c: ModelContract) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["clip", "path", "label", "predicted", "score", "correct"])
+    pred = np.argmax(scores, axis=1)
+    for it, t, p, s in zip(items, y, pred, scores, strict=True):
+        w.writerow(
+            [it.key(root), it.path, c.labels[t], c.labels[p], f"{float(s[p]):.6f}", int(t == p)]
+        )
+    return buf.getvalue()
