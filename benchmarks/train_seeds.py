@@ -1,7 +1,7 @@
 """`seed-a` and `seed-b` build at their published shapes and train one epoch on a small
 synthetic set: wall time, median training step time and peak memory (RSS of the child).
 
-    python benchmarks/train_seeds.py [--clips 6] [--json OUT]
+    python benchmarks/train_seeds.py [--clips 14] [--json OUT]
 
 seed-a: ResNet50 → Conv2D 64 2x2 → 2x SimpleRNN, T=16, 112², batch 10, SGD.
 seed-b: ConvLSTM2D + LSTM over MediaPipe pose, T=20, 64², batch 8 (pose extracted with
@@ -25,7 +25,12 @@ def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--clips", type=int, default=6, help="clips per class (3 classes)")
+    p.add_argument(
+        "--clips",
+        type=int,
+        default=14,
+        help="clips per class (3 classes; 14 gives 10 train clips each, full batches)",
+    )
     p.add_argument("--archs", default="seed-a,seed-b")
     p.add_argument("--json", help="write the figures here")
     a = p.parse_args()

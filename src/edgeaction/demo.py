@@ -28,7 +28,9 @@ def run_demo(out: str, quick: bool = False) -> int:
     cfg = (
         dict(classes=3, clips=8, epochs=2, frames=4, size=32, synth_size=48, synth_frames=8)
         if quick
-        else dict(classes=7, clips=60, epochs=25, frames=8, size=64, synth_size=96, synth_frames=16)
+        else dict(
+            classes=7, clips=100, epochs=30, frames=8, size=64, synth_size=96, synth_frames=16
+        )
     )
     t_all = time.monotonic()
     times = {}

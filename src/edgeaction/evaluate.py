@@ -117,7 +117,6 @@ def resolve_model(model: str | os.PathLike, backend: str = "auto") -> tuple[Path
 def _load_keras(path: Path) -> _Model:
     contract = ModelContract.load(path.with_name(CONTRACT_FILE))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     from ._lazy import require
 
     keras = require("keras")

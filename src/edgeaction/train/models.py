@@ -138,24 +138,24 @@ def _softmax(contract: ModelContract, x):
     )(x)
 
 
-def build_edge_tiny(
-    contract: ModelContract, head: str = "gru", units: int = 64, **_
-) -> keras.Model:
+def _edge(contract: ModelContract, encoder: keras.Model, head: str, units: int, name: str):
+    """An edge arch: `encoder` per frame (folded), an RNN head, dropout, softmax."""
+    inp, x = _folded(contract, encoder)
+    x = _rnn(head, units, "rnn")(x)
+    x = keras.layers.Dropout(0.2, name="dropout")(x)
+    return keras.Model(inp, _softmax(contract, x), name=name)
+
+
+def build_edge_tiny(contract: ModelContract, head: str = "gru", units: int = 64, **_):
     """`edge-tiny`: a small per-frame CNN folded over time, an RNN head, softmax."""
-    inp, x = _folded(contract, _tiny_encoder(contract.height, contract.width))
-    x = _rnn(head, units, "rnn")(x)
-    x = keras.layers.Dropout(0.2, name="dropout")(x)
-    return keras.Model(inp, _softmax(contract, x), name="edge_tiny")
+    enc = _tiny_encoder(contract.height, contract.width)
+    return _edge(contract, enc, head, units, "edge_tiny")
 
 
-def build_edge_mnv3(
-    contract: ModelContract, head: str = "gru", units: int = 64, **_
-) -> keras.Model:
+def build_edge_mnv3(contract: ModelContract, head: str = "gru", units: int = 64, **_):
     """`edge-mnv3`: MobileNetV3-Small per frame (folded), an RNN head, softmax."""
-    inp, x = _folded(contract, _mnv3_encoder(contract.height, contract.width))
-    x = _rnn(head, units, "rnn")(x)
-    x = keras.layers.Dropout(0.2, name="dropout")(x)
-    return keras.Model(inp, _softmax(contract, x), name="edge_mnv3")
+    enc = _mnv3_encoder(contract.height, contract.width)
+    return _edge(contract, enc, head, units, "edge_mnv3")
 
 
 def build_seed_a(
