@@ -8,11 +8,16 @@ importing them costs nothing and never pulls in TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from types import ModuleType
 
-from .errors import fail
+from .errors import EdgeActionError, fail
 
 # module -> (pip extra, what to do when it is missing)
 _HINTS = {
@@ -43,6 +48,47 @@ _HINTS = {
 }
 
 
+@contextlib.contextmanager
+def native_stderr_hidden() -> Iterator:
+    """Send what lands on fd 2 (TensorFlow's, MediaPipe's TFLite and absl lines) to a temp file.
+
+    Yields a text stream on the real stderr for output that must show (a progress bar).
+    When the block fails with an unexpected exception (not a user error, not Ctrl-C) the
+    hidden text is written to stderr after all; with debug logging (the CLI's `-v`)
+    nothing is hidden.
+    """
+    if logging.getLogger("edgeaction").isEnabledFor(logging.DEBUG):
+        yield sys.stderr
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield sys.stderr
+        return
+    real = os.fdopen(os.dup(saved), "w", buffering=1)
+    crashed = False
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield real
+        except EdgeActionError:
+            raise
+        except Exception:
+            crashed = True
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            real.close()
+            if crashed:
+                tmp.seek(0)
+                sys.stderr.write(tmp.read().decode("utf-8", "replace"))
+                sys.stderr.flush()
+
+
 def require(name: str) -> ModuleType:
     """Import `name` or fail with one line naming the extra that provides it.
 
@@ -53,6 +99,11 @@ def require(name: str) -> ModuleType:
         The imported module.
     """
     try:
+        if name.split(".")[0] in ("tensorflow", "keras") and "tensorflow" not in sys.modules:
+            # TensorFlow's C++ start-up lines (absl, oneDNN notice) ignore
+            # TF_CPP_MIN_LOG_LEVEL; keep them off the user's terminal (shown with -v).
+            with native_stderr_hidden():
+                return importlib.import_module(name)
         return importlib.import_module(name)
     except ImportError as e:
         top = name.split(".")[0]

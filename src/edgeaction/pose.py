@@ -38,13 +38,13 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from ._lazy import native_stderr_hidden
 from .errors import EdgeActionError, fail, first_line
 from .video.reader import sample_indices
 
@@ -59,47 +59,6 @@ INDEX_FILE = "index.json"
 
 
 # ---- MediaPipe ------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _native_stderr_hidden() -> Iterator:
-    """Send what lands on fd 2 (MediaPipe's TFLite and absl lines) to a temporary file.
-
-    Yields a text stream on the real stderr for output that must show (a progress bar).
-    When the block fails with an unexpected exception (not a user error, not Ctrl-C) the
-    hidden text is written to stderr after all; with debug logging (the CLI's `-v`)
-    nothing is hidden.
-    """
-    if log.isEnabledFor(logging.DEBUG):
-        yield sys.stderr
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):
-        yield sys.stderr
-        return
-    real = os.fdopen(os.dup(saved), "w", buffering=1)
-    crashed = False
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield real
-        except EdgeActionError:
-            raise
-        except Exception:
-            crashed = True
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            real.close()
-            if crashed:
-                tmp.seek(0)
-                sys.stderr.write(tmp.read().decode("utf-8", "replace"))
-                sys.stderr.flush()
-
-
 def _mediapipe():
     """Import MediaPipe (one line naming the fix when it is missing), without TensorFlow."""
     if sys.modules.get("mediapipe") is not None:
@@ -111,7 +70,7 @@ def _mediapipe():
     if hide_tf:  # mediapipe.tasks tries `from tensorflow.tools.docs import doc_controls`
         sys.modules["tensorflow"] = None  # type: ignore[assignment]
     try:
-        with _native_stderr_hidden():
+        with native_stderr_hidden():
             mp = require("mediapipe")
     finally:
         if hide_tf and "tensorflow" in sys.modules and sys.modules["tensorflow"] is None:
@@ -167,7 +126,7 @@ class PoseExtractor:
         mp = _mediapipe()
         self.version = str(getattr(mp, "__version__", "unknown"))
         try:
-            with _native_stderr_hidden():
+            with native_stderr_hidden():
                 self._pose = mp.solutions.pose.Pose(
                     static_image_mode=False,
                     model_complexity=self.model_complexity,
@@ -197,7 +156,7 @@ class PoseExtractor:
     def reset(self) -> None:
         """Forget the tracked person (call between videos)."""
         if self._pose is not None and self._used:
-            with _native_stderr_hidden():
+            with native_stderr_hidden():
                 self._pose.reset()
                 self._settle()
 
@@ -233,7 +192,7 @@ class PoseExtractor:
         self._used = True
         try:
             if self._fresh:  # the landmark model starts (and prints) at the first person
-                with _native_stderr_hidden():
+                with native_stderr_hidden():
                     res = self._pose.process(a)
                 self._fresh = res.pose_landmarks is None
             else:
@@ -512,7 +471,7 @@ def extract_dataset(
     ds = discover(data, layout=layout)
     cache = check_writable_dir(out, "pose cache directory")
     run = _Run()
-    with _native_stderr_hidden() as stderr:
+    with native_stderr_hidden() as stderr:
         run.extract(ds, cache, progress, force, max_width, stderr)
     for path, reason in run.bad:
         log.warning("skipped unreadable clip %s: %s", path, reason)
