@@ -162,7 +162,16 @@ def cmd_export(a) -> int:
     keras_quiet()
     from .export import export_model
 
-    export_model(a.run, a.out, opset=a.opset)
+    export_model(
+        a.run, a.out, opset=a.opset, data=a.data, pose_dir=a.pose, fp16=a.fp16, split=a.split
+    )
+    if a.triton:
+        from .contract import ModelContract
+        from .export.triton import write_triton_repo
+
+        out = Path(a.out)
+        model_dir = write_triton_repo(out / "model.onnx", ModelContract.load(out), a.triton)
+        print(f"wrote Triton model {model_dir} (config.pbtxt, labels.txt, 1/model.onnx)")
     return 0
 
 
@@ -287,6 +296,42 @@ def cmd_demo(a) -> int:
     from .demo import run_demo
 
     return run_demo(a.out, quick=a.quick)
+
+
+CHECK_EPILOG = """\
+checks (blocker: the build fails; warning: it builds, check it; info):
+  valid ONNX        onnx.checker and strict shape inference                  blocker
+  opset             default-domain opset in TensorRT's range (10: 9..20,     blocker
+                    11: 9..25); custom domains need a TensorRT plugin
+  operators         every op, Loop/If/Scan bodies included, against          blocker
+                    ONNX-TensorRT's docs/operators.md (shipped with edgeaction)
+  input shapes      dynamic T/H/W (only batch gets an optimisation profile)  blocker
+  data types        float64 anywhere; INT64 values beyond INT32              blocker
+  control flow      Loop/Scan/If run on TensorRT's loop/conditional layers   warning
+                    (tf2onnx writes Loop for GRU/SimpleRNN/ConvLSTM2D)
+  INT64 weights     cast down to INT32 where a layer lacks INT64             warning
+  newer ops         ops added after JetPack 6's TensorRT 10.3                warning
+  --trt 11          strongly typed: a float32 graph builds an FP32 engine    info
+
+exit status: 0 when nothing blocks a build, 1 when something does (or the file is not
+ONNX). Needs the onnx package only: no GPU, no TensorRT, no TensorFlow.
+
+examples:
+  edgeaction check models/a/model.onnx                 # against TensorRT 10 (Jetson)
+  edgeaction check models/a --trt 11 --json check.json # export dir, TensorRT 11, JSON
+"""
+
+
+def cmd_check(a) -> int:
+    from .export.check import format_table, preflight
+
+    r = preflight(a.model, trt_major=a.trt)
+    if a.json:
+        from .fsutil import atomic_write_text
+
+        atomic_write_text(a.json, json.dumps(r.to_dict(), indent=2) + "\n")
+    print(format_table(r))
+    return 0 if r.ready else 1
 
 
 def cmd_build_engine(a) -> int:
@@ -444,6 +489,37 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("run", help="run directory from `edgeaction train` (or a model.keras)")
     e.add_argument("--out", required=True, help="output directory (model.onnx, contract.json)")
     e.add_argument("--opset", type=int, default=17, help="ONNX opset 13..18 (default 17)")
+    e.add_argument(
+        "--triton",
+        type=Path,
+        metavar="DIR",
+        help="also write a Triton Inference Server model repository: DIR/<name>/config.pbtxt, "
+        "labels.txt, 1/model.onnx",
+    )
+    e.add_argument(
+        "--data",
+        metavar="DATA",
+        help="check parity on held-out clips of this data set (its test split, else val; "
+        "default: seeded random inputs)",
+    )
+    e.add_argument(
+        "--pose",
+        type=Path,
+        metavar="DIR",
+        help="pose keypoint cache of --data from `edgeaction pose-extract` (pose models)",
+    )
+    e.add_argument(
+        "--fp16",
+        action="store_true",
+        help="also write model_fp16.onnx (float16 inside, float32 inputs/outputs), checked "
+        "against float32",
+    )
+    e.add_argument(
+        "--split",
+        action="store_true",
+        help="also write encoder.onnx (per frame) and head.onnx (over T features) for "
+        "streaming (edge-tiny, edge-mnv3, seed-a)",
+    )
     e.set_defaults(fn=cmd_export)
 
     v = sub.add_parser(
@@ -540,6 +616,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--metrics", help="write the run summary as JSON here")
     r.set_defaults(fn=cmd_run)
+
+    k = sub.add_parser(
+        "check",
+        help="TensorRT pre-flight of an ONNX model without a GPU: ops, opset, shapes, dtypes",
+        description="Check an ONNX model against what TensorRT's ONNX parser and builder "
+        "accept, without a GPU or TensorRT: print one row per finding (blocker, warning, "
+        "info) and a summary line, e.g. '0 blockers, 1 warning: ready for TensorRT 10'.",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    k.add_argument("model", help="ONNX model, or an export directory holding model.onnx")
+    k.add_argument(
+        "--trt",
+        type=int,
+        choices=[10, 11],
+        default=10,
+        help="TensorRT major version to check against (default 10, as on Jetson/JetPack 6)",
+    )
+    k.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
+    k.set_defaults(fn=cmd_check)
 
     d = sub.add_parser("demo", help="synth → train → export → run, end to end on the CPU")
     d.add_argument("--out", default="demo-out", help="output directory (default ./demo-out)")

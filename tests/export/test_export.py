@@ -20,6 +20,8 @@ def test_export_embeds_contract_and_matches_keras(exported, trained_run):
     assert ModelContract.load(exported / "contract.json") == c
     rep = json.loads((exported / "export_report.json").read_text())
     assert rep["max_abs_diff"] < 1e-4 and rep["top1_agreement"] == 1.0
+    # export runs the TensorRT pre-flight on what it wrote
+    assert rep["tensorrt_preflight"]["model.onnx trt10"].endswith("ready for TensorRT 10")
     with OrtRunner(onnx_path) as r:
         ins = r.get_input_metadata()["frames"]
         assert ins.shape[0] is None and ins.shape[1:] == (4, 32, 32, 3)  # dynamic batch

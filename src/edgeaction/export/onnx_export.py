@@ -2,8 +2,23 @@
 
 The conversion runs in a child process (tf2onnx peaks at many GB on big graphs; FACTS);
 the parent renames the output tensor to the contract's name, embeds the contract in the
-ONNX `metadata_props` (`edgeaction.contract`), checks the graph and writes both files
-atomically. A parity check (Keras vs ONNX Runtime on seeded clips) guards every export.
+ONNX `metadata_props` (`edgeaction.contract`), checks the graph and writes the files
+atomically. A parity check (Keras vs ONNX Runtime) guards every export: on held-out
+clips of `--data` (decoded here, in the parent, by the runtime's reader; the child gets
+the normalised arrays as an `.npz` and never decodes video), else on seeded random
+inputs. Nothing is written into DIR unless every check passes.
+
+Optional outputs:
+
+- `--fp16`: `DIR/model_fp16.onnx`, a float16 graph with float32 inputs and outputs
+  (`_convert.to_fp16`: ONNX Runtime's converter, numerically sensitive ops kept float32),
+  checked against the float32 graph under ONNX Runtime on the same inputs.
+- `--split` (models with a per-frame `encoder` sub-model: edge-tiny, edge-mnv3, seed-a):
+  `DIR/encoder.onnx` (`frame` (N, H, W, 3) → `features` (N, F)) and `DIR/head.onnx`
+  (`features` (N, T, F) → the contract's output), for streaming: encode each frame once,
+  run the head over the last T feature vectors. Each carries its part of the contract
+  in `metadata_props` under `edgeaction.split`, and head(encoder(frames)) is checked
+  against the whole Keras model.
 """
 
 from __future__ import annotations
@@ -16,15 +31,32 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
 from .._lazy import require
 from ..contract import CONTRACT_FILE, CONTRACT_KEY, ModelContract
-from ..errors import fail
+from ..errors import EdgeActionError, fail
 from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
 
 #: ONNX opset: TensorRT 8.6–11 parse it and tf2onnx 1.17 refuses 19+ (FACTS).
 DEFAULT_OPSET = 17
+#: Parity gate of the float32 graphs (whole model and split): max |Keras - ORT|.
 MAX_ABS_DIFF = 1e-4
+#: The float16 graph fails below this top-1 agreement with the float32 one ...
+FP16_MIN_AGREEMENT = 0.98
+#: ... and is written with a warning below this one.
+FP16_GOAL_AGREEMENT = 0.995
+#: Seeded random clips of the parity check without `--data`.
+RANDOM_PARITY_CLIPS = 4
+#: Held-out clips of the parity check with `--data` (at most).
+DATA_PARITY_CLIPS = 32
+#: `metadata_props` key of the split parts' JSON (part, features, contract).
+SPLIT_KEY = "edgeaction.split"
+#: Architectures without a per-frame encoder (`--split` refuses them).
+NO_ENCODER = ("seed-b", "pose-lstm")
+ENCODER_INPUT = "frame"
+FEATURES = "features"
 
 
 def resolve_run(path: str | os.PathLike) -> tuple[Path, ModelContract]:
@@ -47,7 +79,11 @@ def export_model(
     run: str | os.PathLike,
     out: str | os.PathLike,
     opset: int = DEFAULT_OPSET,
-    parity_clips: int = 4,
+    parity_clips: int | None = None,
+    data: str | os.PathLike | None = None,
+    pose_dir: str | os.PathLike | None = None,
+    fp16: bool = False,
+    split: bool = False,
     log=print,
 ) -> dict:
     """Export a trained model to ONNX with its contract; returns the export report.
@@ -55,14 +91,42 @@ def export_model(
     Args:
         run: Run directory (`model.keras` + `contract.json`) or a `.keras` path with a
             `contract.json` beside it.
-        out: Output directory; gets `model.onnx`, `contract.json`, `export_report.json`.
+        out: Output directory; gets `model.onnx`, `contract.json`, `export_report.json`
+            (and `model_fp16.onnx`, `encoder.onnx`, `head.onnx` when asked for).
         opset: Integer. ONNX opset, 13..18. Defaults to `17`.
-        parity_clips: Integer. Seeded clips for the Keras-vs-ORT parity check.
-        log: Callable for progress lines.
+        parity_clips: Integer or None. Clips of the Keras-vs-ORT parity check: seeded
+            random clips without `data` (None: 4), at most this many held-out clips with
+            it (None: 32).
+        data: Path or None. A labelled data set (any layout `datasets.discover` reads):
+            the parity check runs on its `test` split, else its `val` split (the split
+            the run was trained with: seed, layout and short-clip policy from
+            `RUN/report/metrics.json`), normalised as the contract says. None: seeded
+            random inputs.
+        pose_dir: Path or None. Pose cache from `edgeaction pose-extract`; needed with
+            `data` when the model reads pose keypoints.
+        fp16: Boolean. Also write `model_fp16.onnx` (float16 inside, float32 inputs and
+            outputs), checked against the float32 graph: fails below 98 % top-1
+            agreement, warns below 99.5 %. Defaults to `False`.
+        split: Boolean. Also write `encoder.onnx` and `head.onnx` (models with a
+            per-frame `encoder` sub-model only). Defaults to `False`.
+        log: Callable for progress lines (one per step: convert, parity, fp16, split).
     """
     if not 13 <= opset <= 18:
         fail(f"--opset must be in 13..18 (tf2onnx 1.17 refuses 19+). Received: {opset}")
+    if parity_clips is not None and (
+        not isinstance(parity_clips, int) or isinstance(parity_clips, bool) or parity_clips < 1
+    ):
+        fail(f"parity_clips must be a whole number >= 1. Received: {parity_clips!r}")
     keras_path, contract = resolve_run(run)
+    arch = contract.producer.get("arch")
+    if split and (not contract.uses_frames or arch in NO_ENCODER):
+        fail(
+            f"--split needs a model with a per-frame 'encoder' sub-model (edge-tiny, edge-mnv3, "
+            f"seed-a); {contract.name} ({arch or contract.modality}) has none; export it "
+            "without --split"
+        )
+    if pose_dir is not None and data is None:
+        fail("--pose needs --data: it holds the keypoints of the --data clips")
     out_dir = check_writable_dir(out, "export output directory")
     onnx = require("onnx")
     t0 = time.monotonic()
@@ -75,29 +139,29 @@ def export_model(
             "inputs": _input_specs(contract),
             "classes": contract.num_classes,
             "opset": opset,
-            "parity_clips": parity_clips,
+            "parity_clips": parity_clips or RANDOM_PARITY_CLIPS,
+            "parity_source": "seeded random inputs",
+            "frames_name": contract.input_name,
         }
+        if data is not None:
+            feed, source = held_out_inputs(
+                data, contract, keras_path, pose_dir, parity_clips or DATA_PARITY_CLIPS, log
+            )
+            np.savez(td / "parity.npz", **feed)
+            req.update(parity_npz=str(td / "parity.npz"), parity_source=source)
+        if fp16:
+            req["fp16"], req["onnx_fp16"] = True, str(td / "raw_fp16.onnx")
+        if split:
+            req.update(split=True, encoder=str(td / "encoder.onnx"), head=str(td / "head.onnx"))
         (td / "request.json").write_text(json.dumps(req))
         log(f"converting {keras_path} with tf2onnx (opset {opset}) in a child process ...")
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
-        proc = subprocess.run(
-            [sys.executable, "-m", "edgeaction.export._convert", str(td / "request.json")],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        res = json.loads((td / "result.json").read_text()) if (td / "result.json").exists() else {}
-        if "error" in res:
-            fail(res["error"])
-        if proc.returncode != 0 or not res.get("ok"):
-            tail = (proc.stderr or "").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-            fail(f"tf2onnx conversion of {keras_path} failed: {tail[0][:300]}")
-        if res["max_abs_diff"] > MAX_ABS_DIFF or res["top1_agreement"] < 1.0:
-            fail(
-                f"ONNX export drifts from Keras: max |diff| {res['max_abs_diff']:.2e} (limit "
-                f"{MAX_ABS_DIFF:.0e}), top-1 agreement {res['top1_agreement']:.1%}; nothing written"
-            )
+        res = _run_child(td, keras_path, log)
+        _gate(res, fp16, split, log)
         model = onnx.load(str(td / "raw.onnx"))
+        m16 = onnx.load(str(td / "raw_fp16.onnx")) if fp16 else None
+        parts = None
+        if split:
+            parts = (onnx.load(str(td / "encoder.onnx")), onnx.load(str(td / "head.onnx")))
     contract = contract.with_producer(
         edgeaction=__version__,
         tensorflow=res["tensorflow"],
@@ -105,18 +169,21 @@ def export_model(
         tf2onnx=res["tf2onnx"],
         onnx_opset=str(opset),
     )
-    _rename_output(model, contract.output_name)
-    _set_metadata(model, {CONTRACT_KEY: contract.to_json(), "edgeaction.version": __version__})
-    model.producer_name = "edgeaction (tf2onnx)"
-    onnx.checker.check_model(model)
-    for inp in model.graph.input:
-        dims = [d.dim_value if d.dim_value > 0 else None for d in inp.type.tensor_type.shape.dim]
-        if contract.uses_pose and inp.name == contract.pose_name:
-            contract.check_pose_input(dims, what="exported ONNX")
-        else:
-            contract.check_input(inp.name, dims, what="exported ONNX")
-    with atomic_path(out_dir / "model.onnx") as tmp:
-        onnx.save(model, str(tmp))
+    _finish(model, contract, onnx)
+    files = {"model.onnx": model}
+    if m16 is not None:
+        c16 = contract.with_producer(onnx_fp16="onnxruntime.transformers.float16 keep_io_types")
+        _finish(m16, c16, onnx)
+        m16.producer_name = "edgeaction (tf2onnx, float16)"
+        files["model_fp16.onnx"] = m16
+    if parts is not None:
+        files.update(_finish_split(*parts, contract, res["features"], onnx))
+    # Everything is checked: only now does anything land in DIR.
+    sizes = {}
+    for name, m in files.items():
+        with atomic_path(out_dir / name) as tmp:
+            onnx.save(m, str(tmp))
+        sizes[name] = (out_dir / name).stat().st_size
     contract.save(out_dir / CONTRACT_FILE)
     report = {
         "onnx": str(out_dir / "model.onnx"),
@@ -124,15 +191,266 @@ def export_model(
         "max_abs_diff": res["max_abs_diff"],
         "top1_agreement": res["top1_agreement"],
         "parity_clips": res["clips"],
-        "seconds": round(time.monotonic() - t0, 1),
-        "producer": contract.producer,
+        "parity_source": req["parity_source"],
     }
-    atomic_write_text(out_dir / "export_report.json", json.dumps(report, indent=2) + "\n")
-    log(
-        f"wrote {out_dir / 'model.onnx'} (parity: max |diff| {res['max_abs_diff']:.1e}, "
-        f"top-1 {res['top1_agreement']:.0%}, {report['seconds']} s)"
+    if fp16:
+        report.update(
+            onnx_fp16=str(out_dir / "model_fp16.onnx"),
+            fp16_max_abs_diff=res["fp16_max_abs_diff"],
+            fp16_top1_agreement=res["fp16_top1_agreement"],
+            fp16_kept_float32=res["fp16_kept_float32"],
+            fp16_flip_margin=res["fp16_flip_margin"],
+            fp16_cpu_float32_ops=res["fp16_cpu_float32_ops"],
+        )
+    if split:
+        report.update(
+            encoder=str(out_dir / "encoder.onnx"),
+            head=str(out_dir / "head.onnx"),
+            features=res["features"],
+            split_max_abs_diff=res["split_max_abs_diff"],
+            split_top1_agreement=res["split_top1_agreement"],
+        )
+    # TensorRT pre-flight of what was written (no GPU needed): the summary is logged and
+    # recorded; a blocker does not undo the export (ONNX Runtime still runs the model).
+    from .check import preflight
+
+    checks = {}
+    for name in ("model.onnx", "model_fp16.onnx"):
+        if name in files:
+            for major in (10, 11):
+                r = preflight(out_dir / name, trt_major=major)
+                checks[f"{name} trt{major}"] = r.summary()
+    report.update(
+        bytes=sizes,
+        tensorrt_preflight=checks,
+        seconds=round(time.monotonic() - t0, 1),
+        producer=contract.producer,
     )
+    atomic_write_text(out_dir / "export_report.json", json.dumps(report, indent=2) + "\n")
+    for k, v in checks.items():
+        log(f"check {k}: {v} (details: edgeaction check {out_dir / k.split()[0]})")
+    log(f"wrote {', '.join(files)} into {out_dir} ({report['seconds']} s)")
     return report
+
+
+def _run_child(td: Path, keras_path: Path, log) -> dict:
+    """Run `_convert` on `td/request.json`, logging its progress lines; its result."""
+    from ._convert import PROGRESS
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    with open(td / "stderr.txt", "w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edgeaction.export._convert", str(td / "request.json")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        try:
+            for line in proc.stdout:
+                if line.startswith(PROGRESS):
+                    log(line[len(PROGRESS) :].rstrip())
+            rc = proc.wait()
+        except BaseException:  # Ctrl-C: do not leave a converter running
+            proc.kill()
+            proc.wait()
+            raise
+        err.seek(0)
+        stderr = err.read()
+    res = json.loads((td / "result.json").read_text()) if (td / "result.json").exists() else {}
+    if "error" in res:
+        fail(res["error"])
+    if rc != 0 or not res.get("ok"):
+        tail = stderr.strip().splitlines()[-1:] or [f"exit code {rc}"]
+        fail(f"tf2onnx conversion of {keras_path} failed: {tail[0][:300]}")
+    return res
+
+
+def _gate(res: dict, fp16: bool, split: bool, log) -> None:
+    """Fail (nothing written) when a checked graph drifts; warn on a weak float16 one."""
+    if res["max_abs_diff"] > MAX_ABS_DIFF or res["top1_agreement"] < 1.0:
+        fail(
+            f"ONNX export drifts from Keras: max |diff| {res['max_abs_diff']:.2e} (limit "
+            f"{MAX_ABS_DIFF:.0e}), top-1 agreement {res['top1_agreement']:.1%}; nothing written"
+        )
+    if split and (res["split_max_abs_diff"] > MAX_ABS_DIFF or res["split_top1_agreement"] < 1.0):
+        fail(
+            f"head(encoder(frames)) drifts from the Keras model: max |diff| "
+            f"{res['split_max_abs_diff']:.2e} (limit {MAX_ABS_DIFF:.0e}), top-1 agreement "
+            f"{res['split_top1_agreement']:.1%}; nothing written"
+        )
+    if fp16:
+        agree = res["fp16_top1_agreement"]
+        margin = res.get("fp16_flip_margin")
+        ties = (
+            f"; the flipped clips' float32 top-1/top-2 margin is at most {margin:.1e}"
+            if margin is not None
+            else ""
+        )
+        if agree < FP16_MIN_AGREEMENT:
+            fail(
+                f"the float16 model agrees with float32 on only {agree:.1%} of the parity clips "
+                f"(limit {FP16_MIN_AGREEMENT:.0%}; max |diff| {res['fp16_max_abs_diff']:.2e}"
+                f"{ties}); nothing written; export without --fp16, or build FP16 in TensorRT "
+                "and evaluate it there"
+            )
+        if agree < FP16_GOAL_AGREEMENT:
+            log(
+                f"warning: the float16 model agrees with float32 on {agree:.1%} of the parity "
+                f"clips (goal {FP16_GOAL_AGREEMENT:.1%}{ties}); evaluate model_fp16.onnx "
+                "before deploying it"
+            )
+
+
+def _finish(model, contract: ModelContract, onnx) -> None:
+    """Rename the output, embed the contract, check the graph and its input shapes."""
+    _rename_output(model, contract.output_name)
+    _set_metadata(model, {CONTRACT_KEY: contract.to_json(), "edgeaction.version": __version__})
+    model.producer_name = "edgeaction (tf2onnx)"
+    onnx.checker.check_model(model)
+    for inp in model.graph.input:
+        dims = _dims(inp)
+        if contract.uses_pose and inp.name == contract.pose_name:
+            contract.check_pose_input(dims, what="exported ONNX")
+        else:
+            contract.check_input(inp.name, dims, what="exported ONNX")
+
+
+def _finish_split(enc, head, contract: ModelContract, features: int, onnx) -> dict:
+    """Name, embed `edgeaction.split` and check the encoder and head; `{file: model}`."""
+    c = contract.to_dict()
+    want = {
+        "encoder": (enc, ENCODER_INPUT, [None, contract.height, contract.width, 3], FEATURES),
+        "head": (head, FEATURES, [None, contract.frames, features], contract.output_name),
+    }
+    files = {}
+    for part, (m, inp, shape, out) in want.items():
+        _rename_output(m, out)
+        meta = {
+            "part": part,
+            "input": inp,
+            "output": out,
+            "features": features,
+            "frames": contract.frames,
+            "contract": c,
+        }
+        _set_metadata(m, {SPLIT_KEY: json.dumps(meta), "edgeaction.version": __version__})
+        m.producer_name = f"edgeaction (tf2onnx, {part})"
+        onnx.checker.check_model(m)
+        got = [(i.name, _dims(i)) for i in m.graph.input]
+        if got != [(inp, shape)]:
+            fail(f"the exported {part} has inputs {got}; expected [{inp!r}, {shape}]")
+        files[f"{part}.onnx"] = m
+    return files
+
+
+def _dims(value_info) -> list:
+    return [d.dim_value if d.dim_value > 0 else None for d in value_info.type.tensor_type.shape.dim]
+
+
+# ---- held-out parity clips -----------------------------------------------------------------
+def _train_settings(keras_path: Path) -> dict:
+    """Seed, layout and short-clip policy the run was trained with (its metrics.json)."""
+    try:
+        cfg = json.loads((keras_path.parent / "report" / "metrics.json").read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(cfg, dict):
+        return {}
+    return {k: cfg[k] for k in ("seed", "layout", "policy") if cfg.get(k) is not None}
+
+
+def _interleave(items: list) -> list:
+    """Items ordered label by label in turn, so the first few cover every label."""
+    by: dict[str, list] = {}
+    for it in items:
+        by.setdefault(it.label, []).append(it)
+    groups = [by[k] for k in sorted(by)]
+    return [g[i] for i in range(max(map(len, groups), default=0)) for g in groups if i < len(g)]
+
+
+def held_out_inputs(
+    data: str | os.PathLike,
+    contract: ModelContract,
+    keras_path: Path,
+    pose_dir: str | os.PathLike | None = None,
+    limit: int = DATA_PARITY_CLIPS,
+    log=print,
+) -> tuple[dict[str, np.ndarray], str]:
+    """Normalised held-out clips of `data` for the parity check (runtime reader, no TF).
+
+    Args:
+        data: A labelled data set (any layout `datasets.discover` reads).
+        contract: The model contract (frames, size, colour, normalisation, inputs).
+        keras_path: The run's `model.keras`; its `report/metrics.json` gives the seed,
+            layout and short-clip policy of the training split.
+        pose_dir: Path or None. Pose cache; needed when the model reads pose keypoints.
+        limit: Integer. At most this many clips, spread over the labels.
+        log: Callable for the progress line.
+
+    Returns:
+        `({input name: float32 array (N, ...)}, "held-out clips from DATA (split)")`.
+    """
+    from .. import datasets
+    from ..preprocess import normalize
+
+    if contract.uses_pose:
+        if pose_dir is None:
+            fail(
+                f"model {contract.name} reads pose keypoints (modality {contract.modality}); "
+                f"give the pose cache of {data} with --pose DIR (from `edgeaction pose-extract "
+                f"{data} --out DIR`)"
+            )
+        if not Path(pose_dir).is_dir():
+            fail(f"pose cache {pose_dir} not found; run `edgeaction pose-extract {data} --out DIR`")
+    cfg = _train_settings(keras_path)
+    policy = cfg.get("policy", "loop")
+    ds = datasets.discover(data, layout=cfg.get("layout"), seed=int(cfg.get("seed", 0)))
+    split = next((s for s in ("test", "val") if ds.split(s)), None)
+    if split is None:
+        fail(f"{data} has no test or val clips to check parity on; give a data set with a split")
+    clips, poses, bad = [], [], []
+    for it in _interleave(ds.split(split)):
+        if len(clips) == limit:
+            break
+        try:
+            length, clip = None, None
+            if contract.uses_frames:
+                x, _, b, lengths = datasets.load_clips(
+                    [it],
+                    ds.labels,
+                    contract.frames,
+                    contract.height,
+                    contract.width,
+                    contract.colour,
+                    policy=policy,
+                    progress=False,
+                )
+                if b:
+                    bad.append(b[0])
+                    continue
+                clip, length = x[0], lengths[0]
+            if contract.uses_pose:
+                from ..pose import load_pose
+
+                kp = load_pose(pose_dir, it, ds.root, contract.frames, policy, length)
+                poses.append(kp)
+        except EdgeActionError as e:
+            bad.append((str(it.path), str(e)))
+            continue
+        clips.append(clip)
+    if not clips:
+        first = f"; first: {bad[0][0]}: {bad[0][1]}" if bad else ""
+        fail(f"none of the '{split}' clips of {data} could be read for the parity check{first}")
+    feed = {}
+    if contract.uses_frames:
+        feed[contract.input_name] = normalize(np.stack(clips), contract).astype(np.float32)
+    if contract.uses_pose:
+        feed[contract.pose_name] = np.stack(poses).astype(np.float32)
+    source = f"held-out clips from {data} ({split})"
+    skipped = f", {len(bad)} unreadable skipped" if bad else ""
+    log(f"parity inputs: {len(clips)} {source}{skipped}")
+    return feed, source
 
 
 def _input_specs(contract) -> list[dict]:

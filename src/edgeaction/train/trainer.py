@@ -90,7 +90,7 @@ def flip_pose(p: np.ndarray) -> np.ndarray:
 
     Frames without a person (all zeros) stay zeros.
     """
-    k = p.reshape(*p.shape[:-1], -1, 4).copy()
+    k = p.reshape(*p.shape[:-1], p.shape[-1] // 4, 4).copy()
     seen = k[..., 3] > 0
     k[..., 0] = np.where(seen, 1.0 - k[..., 0], 0.0)
     if k.shape[-2] == len(_POSE_FLIP):

@@ -1,0 +1,648 @@
+"""`edgeaction check MODEL.onnx`: will TensorRT build this model? A pre-flight without a GPU.
+
+Reads the ONNX file (never TensorFlow, never TensorRT) and reports what would stop
+TensorRT's ONNX parser or builder, or make the engine slow, as findings of three levels:
+
+- `blocker`: the build fails (invalid graph, opset out of range, an op TensorRT lacks,
+  dynamic T/H/W, float64, INT64 values beyond INT32);
+- `warning`: it builds, but check it (Loop/Scan/If, INT64 weights, ops newer than the
+  Jetson's TensorRT, input types the operator list does not name);
+- `info`: worth knowing (dynamic batch, native RNN ops, an op's documented restrictions,
+  strong typing on TensorRT 11).
+
+The operator lists ship as data (`export/data/onnx_trt_ops_{10,11}.json`) with their source:
+ONNX-TensorRT's `docs/operators.md`. `edgeaction export` runs `preflight` after writing
+`model.onnx` and prints the summary line.
+
+```python
+report = preflight("models/a/model.onnx", trt_major=10)
+print(format_table(report))      # aligned table + "0 blockers, 1 warning: ready for TensorRT 10"
+report.ready                     # False when there is any blocker
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .._lazy import require
+from ..errors import fail, first_line
+
+LEVELS = ("blocker", "warning", "info")
+TRT_MAJORS = (10, 11)
+DEFAULT_DOMAINS = ("", "ai.onnx")
+CONTROL_FLOW = ("Loop", "Scan", "If")
+NATIVE_RNN = ("LSTM", "GRU", "RNN")
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+# Inputs whose out-of-range INT64 values are harmless: ONNX clamps Slice starts/ends to the
+# dimension (tf2onnx writes INT64_MAX for "to the end"), and a Loop trip count of INT64_MAX
+# means "no limit" (the parser handles it since TensorRT 8.5).
+_CLAMPED_INPUTS = {"Slice": (1, 2), "Loop": (0,)}
+# ONNX element type names -> the type names of ONNX-TensorRT's operators.md
+_DOC_TYPES = {
+    "FLOAT": "FP32",
+    "FLOAT16": "FP16",
+    "BFLOAT16": "BF16",
+    "FLOAT8E4M3FN": "FP8",
+    "FLOAT4E2M1": "FP4",
+}
+# Types TensorRT has at all (DOUBLE only by casting down); anything else cannot be parsed.
+_TRT_TYPES = {"FP32", "FP16", "BF16", "INT32", "INT64", "INT8", "UINT8", "BOOL", "FP8"}
+_TRT_TYPES |= {"INT4", "FP4", "DOUBLE"}
+_MAX_PER_OP = 5  # findings per op type for unsupported ops, then one "... and N more"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of the pre-flight.
+
+    Args:
+        level: String. `"blocker"` (TensorRT will not build the model), `"warning"` (it
+            builds; check this) or `"info"`.
+        code: String. Stable short name of the check, e.g. `"unsupported-op"`.
+        op: String. ONNX op type the finding is about, or `""`.
+        node: String. Node, tensor or input name, or `""`.
+        message: String. One line: what was found and what to do.
+    """
+
+    level: str
+    code: str
+    op: str
+    node: str
+    message: str
+
+    @property
+    def where(self) -> str:
+        """`op/node` as the table shows it (`-` when neither applies)."""
+        return "/".join(x for x in (self.op, self.node) if x) or "-"
+
+
+@dataclass
+class CheckReport:
+    """The pre-flight of one ONNX model against one TensorRT major version.
+
+    Args:
+        path: String. The ONNX file checked.
+        trt_major: Integer. TensorRT major version checked against (10 or 11).
+        opset: Integer or `None`. Opset of the default ONNX domain.
+        nodes: Integer. Nodes in the model, subgraphs (Loop/If/Scan bodies) included.
+        ops: Dict of op type -> count, subgraphs included, most frequent first. Ops of a
+            custom domain are keyed `domain:Op`.
+        findings: List of `Finding`, blockers first.
+        source: String. Where the operator list comes from (repository, path, release).
+    """
+
+    path: str
+    trt_major: int
+    opset: int | None
+    nodes: int
+    ops: dict[str, int]
+    findings: list[Finding] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of findings per level: `{"blocker": n, "warning": n, "info": n}`."""
+        c = Counter(f.level for f in self.findings)
+        return {lvl: c.get(lvl, 0) for lvl in LEVELS}
+
+    @property
+    def blockers(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "blocker"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+    @property
+    def ready(self) -> bool:
+        """Whether nothing blocks a TensorRT build."""
+        return not self.blockers
+
+    def summary(self) -> str:
+        """One line, e.g. `0 blockers, 2 warnings: ready for TensorRT 10`."""
+        c = self.counts
+        b, w = _plural(c["blocker"], "blocker"), _plural(c["warning"], "warning")
+        if self.ready:
+            return f"{b}, {w}: ready for TensorRT {self.trt_major}"
+        tail = f", {w}" if c["warning"] else ""
+        return f"{b}{tail}: TensorRT {self.trt_major} will not build this model"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: path, trt_major, opset, nodes, counts, ready, summary, ops,
+        findings, source."""
+        return {
+            "path": self.path,
+            "trt_major": self.trt_major,
+            "opset": self.opset,
+            "nodes": self.nodes,
+            "counts": self.counts,
+            "ready": self.ready,
+            "summary": self.summary(),
+            "ops": self.ops,
+            "findings": [asdict(f) for f in self.findings],
+            "source": self.source,
+        }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+@cache
+def op_table(trt_major: int = 10) -> dict[str, Any]:
+    """The shipped ONNX-TensorRT operator list for a TensorRT major version.
+
+    Args:
+        trt_major: Integer. `10` or `11`.
+
+    Returns:
+        Dict with `source` (repository, path, release), `opset_min`, `opset_max`,
+        `baseline` and `ops` (op type -> `supported`, `types`, optional `restrictions`,
+        `since`).
+    """
+    if trt_major not in TRT_MAJORS:
+        fail(f"--trt must be one of {', '.join(map(str, TRT_MAJORS))}. Received: {trt_major}")
+    name = f"onnx_trt_ops_{trt_major}.json"
+    return json.loads(resources.files(__package__).joinpath("data", name).read_text("utf-8"))
+
+
+def source_line(table: dict[str, Any]) -> str:
+    """`onnx/onnx-tensorrt docs/operators.md, TensorRT 10.15 GA (...)` for reports."""
+    s = table["source"]
+    line = f"{s['repository']} {s['path']}, {s['release']}"
+    return line + (
+        "; the 11.x list is derived from it (see the data file)" if s.get("derived") else ""
+    )
+
+
+def _version(s: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in str(s).split(".") if x.isdigit())
+
+
+def _resolve(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        if (p / "model.onnx").is_file():
+            return p / "model.onnx"
+        fail(f"{p} is a directory without model.onnx; give an ONNX file")
+    if not p.exists():
+        fail(f"model not found: {p}")
+    if p.stat().st_size == 0:
+        fail(f"{p} is empty (0 bytes), not an ONNX model")
+    return p
+
+
+def _load(p: Path):
+    onnx = require("onnx")
+    try:
+        model = onnx.load(str(p), load_external_data=False)
+    except Exception as e:  # DecodeError, RuntimeError, ...: anything that is not ONNX
+        fail(
+            f"{p} is not an ONNX model ({first_line(e, 120)}); give the model.onnx "
+            "that `edgeaction export` writes"
+        )
+    if model.ir_version < 1 or not model.HasField("graph") or not len(model.graph.node):
+        fail(
+            f"{p} is not an ONNX model (no IR version or no graph); give the model.onnx "
+            "that `edgeaction export` writes"
+        )
+    return model
+
+
+def _graphs(graph, where: str = ""):
+    """Yield `(graph, where)` for the main graph and every subgraph (Loop/If/Scan bodies)."""
+    yield graph, where
+    for node in graph.node:
+        for a in node.attribute:
+            subs = [a.g] if a.HasField("g") else list(a.graphs)
+            for g in subs:
+                yield from _graphs(g, f"{where}{node.name or node.op_type}/{a.name}/")
+
+
+def _type_name(onnx, elem_type: int) -> str:
+    name = onnx.TensorProto.DataType.Name(elem_type)
+    return _DOC_TYPES.get(name, name)
+
+
+def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
+    """Check an ONNX model against what TensorRT's ONNX parser and builder accept.
+
+    Runs the ONNX checker and strict shape inference, then checks the opset and domains,
+    every op (subgraphs included) against the ONNX-TensorRT operator list of `trt_major`,
+    the graph inputs' dynamic axes, control flow (Loop/Scan/If) and data types (float64,
+    INT64 values). Needs the `onnx` package, not TensorFlow or TensorRT.
+
+    Args:
+        path: Path. An ONNX file, or an export directory holding `model.onnx`.
+        trt_major: Integer. TensorRT major version, `10` (Jetson, JetPack 6) or `11`.
+            Defaults to `10`.
+
+    Returns:
+        A `CheckReport`; `report.ready` is False when any finding is a blocker.
+
+    Raises:
+        EdgeActionError: the file is missing, empty or not ONNX, or `trt_major` is not
+            10 or 11.
+    """
+    table = op_table(trt_major)
+    p = _resolve(path)
+    model = _load(p)
+    onnx = require("onnx")
+    out: list[Finding] = []
+
+    def add(level, code, message, op="", node=""):
+        out.append(Finding(level, code, op, node, message))
+
+    # 1. validity: the checker, then strict shape inference (what full_check adds)
+    try:
+        onnx.checker.check_model(str(p))
+    except Exception as e:
+        add("blocker", "onnx-checker", f"the ONNX checker rejects the model: {first_line(e)}")
+    typed = None
+    try:
+        typed = onnx.shape_inference.infer_shapes(
+            model, check_type=True, strict_mode=True, data_prop=True
+        )
+    except Exception as e:
+        add("blocker", "shape-inference", f"strict shape inference fails: {first_line(e)}")
+        try:
+            typed = onnx.shape_inference.infer_shapes(model)
+        except Exception:
+            typed = None
+    if typed is None:
+        typed = model
+
+    # 2. opset and domains
+    opsets = {o.domain or "": o.version for o in model.opset_import}
+    opset = max((v for d, v in opsets.items() if d in DEFAULT_DOMAINS), default=None)
+    lo, hi = table["opset_min"], table["opset_max"]
+    if opset is None:
+        add("blocker", "opset", "the model imports no default ONNX opset; re-export it")
+    elif not lo <= opset <= hi:
+        add(
+            "blocker",
+            "opset",
+            f"opset {opset} is outside {lo}..{hi}, the range TensorRT {trt_major}'s ONNX "
+            f"parser reads; export with --opset 17 (tf2onnx 1.17 writes <= 18)",
+        )
+
+    # walk every node once: histogram, per-op-type first nodes, custom domains
+    ops: Counter = Counter()
+    by_op: dict[str, list[str]] = {}
+    custom: dict[str, Counter] = {}
+    consumers: dict[str, list[tuple[str, int]]] = {}
+    constants: list[tuple[str, Any]] = []
+    initializers: list[Any] = []
+    nodes = []
+    for g, where in _graphs(model.graph):
+        initializers.extend(g.initializer)
+        for n in g.node:
+            nodes.append(n)
+            domain = n.domain or ""
+            name = where + (n.name or n.output[0] if n.output else n.name)
+            for i, inp in enumerate(n.input):
+                if inp:
+                    consumers.setdefault(inp, []).append((n.op_type, i))
+            if domain not in DEFAULT_DOMAINS:
+                ops[f"{domain}:{n.op_type}"] += 1
+                custom.setdefault(domain, Counter())[n.op_type] += 1
+                continue
+            ops[n.op_type] += 1
+            by_op.setdefault(n.op_type, []).append(name)
+            if n.op_type == "Constant" and n.output:
+                for a in n.attribute:
+                    if a.name == "value" and a.HasField("t"):
+                        constants.append((n.output[0], a.t))
+
+    # Loop scan outputs need a build-time length: flag a trip count that is not a constant
+    const_names = {t.name for t in initializers} | {name for name, _ in constants}
+    for n in nodes:
+        if n.op_type != "Loop" or (n.domain or "") not in DEFAULT_DOMAINS:
+            continue
+        body = next((a.g for a in n.attribute if a.name == "body"), None)
+        n_scan = len(body.output) - 1 - (len(n.input) - 2) if body is not None else 0
+        if n_scan > 0 and (not n.input or n.input[0] not in const_names):
+            add(
+                "warning",
+                "loop-scan",
+                f"{_plural(n_scan, 'scan output')} but the trip count M is not a constant: "
+                "TensorRT needs a build-time scan output length (fixed T usually resolves it)",
+                op="Loop",
+                node=n.name,
+            )
+
+    for domain, c in sorted(custom.items()):
+        listed = ", ".join(sorted(c))
+        add(
+            "blocker",
+            "custom-domain",
+            f"{sum(c.values())} node(s) of domain '{domain}' ({listed}): TensorRT parses the "
+            "default ONNX domain only; these need a TensorRT plugin registered under the "
+            "same op name, or a re-export without them",
+            op=listed if len(c) == 1 else "",
+        )
+
+    # 3. every op against the operator list
+    doc_ops = table["ops"]
+    baseline = table.get("baseline", f"{trt_major}.0")
+    for op, names in sorted(by_op.items()):
+        entry = doc_ops.get(op)
+        if entry is None or not entry.get("supported"):
+            why = (
+                "is not in ONNX-TensorRT's operator list"
+                if entry is None
+                else f"is not supported by TensorRT {trt_major}'s ONNX parser"
+            )
+            for name in names[:_MAX_PER_OP]:
+                add(
+                    "blocker",
+                    "unsupported-op",
+                    f"{op} {why} (docs/operators.md); replace it before export or "
+                    "implement it as a TensorRT plugin",
+                    op=op,
+                    node=name,
+                )
+            if len(names) > _MAX_PER_OP:
+                add(
+                    "blocker",
+                    "unsupported-op",
+                    f"... and {len(names) - _MAX_PER_OP} more {op} node(s)",
+                    op=op,
+                )
+            continue
+        since = entry.get("since")
+        if since and _version(since) > _version(baseline):
+            add(
+                "warning",
+                "op-version",
+                f"{op} needs TensorRT >= {since} (added to the ONNX parser then); "
+                f"baseline {baseline} lacks it"
+                + (" (JetPack 6 ships 10.3)" if trt_major == 10 else ""),
+                op=op,
+                node=names[0],
+            )
+        if op in CONTROL_FLOW:
+            layer = {"Loop": "loop", "Scan": "loop", "If": "conditional"}[op]
+            hint = (
+                "; tf2onnx writes Loop for Keras GRU/SimpleRNN/ConvLSTM2D, an LSTM head "
+                "exports as one native LSTM op"
+                if op == "Loop"
+                else ""
+            )
+            for name in names:
+                add(
+                    "warning",
+                    "control-flow",
+                    f"TensorRT runs {op} via its {layer} layer; slower than an LSTM op, "
+                    f"check build time/latency{hint}",
+                    op=op,
+                    node=name,
+                )
+        elif op in NATIVE_RNN:
+            add(
+                "info",
+                "native-rnn",
+                f"native {op} ({len(names)} node(s)) maps to TensorRT's RNN layers",
+                op=op,
+                node=names[0],
+            )
+        if entry.get("restrictions"):
+            add("info", "op-restriction", entry["restrictions"], op=op)
+
+    # dtypes the doc does not list for an op's first input (from shape inference)
+    types: dict[str, int] = {}
+    for g, _ in _graphs(typed.graph):
+        for vi in [*g.input, *g.output, *g.value_info]:
+            if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
+                types[vi.name] = vi.type.tensor_type.elem_type
+        for t in g.initializer:
+            types[t.name] = t.data_type
+    seen_dtype: set[tuple[str, str]] = set()
+    for n in nodes:
+        entry = doc_ops.get(n.op_type)
+        if (n.domain or "") not in DEFAULT_DOMAINS or not entry or not entry.get("types"):
+            continue
+        if not n.input or n.input[0] not in types:
+            continue
+        t = _type_name(onnx, types[n.input[0]])
+        if t in entry["types"] or t == "DOUBLE" or (n.op_type, t) in seen_dtype:
+            continue
+        seen_dtype.add((n.op_type, t))
+        add(
+            "warning",
+            "op-dtype",
+            f"input type {t} is not among the types docs/operators.md lists for "
+            f"{n.op_type} ({', '.join(entry['types'])}); the parser may reject it",
+            op=n.op_type,
+            node=n.name,
+        )
+
+    # 4. dynamic dimensions of graph inputs
+    init_names = {t.name for t in model.graph.initializer}
+    for vi in model.graph.input:
+        if vi.name in init_names:
+            continue
+        tt = vi.type.tensor_type
+        if not vi.type.HasField("tensor_type"):
+            add("blocker", "input-type", "graph input is not a tensor", node=vi.name)
+            continue
+        if not tt.HasField("shape"):
+            add(
+                "blocker",
+                "dynamic-dim",
+                "input has no shape (unknown rank); TensorRT needs the rank and fixed "
+                "T/H/W: re-export with a fixed input shape",
+                node=vi.name,
+            )
+            continue
+        dims = list(tt.shape.dim)
+        dyn = [
+            (i, d.dim_param or "?")
+            for i, d in enumerate(dims)
+            if not (d.HasField("dim_value") and d.dim_value > 0)
+        ]
+        if dyn and dyn[0][0] == 0:
+            add(
+                "info",
+                "dynamic-batch",
+                f"dynamic batch (axis 0 '{dyn[0][1]}'): build-engine sets the min/opt/max "
+                "optimisation profile",
+                node=vi.name,
+            )
+        rest = [(i, name) for i, name in dyn if i > 0]
+        if rest:
+            axes = ", ".join(f"{i} ('{name}')" for i, name in rest)
+            add(
+                "blocker",
+                "dynamic-dim",
+                f"dynamic axes {axes} of a rank-{len(dims)} input; the engine needs fixed "
+                "T/H/W (the optimisation profile covers the batch axis only): re-export "
+                "with a fixed shape",
+                node=vi.name,
+            )
+
+    # 6. data types: float64 anywhere, INT64 inputs and weights
+    f64: dict[str, list[str]] = {}
+    for g, _ in _graphs(typed.graph):
+        for kind, vis in (("input", g.input), ("output", g.output), ("tensor", g.value_info)):
+            for vi in vis:
+                if vi.type.tensor_type.elem_type == onnx.TensorProto.DOUBLE:
+                    f64.setdefault(kind, []).append(vi.name)
+    for t in initializers:
+        if t.data_type == onnx.TensorProto.DOUBLE:
+            f64.setdefault("initialiser", []).append(t.name)
+    for name, t in constants:
+        if t.data_type == onnx.TensorProto.DOUBLE:
+            f64.setdefault("constant", []).append(name)
+    for n in nodes:
+        if n.op_type == "Cast":
+            for a in n.attribute:
+                if a.name == "to" and a.i == onnx.TensorProto.DOUBLE:
+                    f64.setdefault("cast", []).append(n.name)
+    why64 = {
+        "input": "TensorRT has no FLOAT64 inputs/outputs",
+        "output": "TensorRT has no FLOAT64 inputs/outputs",
+        "initialiser": "the parser casts FLOAT64 weights down to FLOAT, clamping them",
+        "constant": "the parser casts FLOAT64 weights down to FLOAT, clamping them",
+    }
+    for kind, names in f64.items():
+        add(
+            "blocker",
+            "float64",
+            f"{_plural(len(names), 'float64 ' + kind)} ({_some(names)}): "
+            f"{why64.get(kind, 'TensorRT has no FLOAT64 tensors')}; re-export in float32",
+            node=names[0] if len(names) == 1 else "",
+        )
+
+    for vi in model.graph.input:
+        if vi.name not in init_names and vi.type.tensor_type.elem_type == onnx.TensorProto.INT64:
+            add(
+                "warning",
+                "int64",
+                "INT64 input: bind it as an int64 buffer (TensorRT >= 9 keeps INT64 I/O; "
+                "layers without INT64 support cast it down to INT32)",
+                node=vi.name,
+            )
+    small, harmless = [], []
+    base_dir = str(p.parent)
+    numpy_helper = require("onnx.numpy_helper")
+    for name, t in [(t.name, t) for t in initializers] + constants:
+        if t.data_type != onnx.TensorProto.INT64:
+            continue
+        try:
+            arr = numpy_helper.to_array(t, base_dir=base_dir)
+        except Exception as e:
+            add("warning", "int64", f"INT64 weights not readable: {first_line(e)}", node=name)
+            continue
+        if not arr.size or (int(arr.min()) >= INT32_MIN and int(arr.max()) <= INT32_MAX):
+            small.append(name)
+            continue
+        uses = consumers.get(name, [])
+        if not uses:
+            continue  # unused: the parser never imports it
+        if all(i in _CLAMPED_INPUTS.get(op, ()) for op, i in uses):
+            harmless.append(name)
+            continue
+        big = int(arr.max()) if int(arr.max()) > INT32_MAX else int(arr.min())
+        used_by = ", ".join(sorted({op for op, _ in uses}))
+        add(
+            "blocker",
+            "int64-range",
+            f"INT64 weights hold {big}, beyond INT32 (used by {used_by}); TensorRT casts "
+            "INT64 weights down to INT32 where a layer lacks INT64: make them fit INT32",
+            node=name,
+        )
+    if small:
+        add(
+            "warning",
+            "int64",
+            f"{_plural(len(small), 'INT64 weight tensor')} ({_some(small)}): TensorRT casts "
+            "INT64 weights down to INT32 where a layer lacks INT64; their values fit INT32",
+        )
+    if harmless:
+        add(
+            "info",
+            "int64",
+            f"{_plural(len(harmless), 'INT64 limit')} beyond INT32 ({_some(harmless)}) as "
+            "Slice bounds or Loop trip counts: clamped, harmless",
+        )
+
+    # 7. TensorRT 11: strongly typed networks
+    if trt_major >= 11:
+        fp16 = any(
+            types.get(vi.name) == onnx.TensorProto.FLOAT16 for vi in model.graph.input
+        ) or any(t.data_type == onnx.TensorProto.FLOAT16 for t in initializers)
+        add(
+            "info",
+            "strongly-typed",
+            "TensorRT 11 networks are strongly typed: the graph's float16 tensors build as "
+            "FP16, the rest as FP32"
+            if fp16
+            else "TensorRT 11 networks are strongly typed: a float32 graph gives an FP32 "
+            "engine; for FP16 export with --fp16 (model_fp16.onnx)",
+        )
+
+    order = {lvl: i for i, lvl in enumerate(LEVELS)}
+    out.sort(key=lambda f: order[f.level])
+    return CheckReport(
+        path=str(p),
+        trt_major=trt_major,
+        opset=opset,
+        nodes=len(nodes),
+        ops=dict(ops.most_common()),
+        findings=out,
+        source=source_line(table),
+    )
+
+
+def _some(names: list[str], k: int = 3) -> str:
+    head = ", ".join(names[:k])
+    return head + (f", +{len(names) - k} more" if len(names) > k else "")
+
+
+def _clip(s: str, width: int) -> str:
+    if len(s) <= width:
+        return s
+    keep = width - 3
+    return s[: keep // 2] + "..." + s[len(s) - (keep - keep // 2) :]
+
+
+def format_table(report: CheckReport, where_width: int = 40) -> str:
+    """A readable report: a header, one aligned row per finding and the summary line.
+
+    Args:
+        report: `CheckReport` from `preflight`.
+        where_width: Integer. Longest `op/node` cell; longer names are shortened in the
+            middle. Defaults to `40`.
+
+    Returns:
+        String of several lines, the last being `report.summary()`.
+    """
+    r = report
+    top = ", ".join(f"{op} {n}" for op, n in list(r.ops.items())[:12])
+    more = f", +{len(r.ops) - 12} more" if len(r.ops) > 12 else ""
+    lines = [
+        f"TensorRT {r.trt_major} pre-flight of {r.path}: opset {r.opset}, "
+        f"{_plural(r.nodes, 'node')}",
+        f"ops: {top}{more}",
+        f"operator list: {r.source}",
+        "",
+    ]
+    head = ("level", "code", "op/node", "message")
+    rows = [(f.level, f.code, _clip(f.where, where_width), f.message) for f in r.findings]
+    if rows:
+        w = [max(len(x[i]) for x in [head, *rows]) for i in range(3)]
+        for row in [head, tuple("-" * n for n in w) + ("-------",), *rows]:
+            lines.append("  ".join(c.ljust(w[i]) for i, c in enumerate(row[:3])) + "  " + row[3])
+    else:
+        lines.append("no findings")
+    lines += ["", r.summary()]
+    return "\n".join(lines)
