@@ -8,6 +8,7 @@ import pytest
 from edgeaction.contract import ModelContract, contract_from_onnx
 from edgeaction.engine import OrtRunner
 from tests.conftest import cli
+from tests.test_cli import _one_line_error
 
 pytestmark = pytest.mark.slow
 
@@ -55,3 +56,36 @@ def test_export_refuses_a_non_keras_file(tmp_path):
         and "not a loadable Keras model" in p.stderr
         and "Traceback" not in p.stderr
     )
+
+
+_LAMBDA_MODEL = """
+import sys, keras
+inp = keras.Input((2, 16, 16, 3), name="frames")
+x = keras.layers.Lambda(lambda t: t * 2.0)(inp)
+x = keras.layers.Flatten()(x)
+out = keras.layers.Dense(2, activation="softmax", name="probs")(x)
+keras.Model(inp, out).save(sys.argv[1])
+"""
+
+
+def test_export_refuses_lambda_layers_with_a_fix(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, "-c", _LAMBDA_MODEL, str(tmp_path / "model.keras")],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    ModelContract(name="x", labels=("a", "b"), frames=2, height=16, width=16).save(tmp_path)
+    p = cli("export", tmp_path, "--out", tmp_path / "o", check=False)
+    _one_line_error(p, "Lambda", "registered custom layer")
+    assert not (tmp_path / "o" / "model.onnx").exists()
+
+
+def test_export_output_dir_that_is_a_file(trained_run, tmp_path):
+    (tmp_path / "o").write_text("a file")
+    p = cli("export", trained_run, "--out", tmp_path / "o", check=False)
+    _one_line_error(p, "not a directory")
+    assert (tmp_path / "o").read_text() == "a file"
