@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import EdgeActionError, fail
+from .errors import EdgeActionError
 
 # Kept here (not imported from train.models) so `edgeaction --help` never loads Keras;
 # tests/train/test_models.py checks it matches train.models.ARCHS.
@@ -41,9 +41,13 @@ EPILOG = """\
 typical use:
   edgeaction synth data/ --classes 7 --clips-per-class 40      # or bring your own clips
   edgeaction train data/ --arch edge-tiny --out runs/a
-  edgeaction export runs/a --out models/a
+  edgeaction evaluate runs/a heldout/ --split all             # report: accuracy, confusion, F1
+  edgeaction export runs/a --out models/a --fp16 --split       # ONNX + contract, parity-gated
+  edgeaction check models/a/model.onnx                         # TensorRT pre-flight, no GPU
   edgeaction run models/a/model.onnx --source clip.mp4 --events ev.jsonl --out-video ann.mp4
   edgeaction demo                                              # all of the above, on CPU
+
+pose models: edgeaction pose-extract data/ --out pose/ && edgeaction train data/ --arch seed-b --pose pose/ --out runs/b
 """
 
 
@@ -225,6 +229,47 @@ examples:
 """
 
 
+COMPARE_EPILOG = """\
+what it reports (clip level, every clip of the split decoded once, fed to both):
+  top-1 agreement      share of clips on which A and B pick the same class
+  |Δ| of probabilities max and mean over all clips and classes
+  per class            clips, disagreements and each model's accuracy, per true class
+  disagreeing clips    key, label, A's and B's top-1 with scores, and the top-1/top-2
+                       margin of the FP32 side (a small margin explains a flip)
+  accuracy             of each model
+
+A and B: any two of a run directory or model.keras, model.onnx, model_fp16.onnx and a
+TensorRT engine of the same model; their contracts must agree (labels, frames, size,
+colour, modality). Exits 0 whatever the agreement: it is a report.
+
+examples:
+  edgeaction compare models/a/model.onnx models/a/model_fp16.onnx data/   # FP16 vs FP32
+  edgeaction compare runs/a models/a/model.onnx data/ --split all         # Keras vs ONNX
+  edgeaction compare models/a/model.onnx a.engine data/ --json cmp.json
+"""
+
+
+def cmd_compare(a) -> int:
+    from .compare import compare, format_table
+
+    r = compare(
+        a.model_a,
+        a.model_b,
+        a.data,
+        split=a.split,
+        pose_dir=a.pose,
+        layout=a.layout,
+        json_path=a.json,
+        batch=a.batch,
+        progress=sys.stderr.isatty(),
+        seed=a.seed,
+    )
+    print(format_table(r))
+    if a.json:
+        print(f"wrote {a.json}")
+    return 0
+
+
 POSE_EPILOG = """\
 writes into --out:
   <clip key>.npz  keypoints (frames, 33, 4) float32 per clip: x, y (0..1 of the frame),
@@ -334,19 +379,79 @@ def cmd_check(a) -> int:
     return 0 if r.ready else 1
 
 
-def cmd_build_engine(a) -> int:
-    from ._lazy import require
+BENCH_EPILOG = """\
+for each --batch size: random clips in the contract's layout and dtype, --warmup-ms of
+untimed calls, then at least --duration-s seconds AND at least --iterations calls, each
+timed (trtexec's --warmUp/--duration/--iterations). Per batch: throughput (qps, clips/s,
+frames/s = clips x T), latency min/max/mean/median/percentiles, runs; runner-measured
+stages (H2D, GPU compute, D2H on TensorRT) when the runner reports them. Batch sizes
+above the model's maximum batch are skipped with a note. Never loads TensorFlow.
 
-    try:
-        require("tensorrt")
-    except EdgeActionError:
-        fail(
-            "TensorRT is not installed here, so no engine can be built. On a Jetson: "
-            "apt-get install python3-libnvinfer and use a venv with --system-site-packages; "
-            "without a GPU use --backend onnxruntime with the ONNX model instead",
-            exit_code=2,
-        )
-    fail("build-engine: the TensorRT builder is not part of this release yet", exit_code=2)
+examples:
+  edgeaction bench models/a/model.onnx                         # batch 1, 3 s
+  edgeaction bench models/a --batch 1,4,8 --json b.json --plot b.png
+  edgeaction bench models/a --end-to-end clip.mp4              # + decode and normalise
+"""
+
+
+def cmd_bench(a) -> int:
+    from .engine.bench import (
+        benchmark,
+        format_summary,
+        parse_batches,
+        parse_percentiles,
+        plot_bench,
+        write_json,
+    )
+    from .fsutil import check_writable_file
+
+    batches = parse_batches(a.batch)
+    pct = parse_percentiles(a.percentiles)
+    for path in (a.json, a.plot):
+        if path:
+            check_writable_file(path)
+    if a.plot:
+        from .report import preload
+
+        preload()
+    r = benchmark(
+        a.model,
+        backend=a.backend,
+        batches=batches,
+        warmup_ms=a.warmup_ms,
+        duration_s=a.duration_s,
+        iterations=a.iterations,
+        percentiles=pct,
+        end_to_end=a.end_to_end,
+        progress=_status_line,
+    )
+    _status_line("")
+    print(format_summary(r))
+    if a.json:
+        write_json(a.json, r)
+        print(f"wrote {a.json}")
+    if a.plot:
+        plot_bench(a.plot, r)
+        print(f"wrote {a.plot}")
+    return 0
+
+
+def cmd_build_engine(a) -> int:
+    from .engine.trt_build import build_engine
+
+    build_engine(
+        a.model,
+        out=a.out,
+        fp16=a.fp16,
+        batch=a.batch,
+        workspace_mib=a.workspace,
+        timing_cache=a.timing_cache,
+        opt_level=a.opt_level,
+        dla_core=a.dla_core,
+        gpu_fallback=a.gpu_fallback,
+        verbose=a.verbose or getattr(a, "trt_verbose", False),
+    )
+    return 0
 
 
 # ---- parser --------------------------------------------------------------------------------
@@ -577,6 +682,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.set_defaults(fn=cmd_evaluate)
 
+    cp = sub.add_parser(
+        "compare",
+        help="compare two forms of one model clip by clip (FP16 vs FP32, Keras vs ONNX, engine)",
+        description="The FP16-vs-FP32 check at clip level: decode each clip of a split of DATA\n"
+        "once, at the contract's settings, feed it to model A and model B and compare\n"
+        "them: top-1 agreement, max and mean |Δ| of the probabilities, disagreement per\n"
+        "class and the list of clips on which they disagree, plus each model's accuracy.",
+        epilog=COMPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cp.add_argument(
+        "model_a",
+        metavar="A",
+        help="reference model: run directory or .keras, export directory or .onnx, or engine",
+    )
+    cp.add_argument(
+        "model_b", metavar="B", help="model to check against A (e.g. model_fp16.onnx, engine)"
+    )
+    cp.add_argument(
+        "--data", required=True, metavar="DIR", help="labelled data set (any layout train reads)"
+    )
+    cp.add_argument(
+        "--split",
+        choices=["test", "val", "train", "all"],
+        default="test",
+        help="clips to compare (default test); a data set without a split gets the stratified "
+        "split of --seed, as in training",
+    )
+    cp.add_argument(
+        "--pose",
+        type=Path,
+        metavar="DIR",
+        help="pose keypoint cache from `edgeaction pose-extract` (models that read pose)",
+    )
+    cp.add_argument("--json", metavar="FILE", help="also write the full result as JSON to FILE")
+    cp.add_argument(
+        "--layout",
+        choices=["folders", "frames", "manifest"],
+        help="data layout (default: detected)",
+    )
+    cp.add_argument(
+        "--batch", type=_positive_int, default=8, metavar="N", help="clips per call (default 8)"
+    )
+    cp.add_argument(
+        "--seed", type=int, default=0, help="seed of the stratified split (default 0, as train)"
+    )
+    cp.set_defaults(fn=cmd_compare)
+
     x = sub.add_parser(
         "pose-extract",
         help="extract MediaPipe pose keypoints of every clip of a data set into a cache",
@@ -642,6 +795,52 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quick", action="store_true", help="tiny data and 2 epochs (a smoke test)")
     d.set_defaults(fn=cmd_demo)
 
+    bn = sub.add_parser(
+        "bench",
+        help="benchmark a model like trtexec: throughput and latency per batch size",
+        description="Time a model's runner at several batch sizes and print a trtexec-shaped "
+        "performance summary per batch plus a table; optionally write JSON (with the machine's "
+        "CPU, GPU, Jetson power mode and library versions) and a latency/throughput plot.",
+        epilog=BENCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bn.add_argument("model", help="ONNX model or export directory (or a TensorRT engine)")
+    bn.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "onnxruntime", "tensorrt"],
+        help="runner (default auto: tensorrt for .engine/.plan files, else onnxruntime)",
+    )
+    bn.add_argument(
+        "--batch", default="1", metavar="N[,N...]", help="batch sizes, e.g. 1,4,8 (default 1)"
+    )
+    bn.add_argument(
+        "--warmup-ms", type=float, default=200.0, help="untimed warm-up per batch (default 200)"
+    )
+    bn.add_argument(
+        "--duration-s", type=float, default=3.0, help="minimum timed seconds per batch (default 3)"
+    )
+    bn.add_argument(
+        "--iterations",
+        type=_positive_int,
+        default=10,
+        help="minimum timed inferences per batch (default 10)",
+    )
+    bn.add_argument(
+        "--percentiles",
+        default="90,95,99",
+        metavar="P[,P...]",
+        help="latency percentiles to report (default 90,95,99)",
+    )
+    bn.add_argument(
+        "--end-to-end",
+        metavar="CLIP",
+        help="also time GStreamer decode + normalise + infer of this video, batch 1",
+    )
+    bn.add_argument("--json", metavar="FILE", help="write all figures as JSON here")
+    bn.add_argument("--plot", metavar="FILE.png", help="write latency and throughput plots here")
+    bn.set_defaults(fn=cmd_bench)
+
     b = sub.add_parser(
         "build-engine", help="compile an ONNX model into a TensorRT engine (needs TensorRT)"
     )
@@ -649,12 +848,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _engine_args(b: argparse.ArgumentParser) -> None:
+def _engine_args(b: argparse.ArgumentParser, own_verbose: bool = True) -> None:
     b.add_argument("model", help="ONNX model from `edgeaction export`")
-    b.add_argument("--out", help="engine path (default: beside the model)")
     b.add_argument(
-        "--fp16", action=argparse.BooleanOptionalAction, default=True, help="FP16 engine"
+        "--out",
+        help="engine path (default: beside the model, {stem}_b{MAX}_{fp16|fp32}_{sm87}.engine)",
     )
+    b.add_argument(
+        "--fp16",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="FP16 engine (TensorRT >= 10.12 builds it from model_fp16.onnx: export --fp16)",
+    )
+    b.add_argument(
+        "--batch", default="1:4:8", metavar="MIN:OPT:MAX", help="batch profile (default 1:4:8)"
+    )
+    b.add_argument(
+        "--workspace", type=_positive_int, metavar="MiB", help="workspace memory pool limit"
+    )
+    b.add_argument("--timing-cache", metavar="FILE", help="timing cache to read and update")
+    b.add_argument(
+        "--opt-level", type=int, choices=range(6), metavar="0-5", help="builder optimisation level"
+    )
+    b.add_argument("--dla-core", type=int, metavar="N", help="build for DLA core N (Jetson)")
+    b.add_argument(
+        "--gpu-fallback", action="store_true", help="with --dla-core: run the rest on the GPU"
+    )
+    if own_verbose:
+        b.add_argument(
+            "--verbose", dest="trt_verbose", action="store_true", help="TensorRT's verbose log"
+        )
     b.set_defaults(fn=cmd_build_engine)
 
 
@@ -690,8 +913,10 @@ def build_engine_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="build-engine", description="Compile an ONNX model into a TensorRT engine."
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and debug logs")
-    _engine_args(p)
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="TensorRT's verbose log and tracebacks"
+    )
+    _engine_args(p, own_verbose=False)
     return _dispatch(p, argv)
 
 

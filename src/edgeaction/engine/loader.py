@@ -9,13 +9,15 @@ from ..errors import fail
 from .base import BaseRunner
 
 BACKENDS = ("onnxruntime", "tensorrt")
+ENGINE_SUFFIXES = (".engine", ".plan")
 
 
 def open_runner(path: str | os.PathLike, backend: str = "onnxruntime", **kwargs) -> BaseRunner:
-    """An inactive runner for `path` (`.onnx` now; TensorRT engines arrive with build-engine).
+    """An inactive runner for `path`: `OrtRunner` for `.onnx`, `TrtRunner` for engines.
 
     Args:
-        path: Model file.
+        path: Model file: `.onnx`, or a `.engine` / `.plan` from `edgeaction build-engine`
+            (which always runs on TensorRT).
         backend: String. `"onnxruntime"` (CPU default) or `"tensorrt"`.
         **kwargs: Passed to the runner (e.g. `intra_op_threads`).
     """
@@ -29,12 +31,12 @@ def open_runner(path: str | os.PathLike, backend: str = "onnxruntime", **kwargs)
             fail(f"{p} is a directory without model.onnx; give the .onnx file")
     if backend not in BACKENDS:
         fail(f"--backend must be one of {', '.join(BACKENDS)}. Received: {backend!r}")
-    if backend == "tensorrt":
-        fail(
-            "the TensorRT backend needs TensorRT and an NVIDIA GPU, neither found here; "
-            "use --backend onnxruntime",
-            exit_code=2,
-        )
+    if p.suffix in ENGINE_SUFFIXES or backend == "tensorrt":
+        if p.suffix not in (*ENGINE_SUFFIXES, ".onnx"):
+            fail(f"{p} is neither an engine ({'/'.join(ENGINE_SUFFIXES)}) nor an .onnx model")
+        from .trt import TrtRunner  # an .onnx model is built into an engine on activate
+
+        return TrtRunner(p, **kwargs)
     if p.suffix != ".onnx":
         fail(f"{p} is not an .onnx model; the onnxruntime backend takes ONNX files")
     from .ort import OrtRunner

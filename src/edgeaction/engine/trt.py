@@ -1,0 +1,285 @@
+"""TensorRT runner: a serialized engine from `edgeaction build-engine`, on one CUDA stream.
+
+The engine's sidecar (`ENGINE.json`, written by `build_engine`) gives the contract and
+says what the engine was built for; an engine from another TensorRT version, another GPU
+or another model is refused with one line before TensorRT is asked to deserialize it.
+
+Buffers are allocated once for the profile's largest batch (page-locked host memory and
+device memory per tensor); each `infer` uses views of the batch's shape. One inference:
+H2D copies → `execute_async_v3` → D2H copies on one stream, timed with CUDA events into
+`last_timings` (`h2d_ms`, `compute_ms`, `d2h_ms`).
+
+```python
+with TrtRunner("models/a/model_b8_fp16_sm87.engine") as r:
+    probs = r.classify(clips)
+    r.last_timings          # {"h2d_ms": 0.4, "compute_ms": 2.1, "d2h_ms": 0.01}
+```
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..contract import ModelContract
+from ..errors import fail
+from .base import BaseRunner, TensorMeta
+from .trt_build import GPU_HOW, gpu_info, import_tensorrt, sidecar_path
+
+_log = logging.getLogger(__name__)
+
+
+def read_sidecar(engine: str | os.PathLike) -> dict[str, Any]:
+    """The sidecar dict of `engine`, or a one-line failure naming the fix."""
+    p = sidecar_path(engine)
+    if not p.exists():
+        fail(
+            f"{Path(engine).name} has no sidecar {p.name} (contract, TensorRT version, GPU); "
+            "rebuild the engine with `edgeaction build-engine MODEL.onnx`"
+        )
+    try:
+        d = json.loads(p.read_text())
+    except (OSError, ValueError) as e:
+        fail(f"cannot read the engine sidecar {p}: {e}; rebuild with `edgeaction build-engine`")
+    if not isinstance(d, dict) or "contract" not in d or "tensorrt" not in d:
+        fail(f"{p} is not an engine sidecar; rebuild with `edgeaction build-engine`")
+    return d
+
+
+def sidecar_mismatch(built: dict[str, Any], here: dict[str, Any]) -> str | None:
+    """Why an engine built as `built` (its sidecar) cannot run `here`, or None.
+
+    Pure function over two dicts, so it is testable without TensorRT.
+
+    Args:
+        built: Dict. The sidecar: `tensorrt` (version string), `device` (`name`,
+            `compute_capability`, optional `dla_core`) and `contract` (dict).
+        here: Dict. The same keys for this machine and the caller: `tensorrt`,
+            `device`, and optionally `contract` (the contract the caller expects).
+
+    Returns:
+        One line (what differs, both values) or None when the engine fits.
+    """
+    why = []
+    if str(built.get("tensorrt")) != str(here.get("tensorrt")):
+        why.append(f"TensorRT {built.get('tensorrt')} (here {here.get('tensorrt')})")
+    bd, hd = built.get("device") or {}, here.get("device") or {}
+    for key, label in (("compute_capability", "compute capability"), ("name", "GPU")):
+        b, h = bd.get(key), hd.get(key)
+        if b and h and b != h:
+            why.append(f"{label} {b} (here {h})")
+    if "contract" in here and here["contract"] is not None:
+        b = ModelContract.from_dict(built.get("contract"), source="engine sidecar contract")
+        h = here["contract"]
+        h = h if isinstance(h, ModelContract) else ModelContract.from_dict(h)
+        if b != h:
+            why.append(f"model '{b.name}' (expected '{h.name}' with another contract)")
+    if not why:
+        return None
+    return "the engine was built for " + ", ".join(why)
+
+
+class TrtRunner(BaseRunner):
+    """Run a serialized TensorRT engine (name-based tensor API, TensorRT 8.6–11.x).
+
+    Args:
+        path: Path of the `.engine` / `.plan` file; its sidecar `ENGINE.json` must be
+            beside it.
+        contract: ModelContract or None. The contract the caller expects (checked
+            against the sidecar's); None takes the sidecar's.
+        check_sidecar: Boolean. Refuse an engine built with another TensorRT version,
+            GPU or model. Defaults to `True`.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        contract: ModelContract | None = None,
+        check_sidecar: bool = True,
+        build_options: dict[str, Any] | None = None,
+    ):
+        self.path = Path(path)
+        if not self.path.is_file():
+            fail(f"engine not found: {self.path}; build one with `edgeaction build-engine`")
+        self._check_sidecar = check_sidecar
+        self.last_timings: dict[str, float] | None = None
+        self._onnx = None
+        self._reset()
+        if self.path.suffix == ".onnx":
+            # Polygraphy-style lazy loader: the engine is built (or reused) on activate.
+            from ..contract import contract_from_onnx
+
+            import_tensorrt()  # fail now (exit 2) rather than at activate
+            self._onnx, self.path = self.path, None
+            self._build_options = {"fp16": False, "batch": (1, 4, 8), **(build_options or {})}
+            self.sidecar = None
+            built = contract_from_onnx(self._onnx)
+            name = self._onnx.name
+        else:
+            self.sidecar = read_sidecar(self.path)
+            built = ModelContract.from_dict(
+                self.sidecar["contract"], source=f"{self.path.name} sidecar"
+            )
+            name = self.path.name
+        if contract is not None and contract != built:
+            fail(
+                f"{name} serves model '{built.name}', not the given contract "
+                f"'{contract.name}'; build the engine from this model's ONNX file"
+            )
+        super().__init__(contract or built, name=f"tensorrt:{name}")
+
+    def _engine_from_onnx(self, trt) -> Path:
+        """Reuse the engine beside the ONNX model when its sidecar fits, else build it."""
+        from ..fsutil import sha256_file
+        from .trt_build import build_engine, default_engine_path, parse_batch
+
+        opts = self._build_options
+        device = gpu_info()
+        if opts.get("dla_core") is not None:
+            device = {**device, "dla_core": opts["dla_core"]}
+        bmax = parse_batch(opts["batch"])[2]
+        precision = "fp16" if opts["fp16"] else "fp32"
+        out = Path(opts.get("out") or default_engine_path(self._onnx, bmax, precision, device))
+        if out.exists() and sidecar_path(out).exists():
+            side = read_sidecar(out)
+            fits = sidecar_mismatch(
+                side, {"tensorrt": trt.__version__, "device": device, "contract": self.contract}
+            )
+            if fits is None and side.get("onnx", {}).get("sha256") == sha256_file(
+                self._onnx.with_name(side.get("onnx", {}).get("file") or self._onnx.name)
+            ):
+                return out
+        return build_engine(self._onnx, **{**opts, "out": out}, log=_log.info)
+
+    def _reset(self) -> None:
+        self._trt = self._runtime = self._engine = self._context = None
+        self._stream = None
+        self._events: list = []
+        self._host: dict = {}
+        self._dev: dict = {}
+        self._io: dict[str, tuple[bool, np.dtype, tuple]] = {}
+        self._max_batch = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def activate_impl(self) -> None:
+        from . import cuda_mem
+
+        trt = import_tensorrt()
+        if self._onnx is not None and self.path is None:
+            self.path = self._engine_from_onnx(trt)
+            self.sidecar = read_sidecar(self.path)
+        if self._check_sidecar:
+            here = {"tensorrt": trt.__version__, "device": gpu_info()}
+            why = sidecar_mismatch(self.sidecar, here)
+            if why:
+                fail(
+                    f"{self.path.name}: {why}; TensorRT engines only run where they were "
+                    "built: rebuild it here with `edgeaction build-engine MODEL.onnx`"
+                )
+        self._trt = trt
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        try:
+            self._runtime = trt.Runtime(self._logger)
+        except Exception:  # pybind: factory returned nullptr (CUDA could not initialise)
+            self._runtime = None
+        if self._runtime is None:
+            fail(f"TensorRT found no usable NVIDIA GPU; {GPU_HOW}", exit_code=2)
+        self._engine = self._runtime.deserialize_cuda_engine(self.path.read_bytes())
+        if self._engine is None:
+            fail(
+                f"TensorRT {trt.__version__} could not deserialize {self.path.name} (see the "
+                "log above); rebuild it here with `edgeaction build-engine`"
+            )
+        self._context = self._engine.create_execution_context()
+        if self._context is None:
+            fail(f"could not create an execution context for {self.path.name} (GPU memory?)")
+        engine = self._engine
+        for i in range(engine.num_io_tensors):
+            name = engine.get_tensor_name(i)
+            is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
+            dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
+            self._io[name] = (is_input, dtype, tuple(engine.get_tensor_shape(name)))
+        inputs = [n for n, (inp, _, _) in self._io.items() if inp]
+        for name in inputs:
+            max_shape = tuple(engine.get_tensor_profile_shape(name, 0)[2])
+            self._max_batch = max_shape[0]
+            self._context.set_input_shape(name, max_shape)
+        self._stream = cuda_mem.Stream()
+        self._events = [cuda_mem.Event() for _ in range(4)]
+        for name, (_, dtype, _) in self._io.items():
+            shape = tuple(self._context.get_tensor_shape(name))
+            if any(d < 0 for d in shape):
+                fail(f"{self.path.name}: cannot size tensor '{name}' {list(shape)}")
+            self._host[name] = cuda_mem.PinnedBuffer(shape, dtype)
+            self._dev[name] = cuda_mem.DeviceBuffer(self._host[name].nbytes)
+
+    def deactivate_impl(self) -> None:
+        try:
+            for buf in [*self._host.values(), *self._dev.values(), *self._events]:
+                buf.free()
+            if self._stream is not None:
+                self._stream.free()
+        finally:
+            self._reset()
+
+    # ---- metadata --------------------------------------------------------------------------
+    @property
+    def max_batch(self) -> int | None:
+        return self._max_batch
+
+    def _meta(self, want_inputs: bool) -> dict[str, TensorMeta]:
+        return {
+            n: TensorMeta(n, dtype, tuple(d if d >= 0 else None for d in shape))
+            for n, (inp, dtype, shape) in self._io.items()
+            if inp == want_inputs
+        }
+
+    def get_input_metadata_impl(self) -> dict[str, TensorMeta]:
+        return self._meta(True)
+
+    def get_output_metadata_impl(self) -> dict[str, TensorMeta]:
+        return self._meta(False)
+
+    # ---- inference -------------------------------------------------------------------------
+    def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from . import cuda_mem
+
+        context, s = self._context, self._stream
+        e0, e1, e2, e3 = self._events
+        sizes = {}
+        for name, arr in feed.items():
+            if not context.set_input_shape(name, tuple(arr.shape)):
+                fail(f"{self.name}: input '{name}' shape {list(arr.shape)} is outside the profile")
+            host = self._host[name].view(arr.shape)
+            np.copyto(host, arr)
+            sizes[name] = host.nbytes
+        outputs = {}
+        for name, (inp, dtype, _) in self._io.items():
+            context.set_tensor_address(name, self._dev[name].ptr)
+            if not inp:
+                shape = tuple(context.get_tensor_shape(name))
+                outputs[name] = shape
+                sizes[name] = int(math.prod(shape)) * dtype.itemsize
+        e0.record(s)
+        for name in feed:
+            cuda_mem.copy_htod(self._dev[name], self._host[name], sizes[name], s)
+        e1.record(s)
+        if not context.execute_async_v3(s.handle):
+            fail(f"{self.name}: TensorRT execute_async_v3 failed (see the log above)")
+        e2.record(s)
+        for name in outputs:
+            cuda_mem.copy_dtoh(self._host[name], self._dev[name], sizes[name], s)
+        e3.record(s)
+        s.synchronize()
+        self.last_timings = {
+            "h2d_ms": e1.ms_since(e0),
+            "compute_ms": e2.ms_since(e1),
+            "d2h_ms": e3.ms_since(e2),
+        }
+        return {name: self._host[name].view(shape).copy() for name, shape in outputs.items()}

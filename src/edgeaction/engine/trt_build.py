@@ -1,0 +1,454 @@
+"""Build a TensorRT engine from an exported ONNX model and its contract.
+
+One code path for TensorRT 8.6, 10.x and 11.x (ONNX parser → builder config →
+`build_serialized_network`); version branches only where the API differs:
+
+- `EXPLICIT_BATCH` is passed only before 10.0 (it is the only mode since).
+- FP16 uses `BuilderFlag.FP16` up to 10.11. From 10.12 weak typing is deprecated and 11.x
+  has no precision flags at all: the network is created `STRONGLY_TYPED` and FP16 comes
+  from a float16 ONNX graph (`model_fp16.onnx` from `edgeaction export --fp16`).
+- A progress monitor (`trt.IProgressMonitor`, 10.0+) where the bindings have one, else a
+  line with the elapsed time every 30 s.
+
+The engine is written atomically with a sidecar `ENGINE.json` (e.g.
+`model_b8_fp16_sm87.engine.json`) that records what the engine is only valid for:
+TensorRT version, GPU (name, compute capability) or DLA core, precision, profiles, the
+ONNX file's sha256 and the contract.
+
+```python
+engine = build_engine("models/a/model.onnx", batch=(1, 4, 8), timing_cache="trt.cache")
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import fail, first_line
+
+#: What to do when TensorRT is missing (same advice as `edgeaction._lazy`).
+TRT_HOW = (
+    "on a Jetson install JetPack's python3-libnvinfer and use a venv made with "
+    "--system-site-packages; elsewhere install TensorRT from NVIDIA, or skip the engine "
+    "and run the ONNX model with --backend onnxruntime"
+)
+GPU_HOW = (
+    "build the engine on the target device (Jetson or a machine with an NVIDIA GPU and "
+    "driver), or run the ONNX model with --backend onnxruntime"
+)
+
+
+def version_tuple(v: str) -> tuple[int, int]:
+    """`"10.3.0.26"` → `(10, 3)`; unparsable parts count as 0."""
+    parts = []
+    for p in str(v).split(".")[:2]:
+        digits = "".join(ch for ch in p if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    while len(parts) < 2:
+        parts.append(0)
+    return tuple(parts)
+
+
+def import_tensorrt():
+    """Import `tensorrt`, or fail (exit code 2) with one line that says what is missing.
+
+    Returns:
+        The `tensorrt` module.
+    """
+    try:
+        import tensorrt as trt
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] == "tensorrt":
+            fail(f"TensorRT's Python package is not installed; {TRT_HOW}", exit_code=2)
+        fail(f"TensorRT cannot be imported ({first_line(e)}); {TRT_HOW}", exit_code=2)
+    except (ImportError, OSError) as e:
+        # The bindings are there but not the libraries (libnvinfer, libnvonnxparser).
+        fail(
+            f"TensorRT's libraries are missing ({first_line(e)}); {TRT_HOW}",
+            exit_code=2,
+        )
+    return trt
+
+
+def parse_batch(spec: str | tuple | list) -> tuple[int, int, int]:
+    """Batch profile `MIN:OPT:MAX` (or one number N for N:N:N) → `(min, opt, max)`.
+
+    Args:
+        spec: String like `"1:4:8"`, or a sequence of 3 integers.
+    """
+    if isinstance(spec, str):
+        parts = spec.split(":")
+        if len(parts) == 1:
+            parts = parts * 3
+        try:
+            vals = tuple(int(p) for p in parts)
+        except ValueError:
+            fail(f"--batch must be MIN:OPT:MAX whole numbers, e.g. 1:4:8. Received: {spec!r}")
+    else:
+        vals = tuple(spec)
+    if (
+        len(vals) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in vals)
+        or not 1 <= vals[0] <= vals[1] <= vals[2]
+    ):
+        fail(f"--batch must be MIN:OPT:MAX with 1 <= MIN <= OPT <= MAX. Received: {spec!r}")
+    return vals
+
+
+def sidecar_path(engine: str | os.PathLike) -> Path:
+    """The sidecar of an engine: `ENGINE.json` (the engine's file name plus `.json`)."""
+    p = Path(engine)
+    return p.with_name(p.name + ".json")
+
+
+def gpu_info() -> dict[str, Any]:
+    """Name and compute capability of CUDA device 0 via cuda-python, where installed.
+
+    Returns:
+        `{"name": str, "compute_capability": "8.7"}`, or `None` values with a `note`
+        when cuda-python is missing or reports an error.
+    """
+    cudart = None
+    try:
+        from cuda.bindings import runtime as cudart  # cuda-python 12.8+ / 13.x
+    except ImportError:
+        try:
+            from cuda import cudart  # cuda-python 12.x
+        except ImportError:
+            return {"name": None, "compute_capability": None, "note": "cuda-python missing"}
+    try:
+        err, dev = cudart.cudaGetDevice()
+        if int(err) != 0:
+            return {"name": None, "compute_capability": None, "note": str(err)}
+        err, props = cudart.cudaGetDeviceProperties(dev)
+        if int(err) != 0:
+            return {"name": None, "compute_capability": None, "note": str(err)}
+    except Exception as e:  # cuda-python raises its own types
+        return {"name": None, "compute_capability": None, "note": first_line(e)}
+    name = props.name
+    if isinstance(name, bytes | bytearray):
+        name = name.split(b"\0", 1)[0].decode("utf-8", "replace")
+    return {"name": str(name), "compute_capability": f"{props.major}.{props.minor}"}
+
+
+def default_engine_path(
+    onnx: str | os.PathLike, max_batch: int, precision: str, device: dict[str, Any]
+) -> Path:
+    """`{stem}_b{MAX}_{precision}_{sm87|dla0|gpu}.engine` beside the ONNX model."""
+    onnx = Path(onnx)
+    cc = (device.get("compute_capability") or "").replace(".", "")
+    if device.get("dla_core") is not None:
+        tag = f"dla{device['dla_core']}"
+    else:
+        tag = f"sm{cc}" if cc else "gpu"
+    return onnx.with_name(f"{onnx.stem}_b{max_batch}_{precision}_{tag}.engine")
+
+
+def _fp16_graph(onnx: Path) -> Path | None:
+    if onnx.stem.endswith("_fp16"):
+        return onnx
+    cand = onnx.with_name(f"{onnx.stem}_fp16.onnx")
+    return cand if cand.exists() else None
+
+
+def _check_args(workspace_mib, opt_level, dla_core, gpu_fallback) -> None:
+    if workspace_mib is not None and (not isinstance(workspace_mib, int) or workspace_mib < 1):
+        fail(f"--workspace must be a whole number of MiB >= 1. Received: {workspace_mib!r}")
+    if opt_level is not None and opt_level not in range(6):
+        fail(f"--opt-level must be 0..5. Received: {opt_level!r}")
+    if dla_core is not None and (not isinstance(dla_core, int) or dla_core < 0):
+        fail(f"--dla-core must be a core index >= 0. Received: {dla_core!r}")
+    if gpu_fallback and dla_core is None:
+        fail("--gpu-fallback only applies with --dla-core N; add --dla-core or drop it")
+
+
+def build_engine(
+    onnx: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    fp16: bool = True,
+    batch: tuple[int, int, int] | str = (1, 4, 8),
+    workspace_mib: int | None = None,
+    timing_cache: str | os.PathLike | None = None,
+    opt_level: int | None = None,
+    dla_core: int | None = None,
+    gpu_fallback: bool = False,
+    verbose: bool = False,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Compile an ONNX model into a TensorRT engine with a dynamic-batch profile.
+
+    T/H/W (and the pose input's shape) come from the model's contract; only the batch
+    axis gets a `MIN:OPT:MAX` range.
+
+    ```python
+    build_engine("models/a/model.onnx", fp16=True, batch=(1, 4, 8))
+    ```
+
+    Args:
+        onnx: Path of the `.onnx` model from `edgeaction export`.
+        out: Path or None. Engine file; None puts
+            `{stem}_b{MAX}_{precision}_{sm87|dla0}.engine` beside the model.
+        fp16: Boolean. FP16 engine (flag up to TensorRT 10.11; from 10.12 the float16
+            graph `model_fp16.onnx` beside the model). Defaults to `True`.
+        batch: Tuple `(min, opt, max)` or string `"MIN:OPT:MAX"`. Defaults to `(1, 4, 8)`.
+        workspace_mib: Integer or None. Workspace memory pool limit in MiB (None:
+            TensorRT's default, the device memory).
+        timing_cache: Path or None. Timing cache to read (if present) and update
+            atomically after the build.
+        opt_level: Integer or None. `builder_optimization_level` 0..5 (None: TensorRT's
+            default, 3).
+        dla_core: Integer or None. Build for this DLA core (Jetson Xavier/Orin).
+        gpu_fallback: Boolean. With `dla_core`, run layers DLA cannot run on the GPU.
+            Defaults to `False`.
+        verbose: Boolean. TensorRT's verbose log and detailed layer info. Defaults to
+            `False`.
+        log: Callable taking one string, for progress lines. Defaults to `print`.
+
+    Returns:
+        The engine path; its sidecar is `sidecar_path(engine)`.
+    """
+    from .. import __version__
+    from ..contract import contract_from_onnx
+    from ..fsutil import (
+        atomic_path,
+        atomic_write_bytes,
+        atomic_write_text,
+        check_writable_file,
+        sha256_file,
+    )
+
+    onnx = Path(onnx)
+    if onnx.is_dir() and (onnx / "model.onnx").exists():
+        onnx = onnx / "model.onnx"
+    if not onnx.is_file():
+        fail(f"model not found: {onnx}; give the .onnx file from `edgeaction export`")
+    if onnx.suffix != ".onnx":
+        fail(f"build-engine takes an .onnx model. Received: {onnx}")
+    bmin, bopt, bmax = parse_batch(batch)
+    _check_args(workspace_mib, opt_level, dla_core, gpu_fallback)
+    contract = contract_from_onnx(onnx)
+    if out is not None:
+        check_writable_file(out, "engine file")
+    if timing_cache is not None:
+        check_writable_file(timing_cache, "timing cache")
+
+    trt = import_tensorrt()
+    version = version_tuple(trt.__version__)
+    has_fp16_flag = hasattr(trt.BuilderFlag, "FP16")
+    typed = version >= (10, 12) or not has_fp16_flag
+    logger = _make_logger(trt, verbose)
+    try:
+        builder = trt.Builder(logger)
+    except Exception as e:  # pybind raises TypeError when createInferBuilder gives nullptr
+        builder = None
+        logger.errors.append(first_line(e))
+    if builder is None:
+        why = logger.errors[0] if logger.errors else "no CUDA device"
+        fail(
+            f"TensorRT {trt.__version__} is installed but found no usable NVIDIA GPU ({why}); "
+            f"{GPU_HOW}",
+            exit_code=2,
+        )
+
+    source = onnx
+    if fp16 and typed:
+        source = _fp16_graph(onnx)
+        if source is None:
+            fail(
+                f"TensorRT {trt.__version__} builds strongly typed networks, so FP16 needs a "
+                f"float16 ONNX graph and {onnx.with_name(onnx.stem + '_fp16.onnx')} is missing; "
+                "run `edgeaction export --fp16` or build with --no-fp16"
+            )
+    precision = "fp16" if fp16 else "fp32"
+
+    flags = 0
+    if version < (10, 0):
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    if typed and hasattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED"):
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(source)):
+        errs = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+        fail(
+            f"TensorRT's ONNX parser rejected {source.name}: "
+            f"{first_line(Exception(errs[0])) if errs else 'no detail'} "
+            f"({len(errs)} error(s)); run `edgeaction check {onnx}` for unsupported ops"
+        )
+
+    config = builder.create_builder_config()
+    if workspace_mib is not None:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mib) << 20)
+    if opt_level is not None:
+        config.builder_optimization_level = int(opt_level)
+    if fp16 and not typed:
+        config.set_flag(trt.BuilderFlag.FP16)
+    if verbose:
+        config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    if dla_core is not None:
+        if dla_core >= builder.num_DLA_cores:
+            fail(
+                f"--dla-core {dla_core}: this device has {builder.num_DLA_cores} DLA core(s); "
+                "drop --dla-core to build for the GPU"
+            )
+        config.default_device_type = trt.DeviceType.DLA
+        config.DLA_core = int(dla_core)
+        if gpu_fallback:
+            config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+
+    profiles = _add_profile(trt, builder, network, config, contract, (bmin, bopt, bmax))
+
+    cache_path = Path(timing_cache) if timing_cache is not None else None
+    if cache_path is not None:
+        blob = cache_path.read_bytes() if cache_path.exists() else b""
+        cache = config.create_timing_cache(blob)
+        config.set_timing_cache(cache, False)
+
+    monitor = _attach_progress(trt, config, log)
+    log(
+        f"building {precision} engine from {source.name} with TensorRT {trt.__version__}, "
+        f"batch {bmin}:{bopt}:{bmax}{f', DLA core {dla_core}' if dla_core is not None else ''}"
+    )
+    t0 = time.perf_counter()
+    ticker = None if monitor is not None else _Ticker(log)
+    try:
+        serialized = builder.build_serialized_network(network, config)
+    finally:
+        if ticker is not None:
+            ticker.stop()
+    seconds = time.perf_counter() - t0
+    if serialized is None:
+        why = logger.errors[-1] if logger.errors else "see the log with --verbose"
+        fail(f"TensorRT could not build an engine from {source.name}: {why}")
+
+    device: dict[str, Any]
+    if dla_core is not None:
+        device = {"dla_core": int(dla_core), "gpu_fallback": bool(gpu_fallback), **gpu_info()}
+    else:
+        device = gpu_info()
+    out = Path(out) if out is not None else default_engine_path(onnx, bmax, precision, device)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(memoryview(serialized))
+    if cache_path is not None:
+        atomic_write_bytes(cache_path, bytes(memoryview(config.get_timing_cache().serialize())))
+    meta = {
+        "engine": out.name,
+        "contract": contract.to_dict(),
+        "tensorrt": trt.__version__,
+        "device": device,
+        "precision": precision,
+        "strongly_typed": typed,
+        "profiles": profiles,
+        "onnx": {"file": source.name, "sha256": sha256_file(source)},
+        "build_seconds": round(seconds, 2),
+        "edgeaction": __version__,
+    }
+    atomic_write_text(sidecar_path(out), json.dumps(meta, indent=2) + "\n")
+    log(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB) in {seconds:.0f} s")
+    return out
+
+
+def _add_profile(trt, builder, network, config, contract, batch) -> dict[str, list]:
+    """One optimisation profile: batch axis from `batch`, other axes from the contract."""
+    bmin, bopt, bmax = batch
+    wanted = {}
+    if contract.uses_frames:
+        wanted[contract.input_name] = contract.input_shape
+    if contract.uses_pose:
+        wanted[contract.pose_name] = contract.pose_shape
+    profile = builder.create_optimization_profile()
+    profiles = {}
+    names = []
+    for i in range(network.num_inputs):
+        t = network.get_input(i)
+        names.append(t.name)
+        if t.name not in wanted:
+            fail(
+                f"engine input '{t.name}' is not in the contract (inputs "
+                f"{list(contract.input_names)}); re-export the model with `edgeaction export`"
+            )
+        shape = tuple(t.shape)
+        if t.name == contract.input_name and contract.uses_frames:
+            contract.check_input(t.name, shape, what="ONNX graph")
+        else:
+            contract.check_pose_input(shape, what="ONNX graph")
+        if shape[0] > 0 and not bmin == bmax == shape[0]:
+            fail(
+                f"input '{t.name}' has a fixed batch {shape[0]}; use --batch "
+                f"{shape[0]}:{shape[0]}:{shape[0]} or re-export with a dynamic batch"
+            )
+        shapes = [wanted[t.name](b) for b in (bmin, bopt, bmax)]
+        profile.set_shape(t.name, *shapes)
+        profiles[t.name] = [list(s) for s in shapes]
+    missing = sorted(set(wanted) - set(names))
+    if missing:
+        fail(f"the ONNX graph lacks contract input(s) {missing}; re-export the model")
+    config.add_optimization_profile(profile)
+    return profiles
+
+
+def _make_logger(trt, verbose: bool):
+    """A `trt.ILogger` that keeps error lines (for one-line failures) and prints the rest."""
+
+    class _Logger(trt.ILogger):
+        def __init__(self):
+            trt.ILogger.__init__(self)
+            self.errors: list[str] = []
+
+        def log(self, severity, msg):
+            if severity in (trt.ILogger.ERROR, trt.ILogger.INTERNAL_ERROR):
+                self.errors.append(str(msg).strip().splitlines()[0] if str(msg).strip() else "")
+                print(f"[TensorRT] {msg}", flush=True)
+            elif severity == trt.ILogger.WARNING or verbose:
+                print(f"[TensorRT] {msg}", flush=True)
+
+    return _Logger()
+
+
+def _attach_progress(trt, config, log):
+    """Report build phases through `trt.IProgressMonitor` where the bindings have it."""
+    if not hasattr(trt, "IProgressMonitor") or not hasattr(config, "progress_monitor"):
+        return None
+
+    class _Monitor(trt.IProgressMonitor):
+        def __init__(self):
+            trt.IProgressMonitor.__init__(self)
+            self._t0 = time.perf_counter()
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            if parent_phase is None:
+                log(f"  {time.perf_counter() - self._t0:6.0f} s  {phase_name} ({num_steps} steps)")
+
+        def step_complete(self, phase_name, step):
+            return True  # False would cancel the build
+
+        def phase_finish(self, phase_name):
+            pass
+
+    monitor = _Monitor()
+    config.progress_monitor = monitor
+    return monitor
+
+
+class _Ticker:
+    """Log the elapsed build time every `every` seconds from a daemon thread."""
+
+    def __init__(self, log, every: float = 30.0):
+        self._stop = threading.Event()
+        self._t0 = time.perf_counter()
+
+        def run():
+            while not self._stop.wait(every):
+                log(f"  still building… {time.perf_counter() - self._t0:.0f} s")
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,354 @@
+"""The TensorRT names our engine code touches exist in the real Python bindings.
+
+No TensorRT libraries and no GPU here, but the bindings wheels are on PyPI
+(`tensorrt-cu12-bindings` 10.3 = JetPack 6, `tensorrt-cu13-bindings` 11.4). Each is
+unpacked into a throwaway directory; its `tensorrt.so` links `libnvinfer`,
+`libnvonnxparser` and `libnvinfer_plugin`, which are replaced by empty stub libraries
+(built with gcc) whose factory functions return NULL. That is enough to import the real
+module and look at its classes, enums and methods.
+
+What this proves: every `trt.X` / `trt.X.Y` name and every method or property name our
+code calls on a builder, network, parser, config, profile, runtime, engine or context
+exists in those versions. What it does not prove: that any of it behaves (nothing is
+built or run; that needs the `gpu`-marked tests on a device).
+
+The names are collected from `src/edgeaction/engine/*.py` by a heuristic AST scan:
+attribute chains rooted at a name `trt`, plus attributes used on variables named like
+TensorRT objects (`builder`, `network`, `config`, ...; see `_OBJECTS`). A name under a
+version guard (inside `hasattr(...)`, or used in an `if` whose test calls `hasattr` or
+compares `version`) may be missing in one version but must exist in at least one.
+
+The wheels are taken from `$EDGEACTION_TRT_WHEELS`, `/tmp/trtwheels` or
+`~/.cache/edgeaction/trtwheels`, else fetched with `pip download`; without them (no
+network) the test skips with a reason. They are never stored in the repository.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+ENGINE_SRC = ROOT / "src" / "edgeaction" / "engine"
+WHEELS = {
+    "10.3": ("tensorrt-cu12-bindings", "10.3.0", "tensorrt_cu12_bindings-10.3.0-*.whl"),
+    "11.4": ("tensorrt-cu13-bindings", "11.4.0.106", "tensorrt_cu13_bindings-11.4.0.106-*.whl"),
+}
+# variable name (without `self.` / leading `_`) -> TensorRT class whose attributes it uses
+_OBJECTS = {
+    "builder": "Builder",
+    "network": "INetworkDefinition",
+    "parser": "OnnxParser",
+    "config": "IBuilderConfig",
+    "profile": "IOptimizationProfile",
+    "runtime": "Runtime",
+    "engine": "ICudaEngine",
+    "context": "IExecutionContext",
+}
+# Names the scan cannot attribute to a type (return values, overridden callbacks): listed
+# by hand and checked in every version.
+_EXTRA = {
+    "ILogger.log",
+    "IProgressMonitor.phase_start",
+    "IProgressMonitor.step_complete",
+    "IProgressMonitor.phase_finish",
+    "ITimingCache.serialize",
+    "ITensor.name",
+    "ITensor.shape",
+    "IHostMemory",
+}
+_STUB_C = """
+void *createInferBuilder_INTERNAL(void *a, int b) { return 0; }
+void *createInferRefitter_INTERNAL(void *a, void *b, int c) { return 0; }
+void *createInferRuntime_INTERNAL(void *a, int b) { return 0; }
+void *createNvOnnxParserRefitter_INTERNAL(void *a, void *b, int c) { return 0; }
+void *createNvOnnxParser_INTERNAL(void *a, void *b, int c) { return 0; }
+int getNvOnnxParserVersion(void) { return 0; }
+void *getBuilderPluginRegistry(int a) { return 0; }
+void *getPluginRegistry(void) { return 0; }
+int initLibNvInferPlugins(void *a, const char *b) { return 0; }
+"""
+# Run in the child: import the real bindings as `tensorrt`, report which names exist.
+_PROBE = """
+import json, sys
+import tensorrt_bindings as trt
+sys.modules["tensorrt"] = trt
+names = json.loads(sys.argv[1])
+def has(path):
+    obj = trt
+    for part in path.split("."):
+        if not hasattr(obj, part):
+            return False
+        obj = getattr(obj, part)
+    return True
+print(json.dumps({"version": trt.__version__, "has": {n: has(n) for n in names}}))
+"""
+
+
+# ---- the scan -------------------------------------------------------------------------------
+def _chain(node: ast.AST) -> list[str] | None:
+    """`trt.A.B` → ["trt", "A", "B"]; `self._engine.x` → ["engine", "x"]; else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    parts.reverse()
+    if parts[0] == "self" and len(parts) > 1:
+        parts = parts[1:]
+    parts[0] = parts[0].lstrip("_")
+    return parts
+
+
+def _guarded_nodes(tree: ast.AST) -> set[int]:
+    """ids of nodes inside `hasattr(...)` or inside an `if` guarded by hasattr/version."""
+    out: set[int] = set()
+
+    def is_guard(test: ast.AST) -> bool:
+        for n in ast.walk(test):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "hasattr":
+                return True
+            if isinstance(n, ast.Compare) and any(
+                isinstance(x, ast.Name) and x.id == "version" for x in ast.walk(n)
+            ):
+                return True
+        return False
+
+    for n in ast.walk(tree):
+        if isinstance(n, ast.If) and is_guard(n.test):
+            for stmt in [n.test, *n.body]:
+                out.update(id(x) for x in ast.walk(stmt))
+    return out
+
+
+def scan_names(files) -> tuple[set[str], set[str]]:
+    """(names used, names used only under a version guard), as paths under `trt`.
+
+    Heuristic: see the module docstring.
+    """
+    used: set[str] = set()
+    guarded_any: set[str] = set()
+    unguarded: set[str] = set()
+    for f in files:
+        tree = ast.parse(Path(f).read_text(), filename=str(f))
+        guarded = _guarded_nodes(tree)
+        hasattr_names: set[str] = set()
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "hasattr":
+                base = _chain(n.args[0]) if len(n.args) == 2 else None
+                if (
+                    base
+                    and isinstance(n.args[1], ast.Constant)
+                    and isinstance(n.args[1].value, str)
+                ):
+                    path = _to_trt_path(base + [n.args[1].value])
+                    if path:
+                        hasattr_names.add(path)
+        for n in ast.walk(tree):
+            if not isinstance(n, ast.Attribute):
+                continue
+            parts = _chain(n)
+            path = _to_trt_path(parts) if parts else None
+            if not path:
+                continue
+            used.add(path)
+            if id(n) in guarded or path in hasattr_names:
+                guarded_any.add(path)
+            else:
+                unguarded.add(path)
+        used |= hasattr_names
+        guarded_any |= hasattr_names
+    # a name also used outside any guard must exist everywhere
+    return used, guarded_any - unguarded
+
+
+def _to_trt_path(parts: list[str]) -> str | None:
+    if parts[0] == "trt" and len(parts) > 1:
+        rest = parts[1:3]  # trt.Enum.MEMBER at most; deeper is a value's attribute
+        if rest[0] == "__version__":
+            return "__version__"
+        return ".".join(rest)
+    if parts[0] in _OBJECTS and len(parts) > 1:
+        return f"{_OBJECTS[parts[0]]}.{parts[1]}"
+    return None
+
+
+def _all_prefixes(names: set[str]) -> set[str]:
+    """`BuilderFlag.FP16` also needs `BuilderFlag`; keep every prefix."""
+    out = set()
+    for n in names:
+        bits = n.split(".")
+        out.update(".".join(bits[: i + 1]) for i in range(len(bits)))
+    return out
+
+
+def test_scan_finds_the_builder_calls():
+    used, guarded = scan_names(sorted(ENGINE_SRC.glob("*.py")))
+    for name in (
+        "Builder",
+        "OnnxParser",
+        "Builder.create_network",
+        "Builder.build_serialized_network",
+        "IBuilderConfig.set_memory_pool_limit",
+        "MemoryPoolType.WORKSPACE",
+        "NetworkDefinitionCreationFlag.STRONGLY_TYPED",
+    ):
+        assert name in used, sorted(used)
+    assert {"BuilderFlag.FP16", "NetworkDefinitionCreationFlag.EXPLICIT_BATCH"} <= guarded
+    assert "Builder.create_network" not in guarded
+
+
+# ---- the real bindings ----------------------------------------------------------------------
+def _find_wheel(pattern: str, package: str, version: str, cache: Path) -> Path | None:
+    dirs = [os.environ.get("EDGEACTION_TRT_WHEELS"), "/tmp/trtwheels", cache]
+    for d in dirs:
+        if d and Path(d).is_dir():
+            hits = sorted(Path(d).glob(pattern))
+            if hits:
+                return hits[0]
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
+            + ["--python-version", "3.11", "-d", str(cache), f"{package}=={version}"],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+    except (subprocess.SubprocessError, OSError):
+        return None
+    hits = sorted(cache.glob(pattern))
+    return hits[0] if hits else None
+
+
+@pytest.fixture(scope="module")
+def bindings(tmp_path_factory):
+    """{version: (site dir, stub lib dir)} for each bindings wheel that can be had."""
+    if sys.platform != "linux" or shutil.which("gcc") is None:
+        pytest.skip("needs Linux and gcc to build stub TensorRT libraries")
+    if sys.version_info[:2] != (3, 11):
+        pytest.skip("the pinned bindings wheels are cp311")
+    root = tmp_path_factory.mktemp("trtbindings")
+    cache = Path.home() / ".cache" / "edgeaction" / "trtwheels"
+    (root / "stub.c").write_text(_STUB_C)
+    found = {}
+    for ver, (package, pin, pattern) in WHEELS.items():
+        whl = _find_wheel(pattern, package, pin, cache)
+        if whl is None:
+            continue
+        site = root / ver / "site"
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site)]
+            + [str(whl)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        stubs = root / ver / "stubs"
+        stubs.mkdir()
+        major = ver.split(".")[0]
+        for lib in ("nvinfer", "nvonnxparser", "nvinfer_plugin"):
+            so = f"lib{lib}.so.{major}"
+            subprocess.run(
+                ["gcc", "-shared", "-fPIC", "-o", str(stubs / so), f"-Wl,-soname,{so}"]
+                + [str(root / "stub.c")],
+                check=True,
+                capture_output=True,
+            )
+        found[ver] = (site, stubs)
+    if not found:
+        pytest.skip(
+            "no TensorRT bindings wheel in /tmp/trtwheels or the cache, and pip download failed"
+        )
+    return found
+
+
+def _env(site: Path, stubs: Path | None) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "src")])}
+    env.pop("LD_LIBRARY_PATH", None)
+    if stubs is not None:
+        env["LD_LIBRARY_PATH"] = str(stubs)
+    return env
+
+
+def _probe(site: Path, stubs: Path, names: list[str]) -> dict:
+    p = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(names)],
+        env=_env(site, stubs),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def test_every_tensorrt_name_we_use_exists(bindings):
+    used, guarded = scan_names(sorted(ENGINE_SRC.glob("*.py")))
+    used = used | _EXTRA
+    names = sorted(_all_prefixes(used))
+    results = {ver: _probe(site, stubs, names) for ver, (site, stubs) in bindings.items()}
+    for ver, r in results.items():
+        assert r["version"].startswith(ver), r["version"]
+    required = _all_prefixes(used - guarded)  # also used outside any version guard
+    problems = []
+    for n in names:
+        have = {ver: r["has"][n] for ver, r in results.items()}
+        if n in required and not all(have.values()):
+            problems.append(f"{n} missing in {[v for v, ok in have.items() if not ok]}")
+        elif not any(have.values()):
+            problems.append(f"{n} (version-guarded) is in none of {sorted(have)}")
+    report = {ver: sorted(n for n in names if not r["has"][n]) for ver, r in results.items()}
+    print(f"checked {len(names)} names; missing per version (guarded only): {report}")
+    assert not problems, problems
+
+
+def _build_engine_child(site, stubs, onnx, *args) -> subprocess.CompletedProcess:
+    """`edgeaction build-engine` in a child where `import tensorrt` reaches the bindings."""
+    alias = site.parent / "alias"
+    (alias / "tensorrt").mkdir(parents=True, exist_ok=True)
+    (alias / "tensorrt" / "__init__.py").write_text(
+        "from tensorrt_bindings import *  # noqa\nfrom tensorrt_bindings import __version__\n"
+    )
+    env = _env(site, stubs)
+    env["PYTHONPATH"] = os.pathsep.join([str(alias), env["PYTHONPATH"]])
+    return subprocess.run(
+        [sys.executable, "-m", "edgeaction.cli", "build-engine", str(onnx), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_real_bindings_without_libraries_exit_2(bindings, tiny_onnx):
+    """The real bindings with no libnvinfer: the import fails and build-engine says so."""
+    for ver, (site, _) in bindings.items():
+        p = _build_engine_child(site, None, tiny_onnx)
+        assert p.returncode == 2, (ver, p.stderr)
+        err = [x for x in p.stderr.splitlines() if ": error:" in x]
+        assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
+        assert "TensorRT's libraries are missing" in err[0] and "libnv" in err[0], err[0]
+        assert "--backend onnxruntime" in err[0]
+
+
+def test_real_bindings_without_gpu_exit_2(bindings, tiny_onnx):
+    """Real bindings, stub libraries whose `createInferBuilder` returns NULL — what the
+    real one does when CUDA cannot initialise (error 35) — so `trt.Builder` fails."""
+    for ver, (site, stubs) in bindings.items():
+        p = _build_engine_child(site, stubs, tiny_onnx, "--no-fp16")
+        assert p.returncode == 2, (ver, p.stderr)
+        err = [x for x in p.stderr.splitlines() if ": error:" in x]
+        assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
+        assert "found no usable NVIDIA GPU" in err[0] and "--backend onnxruntime" in err[0]
+        assert not list(tiny_onnx.parent.glob("*.engine*"))
