@@ -120,10 +120,17 @@ def test_keras_vs_onnx_agree(trained_run, exported, synth_data, tmp_path):
 def test_onnx_vs_itself(exported, synth_data, tmp_path):
     js = tmp_path / "s.json"
     m = exported / "model.onnx"
-    cli_no_tf("compare", m, m, "--data", synth_data, "--split", "val", "--json", js)
+    png = tmp_path / "c.png"
+    cli_no_tf("compare", m, m, "--data", synth_data, "--split", "val", "--json", js, "--plot", png)
     r = json.loads(js.read_text())
     assert r["top1_agreement"] == 1.0 and r["disagreements"] == 0
     assert r["max_abs_diff"] == 0.0 and r["mean_abs_diff"] == 0.0
+    assert len(r["clip_max_abs_diff"]) == r["clips"]
+    from PIL import Image
+
+    with Image.open(png) as im:
+        assert im.size[0] > 300 and im.size[1] > 200
+        assert len(set(im.convert("L").getdata())) > 2  # drawn, not blank
 
 
 def test_mismatched_contracts_one_line_error(trained_run, exported, synth_data, tmp_path):

@@ -260,13 +260,15 @@ def cmd_compare(a) -> int:
         pose_dir=a.pose,
         layout=a.layout,
         json_path=a.json,
+        plot_path=a.plot,
         batch=a.batch,
         progress=sys.stderr.isatty(),
         seed=a.seed,
     )
     print(format_table(r))
-    if a.json:
-        print(f"wrote {a.json}")
+    for k in ("json", "plot"):
+        if r.get(k):
+            print(f"wrote {r[k]}")
     return 0
 
 
@@ -321,6 +323,7 @@ def cmd_run(a) -> int:
         stride=a.stride,
         subsample=a.subsample,
         backend=a.backend,
+        cache_dir=a.cache_dir,
         status=status,
     )
     _status_line("")
@@ -417,6 +420,7 @@ def cmd_bench(a) -> int:
     r = benchmark(
         a.model,
         backend=a.backend,
+        cache_dir=a.cache_dir,
         batches=batches,
         warmup_ms=a.warmup_ms,
         duration_s=a.duration_s,
@@ -718,6 +722,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cp.add_argument("--json", metavar="FILE", help="also write the full result as JSON to FILE")
     cp.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="also draw per-class disagreement and the per-clip |Δ| histogram (PNG)",
+    )
+    cp.add_argument(
         "--layout",
         choices=["folders", "frames", "manifest"],
         help="data layout (default: detected)",
@@ -767,6 +776,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"], help="runner"
     )
+    r.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="TensorRT engine cache for an .onnx model with --backend tensorrt "
+        "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
+    )
     r.add_argument("--metrics", help="write the run summary as JSON here")
     r.set_defaults(fn=cmd_run)
 
@@ -810,6 +825,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=["auto", "onnxruntime", "tensorrt"],
         help="runner (default auto: tensorrt for .engine/.plan files, else onnxruntime)",
+    )
+    bn.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="TensorRT engine cache for an .onnx model with --backend tensorrt "
+        "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
     )
     bn.add_argument(
         "--batch", default="1", metavar="N[,N...]", help="batch sizes, e.g. 1,4,8 (default 1)"

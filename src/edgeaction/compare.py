@@ -92,6 +92,7 @@ def compare(
     pose_dir: str | os.PathLike | None = None,
     layout: str | None = None,
     json_path: str | os.PathLike | None = None,
+    plot_path: str | os.PathLike | None = None,
     batch: int = 8,
     progress: bool = True,
     seed: int = 0,
@@ -108,6 +109,7 @@ def compare(
             that read pose keypoints.
         layout: String or None. Data-set layout; None detects it.
         json_path: Path or None. Also write the result there as JSON (atomically).
+        plot_path: Path or None. Also draw `plot_compare` there (PNG, atomically).
         batch: Integer. Clips per inference call. Defaults to `8`.
         progress: Boolean. Show a progress bar. Defaults to `True`.
         seed: Integer. Seed of the stratified split. Defaults to `0`.
@@ -137,6 +139,11 @@ def compare(
         fail(f"pose cache {pose_dir} not found; run `edgeaction pose-extract {data} --out DIR`")
     if json_path is not None:
         check_writable_file(json_path, "--json file")
+    if plot_path is not None:
+        check_writable_file(plot_path, "--plot file")
+        from .report import preload
+
+        preload()  # a missing matplotlib fails now, not after the run
 
     # Keras first: TensorFlow must be loaded before any video is decoded.
     order = sorted([(pa, ba), (pb, bb)], key=lambda m: m[1] != "keras")
@@ -154,7 +161,47 @@ def compare(
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
         result["json"] = str(json_path)
+    if plot_path is not None:
+        result["plot"] = str(plot_compare(plot_path, result))
     return result
+
+
+def plot_compare(path: str | os.PathLike, r: dict) -> Path:
+    """Draw a comparison: per-class disagreement and accuracies, and per-clip max |Δ|.
+
+    Left: for each true class, the share of clips where A and B disagree (bars) and each
+    model's accuracy (markers). Right: histogram of each clip's largest probability
+    difference on a log scale, with the top-1 agreement in the title.
+    """
+    from .report import _figure, _save
+
+    pc = r["per_class"]
+    names = [c["label"] for c in pc]
+    fig = _figure(max(8.0, 0.5 * len(names) + 6), 4.2)
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [max(2, len(names) / 4), 1.4]})
+    x = np.arange(len(names))
+    rate = [c["disagreements"] / c["clips"] if c["clips"] else 0.0 for c in pc]
+    ax.bar(x, rate, color="#d62728", alpha=0.6, label="A/B disagree")
+    ax.plot(x, [c["a_accuracy"] for c in pc], "o", color="#1f77b4", label="accuracy A")
+    ax.plot(x, [c["b_accuracy"] for c in pc], "x", color="#2ca02c", label="accuracy B")
+    ax.set_xticks(x, names, rotation=45, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share of the class's clips")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title(
+        f"per class   A: {Path(r['a']['model']).name}   B: {Path(r['b']['model']).name}",
+        fontsize=10,
+    )
+    d = np.maximum(np.asarray(r.get("clip_max_abs_diff") or [0.0]), 1e-12)
+    bx.hist(np.log10(d), bins=20, color="#7f7f7f")
+    bx.set_xlabel("log10 max |Δ prob| per clip")
+    bx.set_ylabel("clips")
+    bx.set_title(
+        f"top-1 agreement {r['top1_agreement']:.1%} of {r['clips']} clips\n"
+        f"max |Δ| {r['max_abs_diff']:.1e}",
+        fontsize=10,
+    )
+    return _save(fig, Path(path))
 
 
 def _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed) -> dict:
@@ -299,6 +346,7 @@ def _summarise(ma, mb, pa, pb, ys, kept, bad, ds) -> dict:
         "disagreements": int((~agree).sum()),
         "max_abs_diff": float(diff.max()),
         "mean_abs_diff": float(diff.mean()),
+        "clip_max_abs_diff": [float(v) for v in diff.max(axis=1)],
         "margin_model": "b" if ref_b else "a",
         "min_margin": round(float(margin.min()), 6),
         "per_class": per_class,

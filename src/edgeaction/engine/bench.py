@@ -354,6 +354,7 @@ def benchmark(
     end_to_end=None,
     runner: BaseRunner | None = None,
     progress=None,
+    cache_dir=None,
 ) -> dict[str, Any]:
     """Benchmark a model at several batch sizes (trtexec semantics) and return the figures.
 
@@ -393,7 +394,7 @@ def benchmark(
         check_video_path(end_to_end)
     backend = resolve_backend(model, backend)
     if runner is None:
-        runner = open_runner(model, backend=backend)
+        runner = open_runner(model, backend=backend, cache_dir=cache_dir)
     if end_to_end is not None and not runner.contract.uses_frames:
         fail(
             f"--end-to-end needs a model that reads frames; this one reads {runner.contract.modality}"

@@ -12,13 +12,20 @@ BACKENDS = ("onnxruntime", "tensorrt")
 ENGINE_SUFFIXES = (".engine", ".plan")
 
 
-def open_runner(path: str | os.PathLike, backend: str = "onnxruntime", **kwargs) -> BaseRunner:
+def open_runner(
+    path: str | os.PathLike,
+    backend: str = "onnxruntime",
+    cache_dir: str | os.PathLike | None = None,
+    **kwargs,
+) -> BaseRunner:
     """An inactive runner for `path`: `OrtRunner` for `.onnx`, `TrtRunner` for engines.
 
     Args:
         path: Model file: `.onnx`, or a `.engine` / `.plan` from `edgeaction build-engine`
             (which always runs on TensorRT).
         backend: String. `"onnxruntime"` (CPU default) or `"tensorrt"`.
+        cache_dir: Path or None. Engine cache for an `.onnx` model on TensorRT (built
+            once, reused; see `engine.cache`). None: `~/.cache/edgeaction/engines`.
         **kwargs: Passed to the runner (e.g. `intra_op_threads`).
     """
     p = Path(path)
@@ -36,6 +43,8 @@ def open_runner(path: str | os.PathLike, backend: str = "onnxruntime", **kwargs)
             fail(f"{p} is neither an engine ({'/'.join(ENGINE_SUFFIXES)}) nor an .onnx model")
         from .trt import TrtRunner  # an .onnx model is built into an engine on activate
 
+        if p.suffix == ".onnx" and cache_dir is not None:
+            kwargs["build_options"] = {**kwargs.get("build_options", {}), "cache_dir": cache_dir}
         return TrtRunner(p, **kwargs)
     if p.suffix != ".onnx":
         fail(f"{p} is not an .onnx model; the onnxruntime backend takes ONNX files")

@@ -137,15 +137,28 @@ class TrtRunner(BaseRunner):
     def _engine_from_onnx(self, trt) -> Path:
         """Reuse the engine beside the ONNX model when its sidecar fits, else build it."""
         from ..fsutil import sha256_file
-        from .trt_build import build_engine, default_engine_path, parse_batch
+        from .cache import cached_engine_path
+        from .trt_build import build_engine, parse_batch
 
         opts = self._build_options
         device = gpu_info()
         if opts.get("dla_core") is not None:
             device = {**device, "dla_core": opts["dla_core"]}
-        bmax = parse_batch(opts["batch"])[2]
+        profile = parse_batch(opts["batch"])
         precision = "fp16" if opts["fp16"] else "fp32"
-        out = Path(opts.get("out") or default_engine_path(self._onnx, bmax, precision, device))
+        if opts.get("out"):
+            out = Path(opts["out"])
+        else:  # the engine cache: one file per model/TensorRT/GPU/precision/profile
+            out = cached_engine_path(
+                self._onnx,
+                sha256_file(self._onnx),
+                trt.__version__,
+                device,
+                precision,
+                profile,
+                opts.get("cache_dir"),
+            )
+            out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists() and sidecar_path(out).exists():
             side = read_sidecar(out)
             fits = sidecar_mismatch(
@@ -155,7 +168,8 @@ class TrtRunner(BaseRunner):
                 self._onnx.with_name(side.get("onnx", {}).get("file") or self._onnx.name)
             ):
                 return out
-        return build_engine(self._onnx, **{**opts, "out": out}, log=_log.info)
+        build = {k: v for k, v in opts.items() if k != "cache_dir"}
+        return build_engine(self._onnx, **{**build, "out": out}, log=_log.info)
 
     def _reset(self) -> None:
         self._trt = self._runtime = self._engine = self._context = None

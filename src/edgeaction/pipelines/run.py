@@ -50,6 +50,7 @@ def run_file(
     stride: int | None = None,
     subsample: int | None = None,
     backend: str = "onnxruntime",
+    cache_dir: str | os.PathLike | None = None,
     display_width: int = 640,
     stream: int = 0,
     runner=None,
@@ -65,6 +66,7 @@ def run_file(
         stride: Integer or None. Frames between windows; None uses the contract's.
         subsample: Integer or None. Keep every n-th frame; None uses the contract's.
         backend: String. Runner backend. Defaults to `"onnxruntime"`.
+        cache_dir: Path or None. TensorRT engine cache for an `.onnx` model.
         display_width: Integer. Width of the annotated video. Defaults to `640`.
         stream: Integer. Stream number written into events.
         runner: An active runner to reuse (then `model` is only used for its name).
@@ -74,7 +76,7 @@ def run_file(
 
     own_runner = runner is None
     if own_runner:
-        runner = open_runner(model, backend=backend).activate()
+        runner = open_runner(model, backend=backend, cache_dir=cache_dir).activate()
     c = runner.contract
     if c.uses_pose:
         if own_runner:
