@@ -190,6 +190,10 @@ class VideoReader:
         self._model_sink = self._pipeline.get_by_name("model")
         self._display_sink = self._pipeline.get_by_name("display")
         self._bus = self._pipeline.get_bus()
+        self._all_pads = False
+        dec = self._pipeline.get_by_name("dec")
+        if dec is not None:  # set from a streaming thread; read by _pull
+            dec.connect("no-more-pads", lambda *_: setattr(self, "_all_pads", True))
         ret = self._pipeline.set_state(Gst.State.PLAYING)
         if ret == Gst.StateChangeReturn.FAILURE:
             self._raise_bus_error(f"{self.name}: cannot start decoding")
@@ -246,12 +250,28 @@ class VideoReader:
                 fail(err)
             if sink.get_property("eos"):
                 return None
+            if self._all_pads and not self._has_video_pad():
+                self.close()
+                fail(
+                    f"{self.name}: {self.path} has no video stream that can be decoded (audio-only?)"
+                )
             if time.monotonic() > deadline:
                 self.close()
                 fail(
                     f"{self.name}: no frame decoded for {self.timeout_s:.0f} s; the file may be "
                     "truncated or use a codec with no installed decoder"
                 )
+
+    def _has_video_pad(self) -> bool:
+        """Whether decodebin exposed a video stream (its pads are all known by now)."""
+        dec = self._pipeline.get_by_name("dec") if self._pipeline is not None else None
+        if dec is None:
+            return True
+        for pad in dec.srcpads:
+            caps = pad.get_current_caps() or pad.query_caps(None)
+            if caps and caps.get_size() and caps.get_structure(0).get_name().startswith("video/"):
+                return True
+        return False
 
     def _to_array(self, sample, fmt_channels: int = 3) -> np.ndarray:
         img = sample_array(sample, self.name, fmt_channels)
