@@ -36,6 +36,62 @@ def cli(*args, check=True, timeout=600, env=None) -> subprocess.CompletedProcess
     return p
 
 
+def one_line_error(p: subprocess.CompletedProcess, *needles: str, alone: bool = False) -> str:
+    """Assert `p` failed with one `edgeaction: error: ...` line holding `needles`, no traceback.
+
+    With `alone`, that line must be all of stderr (no warnings or progress bars before it).
+    """
+    assert p.returncode != 0, p.stdout
+    assert "Traceback" not in p.stderr, p.stderr
+    lines = p.stderr.strip().splitlines()
+    err = [x for x in lines if x.startswith("edgeaction: error:")]
+    assert len(err) == 1, p.stderr
+    if alone:
+        assert len(lines) == 1, p.stderr
+    for n in needles:
+        assert n in err[0], err[0]
+    return err[0]
+
+
+_NO_TF = """
+import os, sys
+BLOCKED = tuple(os.environ["EDGEACTION_TEST_BLOCK"].split(","))
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError("blocked: " + name, name=name)
+sys.meta_path.insert(0, Block())
+from edgeaction.cli import main
+rc = main(sys.argv[1:])
+leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+if leaked:
+    print("LEAKED", leaked, file=sys.stderr)
+    sys.exit(99)
+sys.exit(rc)
+"""
+
+
+def cli_no_tf(
+    *args, check=True, block=("tensorflow", "keras", "tf2onnx")
+) -> subprocess.CompletedProcess:
+    """`edgeaction ARGS` in a child process that cannot import TensorFlow (or `block`).
+
+    Fails the test when a blocked module got imported anyway (exit 99).
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "EDGEACTION_TEST_BLOCK": ",".join(block)}
+    p = subprocess.run(
+        [sys.executable, "-c", _NO_TF, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert p.returncode != 99, p.stderr[-2000:]
+    if check and p.returncode != 0:
+        raise AssertionError(f"edgeaction {args} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    return p
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         import tensorrt  # noqa: F401

@@ -3,16 +3,7 @@
 import pytest
 
 from tests.conftest import cli, make_onnx
-
-
-def _one_line_error(p, *needles):
-    assert p.returncode != 0
-    assert "Traceback" not in p.stderr
-    err = [x for x in p.stderr.strip().splitlines() if x.startswith("edgeaction: error:")]
-    assert len(err) == 1, p.stderr
-    for n in needles:
-        assert n in err[0], err[0]
-    return err[0]
+from tests.conftest import one_line_error as _one_line_error
 
 
 def test_missing_video(tmp_path, tiny_onnx):

@@ -6,63 +6,16 @@ does): the runtime side of evaluation must never import it.
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
-from tests.conftest import cli
-
-NO_TF = textwrap.dedent(
-    """
-    import os, sys
-    BLOCKED = tuple(os.environ.get("BLOCK", "tensorflow,keras,tf2onnx").split(","))
-    class Block:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in BLOCKED:
-                raise ModuleNotFoundError("blocked: " + name, name=name)
-    sys.meta_path.insert(0, Block())
-    from edgeaction.cli import main
-    rc = main(sys.argv[1:])
-    leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-    if leaked:
-        print("LEAKED", leaked, file=sys.stderr)
-        sys.exit(99)
-    sys.exit(rc)
-    """
-)
-
-
-def cli_no_tf(*args, check=True, block=None) -> subprocess.CompletedProcess:
-    """`edgeaction ARGS` in a child process that cannot import TensorFlow (or `block`)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    if block:
-        env["BLOCK"] = ",".join(block)
-    p = subprocess.run(
-        [sys.executable, "-c", NO_TF, *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert p.returncode != 99, p.stderr[-2000:]
-    if check and p.returncode != 0:
-        raise AssertionError(f"evaluate {args} failed ({p.returncode}):\n{p.stderr[-3000:]}")
-    return p
+from tests.conftest import cli, cli_no_tf, one_line_error
 
 
 def _one_line_error(p, *needles):
-    assert p.returncode != 0, p.stdout
-    assert "Traceback" not in p.stderr, p.stderr
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("edgeaction: error:"), p.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
-    return lines[0]
+    return one_line_error(p, *needles, alone=True)  # nothing else on stderr
 
 
 def _predictions(out):

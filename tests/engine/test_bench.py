@@ -1,9 +1,6 @@
 """`edgeaction bench` and `edgeaction.engine.bench`: trtexec-style timing of a runner."""
 
 import json
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -17,8 +14,8 @@ from edgeaction.engine.bench import (
     summarize,
 )
 from edgeaction.errors import EdgeActionError
-from tests.conftest import cli
-from tests.test_cli import _one_line_error
+from tests.conftest import cli, cli_no_tf
+from tests.conftest import one_line_error as _one_line_error
 
 FAST = ("--duration-s", "0.2", "--warmup-ms", "20")
 
@@ -163,24 +160,7 @@ def test_end_to_end_real_clip(tmp_path, tiny_onnx, real_clips):
 
 
 def test_bench_imports_no_tensorflow(tmp_path, tiny_onnx):
-    code = textwrap.dedent(
-        f"""
-        import sys
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"):
-                    raise ImportError("blocked: " + name)
-        sys.meta_path.insert(0, Block())
-        import edgeaction.engine.bench
-        from edgeaction.cli import main
-        rc = main(["bench", {str(tiny_onnx)!r}, "--batch", "1,2", "--duration-s", "0.05",
-                   "--warmup-ms", "5", "--json", {str(tmp_path / "b.json")!r},
-                   "--plot", {str(tmp_path / "b.png")!r}])
-        assert rc == 0, rc
-        leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf2onnx"))
-        assert not leaked, leaked
-        print("OK")
-        """
-    )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0 and p.stdout.strip().endswith("OK"), p.stderr[-2000:]
+    cli_no_tf(
+        "bench", tiny_onnx, "--batch", "1,2", "--duration-s", "0.05", "--warmup-ms", "5",
+        "--json", tmp_path / "b.json", "--plot", tmp_path / "b.png",
+    )  # fmt: skip

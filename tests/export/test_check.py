@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
 from edgeaction.errors import EdgeActionError
 from edgeaction.export.check import CheckReport, format_table, op_table, preflight
-from tests.conftest import cli, make_onnx
-from tests.test_cli import _one_line_error
+from tests.conftest import cli, cli_no_tf, make_onnx
+from tests.conftest import one_line_error as _one_line_error
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
@@ -240,23 +237,7 @@ def test_json_report_on_blockers(tmp_path):
 def test_help_and_no_tensorflow(tiny_onnx):
     p = cli("check", "--help")
     assert p.returncode == 0 and "--trt {10,11}" in p.stdout and "exit status" in p.stdout
-    code = textwrap.dedent(
-        f"""
-        import sys
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx", "tensorrt"):
-                    raise ImportError("blocked: " + name)
-        sys.meta_path.insert(0, Block())
-        from edgeaction.cli import main
-        assert main(["check", {str(tiny_onnx)!r}]) == 0
-        leaked = [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf2onnx")]
-        assert not leaked, leaked
-        print("OK")
-        """
-    )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0 and p.stdout.strip().endswith("OK"), p.stderr[-2000:]
+    cli_no_tf("check", tiny_onnx, block=("tensorflow", "keras", "tf2onnx", "tensorrt"))
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.conftest import cli
-from tests.test_cli import _one_line_error
+from tests.conftest import one_line_error as _one_line_error
 
 pytestmark = pytest.mark.slow
 

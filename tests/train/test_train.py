@@ -7,7 +7,7 @@ import pytest
 
 from edgeaction.contract import ModelContract
 from tests.conftest import cli
-from tests.test_cli import _one_line_error
+from tests.conftest import one_line_error as _one_line_error
 
 pytestmark = pytest.mark.slow
 
