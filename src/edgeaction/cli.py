@@ -650,39 +650,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--out", type=Path, metavar="DIR", help="report directory (default <model dir>/eval-<data>)"
     )
-    v.add_argument(
-        "--layout",
-        choices=["folders", "frames", "manifest"],
-        help="data layout (default: detected)",
-    )
-    v.add_argument(
-        "--split",
-        choices=["test", "val", "train", "all"],
-        default="test",
-        help="clips to score (default test); a data set without a split gets the stratified "
-        "split of --seed, as in training",
-    )
-    v.add_argument(
-        "--pose",
-        type=Path,
-        metavar="DIR",
-        help="pose keypoint cache from `edgeaction pose-extract` (models that read pose)",
-    )
-    v.add_argument(
-        "--batch",
-        type=_positive_int,
-        default=8,
-        metavar="N",
-        help="clips per inference call (default 8)",
-    )
+    _dataset_args(v, "score")
     v.add_argument(
         "--backend",
         default="auto",
         choices=["auto", "keras", "onnxruntime", "tensorrt"],
         help="runner (default: from the model file)",
-    )
-    v.add_argument(
-        "--seed", type=int, default=0, help="seed of the stratified split (default 0, as train)"
     )
     v.set_defaults(fn=cmd_evaluate)
 
@@ -707,36 +680,13 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument(
         "--data", required=True, metavar="DIR", help="labelled data set (any layout train reads)"
     )
-    cp.add_argument(
-        "--split",
-        choices=["test", "val", "train", "all"],
-        default="test",
-        help="clips to compare (default test); a data set without a split gets the stratified "
-        "split of --seed, as in training",
-    )
-    cp.add_argument(
-        "--pose",
-        type=Path,
-        metavar="DIR",
-        help="pose keypoint cache from `edgeaction pose-extract` (models that read pose)",
-    )
     cp.add_argument("--json", metavar="FILE", help="also write the full result as JSON to FILE")
     cp.add_argument(
         "--plot",
         metavar="FILE.png",
         help="also draw per-class disagreement and the per-clip |Δ| histogram (PNG)",
     )
-    cp.add_argument(
-        "--layout",
-        choices=["folders", "frames", "manifest"],
-        help="data layout (default: detected)",
-    )
-    cp.add_argument(
-        "--batch", type=_positive_int, default=8, metavar="N", help="clips per call (default 8)"
-    )
-    cp.add_argument(
-        "--seed", type=int, default=0, help="seed of the stratified split (default 0, as train)"
-    )
+    _dataset_args(cp, "compare")
     cp.set_defaults(fn=cmd_compare)
 
     x = sub.add_parser(
@@ -867,6 +817,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _engine_args(b)
     return p
+
+
+def _dataset_args(p: argparse.ArgumentParser, verb: str) -> None:
+    """--layout, --split, --pose, --batch and --seed, as `evaluate` and `compare` take them."""
+    p.add_argument(
+        "--layout",
+        choices=["folders", "frames", "manifest"],
+        help="data layout (default: detected)",
+    )
+    p.add_argument(
+        "--split",
+        choices=["test", "val", "train", "all"],
+        default="test",
+        help=f"clips to {verb} (default test); a data set without a split gets the stratified "
+        "split of --seed, as in training",
+    )
+    p.add_argument(
+        "--pose",
+        type=Path,
+        metavar="DIR",
+        help="pose keypoint cache from `edgeaction pose-extract` (models that read pose)",
+    )
+    p.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="clips per inference call (default 8)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the stratified split (default 0, as train)"
+    )
 
 
 def _engine_args(b: argparse.ArgumentParser, own_verbose: bool = True) -> None:

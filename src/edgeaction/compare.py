@@ -29,7 +29,7 @@ import numpy as np
 from . import __version__
 from .contract import CONTRACT_FILE, ModelContract
 from .errors import fail
-from .evaluate import SPLITS, _load_one, _select, _softmax, load_model, resolve_model
+from .evaluate import SPLITS, ClipBatches, _softmax, load_model, resolve_model
 from .fsutil import atomic_write_text, check_writable_file
 from .preprocess import normalize
 
@@ -205,59 +205,19 @@ def plot_compare(path: str | os.PathLike, r: dict) -> Path:
 
 
 def _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed) -> dict:
-    from tqdm.auto import tqdm
-
-    from . import datasets
-
     c = ma.contract
-    if c.uses_pose and pose_dir is None:
-        fail(
-            f"model {c.name} reads pose keypoints (modality {c.modality}); give its pose cache "
-            f"with --pose DIR (from `edgeaction pose-extract {data_root} --out DIR`)"
-        )
-    ds = datasets.discover(data_root, layout=layout, seed=seed)
-    unknown = sorted(set(ds.labels) - set(c.labels))
-    if unknown:
-        fail(
-            f"{data_root} has label(s) the models do not know: {', '.join(unknown)} "
-            f"(model {c.name} has {', '.join(c.labels)})"
-        )
-    items, split_used = _select(ds, data_root, split, seed)
-    index = {lab: i for i, lab in enumerate(c.labels)}
     for m in (ma, mb):
         if m.max_batch:
             batch = min(batch, m.max_batch)
-
-    pas, pbs, ys, kept, bad = [], [], [], [], []
-    bar = tqdm(total=len(items), desc="compare", unit="clip", disable=not progress, leave=False)
-    try:
-        for start in range(0, len(items), batch):
-            chunk = items[start : start + batch]
-            clips, poses, good = [], [], []
-            for it in chunk:
-                got = _load_one(it, ds.root, c, pose_dir)  # decoded once, fed to both
-                if isinstance(got, str):
-                    bad.append((str(it.path), got))
-                    continue
-                clips.append(got[0])
-                poses.append(got[1])
-                good.append(it)
-            bar.update(len(chunk))
-            if not good:
-                continue
-            raw = np.stack(clips) if c.uses_frames else None
-            p = np.stack(poses).astype(np.float32) if c.uses_pose else None
-            pas.append(_run(ma, raw, p, len(good)))
-            pbs.append(_run(mb, raw, p, len(good)))
-            ys += [index[it.label] for it in good]
-            kept += good
-    finally:
-        bar.close()
-    if not kept:
-        first = f"; first: {bad[0][0]}: {bad[0][1]}" if bad else ""
-        fail(f"none of the {len(items)} '{split}' clips of {data_root} could be read{first}")
-    if bad:
-        log.warning("%d of %d clips could not be read and were left out", len(bad), len(items))
+    clips = ClipBatches(c, data_root, layout, split, pose_dir, batch, seed, "the models")
+    ds, split_used, bad = clips.ds, clips.split_used, clips.bad
+    index = {lab: i for i, lab in enumerate(c.labels)}
+    pas, pbs, ys, kept = [], [], [], []
+    for good, raw, p in clips.iterate(progress, "compare"):  # decoded once, fed to both
+        pas.append(_run(ma, raw, p, len(good)))
+        pbs.append(_run(mb, raw, p, len(good)))
+        ys += [index[it.label] for it in good]
+        kept += good
     return _summarise(ma, mb, np.concatenate(pas), np.concatenate(pbs), ys, kept, bad, ds) | {
         "split": split,
         "split_used": split_used,

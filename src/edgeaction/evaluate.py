@@ -271,77 +271,37 @@ def evaluate(
 
 
 def _evaluate(m, data_root, out, layout, split, pose_dir, batch, progress, seed, t0) -> dict:
-    from tqdm.auto import tqdm
-
-    from . import datasets
-
     c = m.contract
-    if c.uses_pose and pose_dir is None:
-        fail(
-            f"model {c.name} reads pose keypoints (modality {c.modality}); give its pose cache "
-            f"with --pose DIR (from `edgeaction pose-extract {data_root} --out DIR`)"
-        )
-    if c.uses_pose and not any(Path(pose_dir).glob("*.npz")):
+    if c.uses_pose and pose_dir is not None and not any(Path(pose_dir).glob("*.npz")):
         fail(
             f"pose cache {pose_dir} holds no keypoints; run `edgeaction pose-extract "
             f"{data_root} --out {pose_dir}` first"
         )
     preload()  # a missing matplotlib fails now, not after decoding
-    ds = datasets.discover(data_root, layout=layout, seed=seed)
-    unknown = sorted(set(ds.labels) - set(c.labels))
-    if unknown:
-        fail(
-            f"{data_root} has label(s) the model does not know: {', '.join(unknown)} "
-            f"(model {c.name} has {', '.join(c.labels)})"
-        )
-    items, split_used = _select(ds, data_root, split, seed)
-    out_dir = check_writable_dir(out, "evaluation output directory")
-    index = {lab: i for i, lab in enumerate(c.labels)}
     if m.max_batch:
         batch = min(batch, m.max_batch)
+    clips = ClipBatches(c, data_root, layout, split, pose_dir, batch, seed, "the model")
+    ds, split_used, bad = clips.ds, clips.split_used, clips.bad
+    out_dir = check_writable_dir(out, "evaluation output directory")
+    index = {lab: i for i, lab in enumerate(c.labels)}
 
-    probs, ys, kept, bad = [], [], [], []
-    decode_s = infer_s = 0.0
-    bar = tqdm(total=len(items), desc="evaluate", unit="clip", disable=not progress, leave=False)
-    try:
-        for start in range(0, len(items), batch):
-            chunk = items[start : start + batch]
-            t = time.monotonic()
-            clips, poses, good = [], [], []
-            for it in chunk:
-                got = _load_one(it, ds.root, c, pose_dir)
-                if isinstance(got, str):
-                    bad.append((str(it.path), got))
-                    continue
-                clip, pose = got
-                clips.append(clip)
-                poses.append(pose)
-                good.append(it)
-            decode_s += time.monotonic() - t
-            bar.update(len(chunk))
-            if not good:
-                continue
-            x = normalize(np.stack(clips), c) if c.uses_frames else None
-            p = np.stack(poses).astype(np.float32) if c.uses_pose else None
-            t = time.monotonic()
-            out = m.predict(x, p)
-            infer_s += time.monotonic() - t
-            if out.ndim != 2 or out.shape != (len(good), c.num_classes):
-                fail(
-                    f"{m.path.name} returned shape {list(out.shape)} for {len(good)} clips; "
-                    f"expected ({len(good)}, {c.num_classes}) (its contract has "
-                    f"{c.num_classes} labels)"
-                )
-            probs.append(out.astype(np.float32))
-            ys += [index[it.label] for it in good]
-            kept += good
-    finally:
-        bar.close()
-    if not kept:
-        first = f"; first: {bad[0][0]}: {bad[0][1]}" if bad else ""
-        fail(f"none of the {len(items)} '{split}' clips of {data_root} could be read{first}")
-    if bad:
-        log.warning("%d of %d clips could not be read and were left out", len(bad), len(items))
+    probs, ys, kept = [], [], []
+    infer_s = 0.0
+    for good, raw, p in clips.iterate(progress, "evaluate"):
+        x = normalize(raw, c) if raw is not None else None
+        t = time.monotonic()
+        out = m.predict(x, p)
+        infer_s += time.monotonic() - t
+        if out.ndim != 2 or out.shape != (len(good), c.num_classes):
+            fail(
+                f"{m.path.name} returned shape {list(out.shape)} for {len(good)} clips; "
+                f"expected ({len(good)}, {c.num_classes}) (its contract has "
+                f"{c.num_classes} labels)"
+            )
+        probs.append(out.astype(np.float32))
+        ys += [index[it.label] for it in good]
+        kept += good
+    decode_s = clips.decode_s
     scores = np.concatenate(probs)
     if not c.outputs_probabilities:
         scores = _softmax(scores)
@@ -382,6 +342,77 @@ def _evaluate(m, data_root, out, layout, split, pose_dir, batch, progress, seed,
     atomic_write_text(out_dir / PREDICTIONS_FILE, _predictions_csv(kept, ds.root, y, scores, c))
     atomic_write_text(out_dir / METRICS_FILE, json.dumps(summary, indent=2) + "\n")
     return {**summary, "report": report}
+
+
+class ClipBatches:
+    """The clips of one split of a data set, decoded in batches for one contract.
+
+    Shared by `evaluate` and `compare`: checks the pose cache is given, finds the data
+    set, refuses labels the model does not know, picks the split; `iterate` yields
+    `(items, raw clips (N,T,H,W,3) uint8 or None, pose (N,T,K*4) float32 or None)` per
+    batch, records unreadable clips in `bad` and the decoding time in `decode_s`, and
+    fails when no clip at all could be read.
+    """
+
+    def __init__(self, c, data_root, layout, split, pose_dir, batch, seed, who="the model"):
+        from . import datasets
+
+        if c.uses_pose and pose_dir is None:
+            fail(
+                f"model {c.name} reads pose keypoints (modality {c.modality}); give its pose "
+                f"cache with --pose DIR (from `edgeaction pose-extract {data_root} --out DIR`)"
+            )
+        self.ds = datasets.discover(data_root, layout=layout, seed=seed)
+        unknown = sorted(set(self.ds.labels) - set(c.labels))
+        if unknown:
+            verb = "do" if who.endswith("s") else "does"
+            fail(
+                f"{data_root} has label(s) {who} {verb} not know: {', '.join(unknown)} "
+                f"(model {c.name} has {', '.join(c.labels)})"
+            )
+        self.items, self.split_used = _select(self.ds, data_root, split, seed)
+        self.contract, self.pose_dir, self.batch = c, pose_dir, batch
+        self.data_root, self.split = data_root, split
+        self.bad: list[tuple[str, str]] = []
+        self.decode_s = 0.0
+
+    def iterate(self, progress: bool, desc: str):
+        from tqdm.auto import tqdm
+
+        c, items = self.contract, self.items
+        kept = 0
+        bar = tqdm(total=len(items), desc=desc, unit="clip", disable=not progress, leave=False)
+        try:
+            for start in range(0, len(items), self.batch):
+                chunk = items[start : start + self.batch]
+                t = time.monotonic()
+                clips, poses, good = [], [], []
+                for it in chunk:
+                    got = _load_one(it, self.ds.root, c, self.pose_dir)
+                    if isinstance(got, str):
+                        self.bad.append((str(it.path), got))
+                        continue
+                    clips.append(got[0])
+                    poses.append(got[1])
+                    good.append(it)
+                raw = np.stack(clips) if good and c.uses_frames else None
+                pose = np.stack(poses).astype(np.float32) if good and c.uses_pose else None
+                self.decode_s += time.monotonic() - t
+                bar.update(len(chunk))
+                if good:
+                    kept += len(good)
+                    yield good, raw, pose
+        finally:
+            bar.close()
+        bad = self.bad
+        if not kept:
+            first = f"; first: {bad[0][0]}: {bad[0][1]}" if bad else ""
+            fail(
+                f"none of the {len(items)} '{self.split}' clips of {self.data_root} "
+                f"could be read{first}"
+            )
+        if bad:
+            log.warning("%d of %d clips could not be read and were left out", len(bad), len(items))
 
 
 def _load_one(it, root: Path, c: ModelContract, pose_dir) -> tuple | str:
