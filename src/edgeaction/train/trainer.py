@@ -156,7 +156,7 @@ def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None):
 
 def _load_split(items, ds, contract, cfg, verbose, desc):
     """Decode the frames and/or load cached pose of `items`: `(x, pose, y, bad, lengths)`."""
-    from ..pose import load_cached, sample_pose
+    from ..pose import load_cached, load_pose, sample_pose
 
     x = pose = None
     keep = list(range(len(items)))
@@ -185,16 +185,16 @@ def _load_split(items, ds, contract, cfg, verbose, desc):
             )
         pose = []
         for j, i in enumerate(keep):
-            kp = load_cached(cfg.pose_dir, items[i], ds.root)
-            if contract.uses_frames and len(kp) != lengths[j]:
-                fail(
-                    f"cached pose keypoints for {items[i].key(ds.root)} cover {len(kp)} frames, "
-                    f"the clip decodes to {lengths[j]}; run `edgeaction pose-extract "
-                    f"{ds.root} --out {cfg.pose_dir} --force`"
+            if contract.uses_frames:  # same frame count as decoded, same sample indices
+                pose.append(
+                    load_pose(
+                        cfg.pose_dir, items[i], ds.root, contract.frames, cfg.policy, lengths[j]
+                    )
                 )
-            if not contract.uses_frames:
+            else:
+                kp = load_cached(cfg.pose_dir, items[i], ds.root)
                 lengths.append(len(kp))
-            pose.append(sample_pose(kp, contract.frames, cfg.policy))
+                pose.append(sample_pose(kp, contract.frames, cfg.policy))
         pose = np.stack(pose) if pose else np.zeros((0, *contract.pose_shape()[1:]), np.float32)
     return x, pose, y, bad, lengths
 
