@@ -24,6 +24,9 @@ from typing import Any
 from .errors import EdgeActionError, fail, first_line
 
 CONTRACT_KEY = "edgeaction.contract"
+#: `metadata_props` key of the parts written by `edgeaction export --split` (`SplitPart`).
+SPLIT_KEY = "edgeaction.split"
+SPLIT_PARTS = ("encoder", "head")
 CONTRACT_FILE = "contract.json"
 SCHEMA_VERSION = 1
 LAYOUTS = ("NTHWC", "NCTHW", "NTCHW")
@@ -319,6 +322,137 @@ class ModelContract:
 
     def with_producer(self, **versions: str) -> ModelContract:
         return replace(self, producer={**self.producer, **{k: str(v) for k, v in versions.items()}})
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    """One part of a model exported with `edgeaction export --split`.
+
+    `encoder.onnx` maps one normalised frame `(N, H, W, 3)` to features `(N, F)`;
+    `head.onnx` maps `(N, T, F)` features to the whole model's output. Each embeds this
+    in its `metadata_props` under `edgeaction.split`.
+
+    Args:
+        part: String. `"encoder"` or `"head"`.
+        input: String. Name of the part's one input tensor.
+        output: String. Name of the part's output tensor.
+        features: Integer. Features per frame (F).
+        frames: Integer. Frames per window (T), the contract's.
+        contract: ModelContract. The whole model's contract.
+    """
+
+    part: str
+    input: str
+    output: str
+    features: int
+    frames: int
+    contract: ModelContract
+
+    def __post_init__(self):
+        if self.part not in SPLIT_PARTS:
+            fail(f"split part must be one of {SPLIT_PARTS}. Received: part={self.part!r}")
+        for k in ("input", "output"):
+            if not isinstance(getattr(self, k), str) or not getattr(self, k):
+                fail(f"split {self.part}: {k} must be a non-empty string")
+        f = self.features
+        if not isinstance(f, int) or isinstance(f, bool) or f < 1:
+            fail(f"split {self.part}: features must be a positive integer. Received: {f!r}")
+        if self.frames != self.contract.frames:
+            fail(
+                f"split {self.part}: frames {self.frames!r} differs from its contract's "
+                f"{self.contract.frames}; re-export the model with `edgeaction export --split`"
+            )
+
+    def input_shape(self, batch: int | None = None) -> tuple:
+        """`(batch, H, W, 3)` for the encoder, `(batch, T, F)` for the head."""
+        c = self.contract
+        if self.part == "encoder":
+            return (batch, c.height, c.width, 3)
+        return (batch, self.frames, self.features)
+
+    @property
+    def output_size(self) -> int:
+        """Last axis of the output: F for the encoder, the number of classes for the head."""
+        return self.features if self.part == "encoder" else self.contract.num_classes
+
+    def check_io(self, inputs: dict, outputs: dict, what: str = "model") -> None:
+        """Fail with one line when a graph's inputs/outputs disagree with this part.
+
+        Args:
+            inputs: Dict. Input name → shape (str/None/negative entries are dynamic).
+            outputs: Dict. Output name → shape.
+            what: String. How to call the graph in messages.
+        """
+        fix = "re-export the model with `edgeaction export --split`"
+        if list(inputs) != [self.input]:
+            fail(
+                f"{what}: split {self.part} wants input '{self.input}', graph has {sorted(inputs)}; {fix}"
+            )
+        want, got = self.input_shape(), tuple(inputs[self.input])
+        if len(got) != len(want) or any(
+            isinstance(g, int) and g > 0 and g != w for w, g in zip(want[1:], got[1:], strict=True)
+        ):
+            fail(
+                f"{what}: split {self.part} wants input {list(want)}, graph input has "
+                f"{list(got)}; {fix}"
+            )
+        if self.output not in outputs:
+            fail(
+                f"{what}: split {self.part} wants output '{self.output}', graph outputs are "
+                f"{sorted(outputs)}; {fix}"
+            )
+        size = tuple(outputs[self.output])[-1:] or (None,)
+        if isinstance(size[0], int) and size[0] > 0 and size[0] != self.output_size:
+            fail(
+                f"{what}: split {self.part} wants {self.output_size} outputs per item, graph "
+                f"output '{self.output}' has {size[0]}; {fix}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "input": self.input,
+            "output": self.output,
+            "features": self.features,
+            "frames": self.frames,
+            "contract": self.contract.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str | bytes, source: str = "split metadata") -> SplitPart:
+        fix = "re-export the model with `edgeaction export --split`"
+        try:
+            d = json.loads(text)
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            fail(f"{source} is not valid JSON ({e}); {fix}")
+        keys = ("part", "input", "output", "features", "frames", "contract")
+        if not isinstance(d, dict) or any(k not in d for k in keys):
+            fail(f"{source} lacks one of {list(keys)}; {fix}")
+        contract = ModelContract.from_dict(d["contract"], source=f"{source} contract")
+        try:
+            return cls(**{k: d[k] for k in keys[:-1]}, contract=contract)
+        except EdgeActionError as e:
+            fail(f"{source}: {e}")
+
+
+def split_part_from_onnx(
+    path: str | os.PathLike, metadata: dict[str, str] | None = None
+) -> SplitPart | None:
+    """The `SplitPart` embedded in an ONNX model, or None when it carries none.
+
+    Args:
+        path: Path of the `.onnx` file.
+        metadata: Dict or None. The model's `metadata_props` when the caller has them.
+    """
+    p = Path(path)
+    if metadata is None:
+        metadata = _onnx_metadata(p)
+    if SPLIT_KEY not in metadata:
+        return None
+    return SplitPart.from_json(metadata[SPLIT_KEY], source=f"split metadata of {p.name}")
 
 
 def contract_from_onnx(

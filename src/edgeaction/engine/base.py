@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..contract import ModelContract
+from ..contract import ModelContract, SplitPart
 from ..errors import fail
 
 
@@ -35,11 +35,16 @@ class BaseRunner:
     Args:
         contract: The model contract the runner serves.
         name: String. A name for messages and metrics.
+        part: SplitPart or None. Set when the runner serves one part (encoder or head) of
+            a model exported with `--split`: its input and output are then checked
+            against the part (`SplitPart.check_io`) instead of the contract's names, and
+            `classify` is refused (use `engine.split.SplitRunner`).
     """
 
-    def __init__(self, contract: ModelContract, name: str):
+    def __init__(self, contract: ModelContract, name: str, part: SplitPart | None = None):
         self.contract = contract
         self.name = name
+        self.part = part
         self.is_active = False
         self.last_inference_s: float | None = None
 
@@ -101,6 +106,11 @@ class BaseRunner:
                 reads pose, else None.
         """
         c = self.contract
+        if self.part is not None:
+            fail(
+                f"{self.name}: this is the {self.part.part} of a split model, not a clip "
+                "classifier; run it with infer() or through engine.split.SplitRunner"
+            )
         feed = {}
         for name, arr, used in (
             (c.input_name, clips, c.uses_frames),
@@ -137,6 +147,13 @@ class BaseRunner:
     def _check_against_contract(self) -> None:
         ins = self.get_input_metadata_impl()
         outs = self.get_output_metadata_impl()
+        if self.part is not None:
+            self.part.check_io(
+                {n: m.shape for n, m in ins.items()},
+                {n: m.shape for n, m in outs.items()},
+                what=self.name,
+            )
+            return
         c = self.contract
         if set(ins) != set(c.input_names):
             fail(

@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from .._lazy import require
-from ..contract import ModelContract, contract_from_onnx
+from ..contract import (
+    CONTRACT_KEY,
+    ModelContract,
+    SplitPart,
+    contract_from_onnx,
+    split_part_from_onnx,
+)
 from ..errors import fail, first_line
 from .base import BaseRunner, TensorMeta
 
@@ -38,6 +44,9 @@ class OrtRunner(BaseRunner):
         inter_op_threads: Integer or None. Threads across operators.
         graph_optimization: String. `"all"`, `"extended"`, `"basic"` or `"disable"`.
             Defaults to `"all"`.
+        part: SplitPart or None. Serve one part of a model exported with `--split`
+            (`encoder.onnx` / `head.onnx`; see `BaseRunner`). With `contract` None, a file
+            that embeds `edgeaction.split` but no contract is read as its part.
     """
 
     def __init__(
@@ -48,6 +57,7 @@ class OrtRunner(BaseRunner):
         intra_op_threads: int | None = None,
         inter_op_threads: int | None = None,
         graph_optimization: str = "all",
+        part: SplitPart | None = None,
     ):
         self.path = Path(path)
         if not self.path.exists():
@@ -74,10 +84,16 @@ class OrtRunner(BaseRunner):
             )
         if contract is None:
             self._make_session()
-            contract = contract_from_onnx(
-                self.path, dict(self._sess.get_modelmeta().custom_metadata_map)
+            meta = dict(self._sess.get_modelmeta().custom_metadata_map)
+            if part is None and CONTRACT_KEY not in meta:
+                part = split_part_from_onnx(self.path, meta)
+            contract = part.contract if part is not None else contract_from_onnx(self.path, meta)
+        if part is not None and part.contract != contract:
+            fail(
+                f"{self.path.name} is the {part.part} of model '{part.contract.name}', not of "
+                f"'{contract.name}'; re-export the model with `edgeaction export --split`"
             )
-        super().__init__(contract, name=f"onnxruntime:{self.path.name}")
+        super().__init__(contract, name=f"onnxruntime:{self.path.name}", part=part)
 
     def _make_session(self) -> None:
         ort = self._ort
