@@ -17,3 +17,4 @@ def test_demo_quick_runs_the_whole_chain(tmp_path):
     frames = list(VideoReader(d["files"]["annotated_video"], 64, 64))
     assert len(frames) == 3 * 32  # three actions of 32 frames in the quick showcase
     assert 0 <= d["test_accuracy"] <= 1 and d["export_max_abs_diff"] < 1e-4
+    assert d["run_feature_cache"] is True  # exported with --split, windows overlap

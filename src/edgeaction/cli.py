@@ -51,6 +51,19 @@ pose models: edgeaction pose-extract data/ --out pose/ && edgeaction train data/
 """
 
 
+RUN_EPILOG = """\
+examples:
+  edgeaction run model/ --source clip.mp4 --events ev.jsonl --out-video ann.mp4
+  edgeaction run model/ --source rtsp://cam1/stream --source rtsp://cam2/stream \\
+      --events ev.jsonl --smooth 3 --metrics m.json
+  edgeaction run model/ --source test://ball --source test://snow --duration 30 -q
+
+events: one JSON object per line; windows give stream, source, pts, frame, window,
+label, score, top_k, model; stream notices give stream, source, event (gap, resumed,
+error) and details.
+"""
+
+
 def _status_line(text: str) -> None:
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K" + text)
@@ -307,36 +320,96 @@ def cmd_pose_extract(a) -> int:
 
 
 def cmd_run(a) -> int:
-    from .pipelines import run_file
+    import signal
+
+    from .pipelines import RunOptions, Runtime
 
     if a.events is None and a.out_video is None:
         a.events = "-"
+    platform = a.platform
+    if platform == "auto":
+        platform = "jetson" if Path("/etc/nv_tegra_release").exists() else "cpu"
+    opts = RunOptions(
+        stride=a.stride,
+        subsample=a.subsample,
+        max_batch=a.max_batch,
+        batch_timeout_ms=a.batch_timeout_ms,
+        emit=a.emit,
+        smooth=a.smooth,
+        smooth_mode=a.smooth_mode,
+        feature_cache=a.feature_cache,
+        top_k=a.top_k,
+        capacity=a.queue,
+        duration_s=a.duration,
+        reconnect=not a.no_reconnect,
+        platform=platform,
+    )
 
-    def status(s):
-        _status_line(f"{s.source}: {s.frames} frames, {s.windows} windows, {s.fps:.0f} fps")
+    def log(msg: str) -> None:
+        _status_line("")
+        print(f"{a.prog}: {msg}", file=sys.stderr)
 
-    s = run_file(
+    def status(m: dict) -> None:
+        if a.quiet:
+            return
+        parts = [
+            f"{s['stream']}:{s['state'][:4]} {s['fps']:.0f}fps"
+            + (f" drop {s['dropped']}" if s["dropped"] else "")
+            for s in m["streams"]
+        ]
+        _status_line(
+            f"{m['seconds']:.0f}s {m['frames']} frames {m['windows']} windows "
+            f"{m['fps']:.0f} fps | " + " ".join(parts)
+        )
+
+    rt = Runtime(
         a.model,
         a.source,
         events=a.events,
         out_video=a.out_video,
-        stride=a.stride,
-        subsample=a.subsample,
+        metrics=a.metrics,
         backend=a.backend,
         cache_dir=a.cache_dir,
+        options=opts,
         status=status,
+        log=log,
     )
+
+    def stop(signum, _frame):  # first signal: finish cleanly; a second one interrupts
+        rt.request_stop(signal.Signals(signum).name)
+        signal.signal(signum, signal.default_int_handler)
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        m = rt.run()
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
     _status_line("")
+    lat = m.get("latency_ms", {})
+
+    def pct(k: str) -> str:
+        v = lat.get(k)
+        return f"{k} p50 {v['p50']:.1f} / p99 {v['p99']:.1f} ms" if v else ""
+
+    for s in m["streams"]:
+        extra = f", {s['dropped']} dropped" if s["dropped"] else ""
+        extra += f", {s['reconnects']} reconnects" if s["reconnects"] else ""
+        end = f" ({s['error']})" if s["error"] else ""
+        print(
+            f"stream {s['stream']} {s['source']}: {s['state']}, {s['frames']} frames, "
+            f"{s['windows']} windows, {s['fps']:.0f} fps{extra}{end}",
+            file=sys.stderr,
+        )
+    steps = ", ".join(x for x in map(pct, ("infer", "encode", "head", "pose", "window")) if x)
+    cache = " (feature cache)" if m["feature_cache"] else ""
     print(
-        f"{s.source}: {s.frames} frames, {s.windows} windows in {s.seconds:.2f} s "
-        f"({s.fps:.0f} fps; decode {s.decode_ms_per_frame:.1f} ms/frame, "
-        f"infer {s.infer_ms_per_window:.1f} ms/window)",
+        f"{len(m['streams'])} streams, {m['frames']} frames, {m['windows']} windows, "
+        f"{m['events']} events in {m['seconds']:.1f} s: {m['fps']:.0f} fps, "
+        f"batch {m['mean_batch']:.1f}{cache}; {steps}"
+        + (f"; stopped by {m['stopped_by']}" if m["stopped_by"] else ""),
         file=sys.stderr,
     )
-    if a.metrics:
-        from .fsutil import atomic_write_text
-
-        atomic_write_text(a.metrics, json.dumps(s.to_dict(), indent=2) + "\n")
     return 0
 
 
@@ -709,19 +782,91 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser(
         "run",
-        help="classify sliding windows of a video; JSON-lines events + annotated MP4",
-        description="Decode SOURCE with GStreamer, classify every window of T frames and "
-        "write one JSON line per window (stream, source, pts, frame, window, label, score).",
+        help="classify sliding windows of video streams; JSON-lines events + annotated MP4",
+        description="Decode every --source with GStreamer (each in its own pipeline), keep a "
+        "window of T frames per stream, classify the ready windows of all streams in one "
+        "batched runner call, and write one JSON line per event (stream, source, pts, frame, "
+        "window, label, score, top_k, model). A stream that ends or fails is reported and "
+        "the rest go on; Ctrl-C or SIGTERM finishes cleanly (events flushed, videos "
+        "finalised). Exit status is non-zero only if no stream could run.",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("model", help="ONNX model from `edgeaction export`")
-    r.add_argument("--source", required=True, help="video file")
+    r.add_argument(
+        "model", help="ONNX model or export directory from `edgeaction export`, or an engine"
+    )
+    r.add_argument(
+        "--source",
+        action="append",
+        required=True,
+        metavar="SOURCE",
+        help="video file, rtsp://[user:pass@]host/path, v4l2:///dev/videoN, csi://N (Jetson), "
+        "test://PATTERN[?fps=30&width=320&height=240&frames=N&live=0]; repeat for more streams",
+    )
     r.add_argument("--events", help="JSON-lines output file ('-' for stdout; default stdout)")
-    r.add_argument("--out-video", help="annotated MP4 to write")
+    r.add_argument(
+        "--out-video",
+        help="annotated MP4 (one source), or a directory / NAME.mp4 (NAME-N.mp4 per stream)",
+    )
+    r.add_argument("--metrics", help="write the run's figures as JSON here on exit")
     r.add_argument(
         "--stride", type=_positive_int, help="frames between windows (default: the contract's)"
     )
     r.add_argument(
         "--subsample", type=_positive_int, help="keep every n-th frame (default: the contract's)"
+    )
+    r.add_argument(
+        "--max-batch",
+        type=_positive_int,
+        help="windows per runner call across streams (default 8, capped by the engine)",
+    )
+    r.add_argument(
+        "--batch-timeout-ms",
+        type=float,
+        default=20.0,
+        help="longest a ready window waits for its batch to fill (default 20)",
+    )
+    r.add_argument(
+        "--emit",
+        choices=["change", "every"],
+        default="change",
+        help="an event on each label change per stream (default) or for every window",
+    )
+    r.add_argument(
+        "--smooth",
+        type=_positive_int,
+        default=1,
+        help="smooth labels over N windows so they don't flicker (default 1: off)",
+    )
+    r.add_argument(
+        "--smooth-mode",
+        choices=["majority", "ema"],
+        default="majority",
+        help="majority vote of the last N labels, or an EMA of the probabilities",
+    )
+    r.add_argument(
+        "--feature-cache",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="run the encoder once per frame and the head per window (needs `export --split`; "
+        "auto: when encoder.onnx/head.onnx are present and windows overlap)",
+    )
+    r.add_argument("--top-k", type=_positive_int, default=3, help="labels in each event's top_k")
+    r.add_argument("--duration", type=float, help="stop after this many seconds")
+    r.add_argument(
+        "--queue",
+        type=_positive_int,
+        default=16,
+        help="decoded frames queued per stream; live streams drop beyond it (default 16)",
+    )
+    r.add_argument(
+        "--no-reconnect", action="store_true", help="do not reconnect lost RTSP/camera streams"
+    )
+    r.add_argument(
+        "--platform",
+        choices=["auto", "cpu", "jetson"],
+        default="auto",
+        help="decode elements: Jetson hardware (nvv4l2decoder, nvvidconv) or CPU (default: detect)",
     )
     r.add_argument(
         "--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"], help="runner"
@@ -732,8 +877,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="TensorRT engine cache for an .onnx model with --backend tensorrt "
         "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
     )
-    r.add_argument("--metrics", help="write the run summary as JSON here")
-    r.set_defaults(fn=cmd_run)
+    r.add_argument("-q", "--quiet", action="store_true", help="no live status line")
+    r.set_defaults(fn=cmd_run, prog="edgeaction run")
 
     k = sub.add_parser(
         "check",

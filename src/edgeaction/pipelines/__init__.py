@@ -3,8 +3,19 @@
 Never imports TensorFlow.
 """
 
-from .events import EventSink
+from .events import EmitPolicy, EventSink, LabelSmoother
 from .run import RunSummary, run_file
+from .runtime import RunOptions, Runtime
 from .windows import ClipBuffer, Window
 
-__all__ = ["ClipBuffer", "EventSink", "RunSummary", "Window", "run_file"]
+__all__ = [
+    "ClipBuffer",
+    "EmitPolicy",
+    "EventSink",
+    "LabelSmoother",
+    "RunOptions",
+    "RunSummary",
+    "Runtime",
+    "Window",
+    "run_file",
+]

@@ -1,4 +1,4 @@
-"""JSON-lines event output: one object per classified window."""
+"""JSON-lines event output, label smoothing and the emit policy."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import json
 import math
 import os
 import sys
+from collections import deque
 from pathlib import Path
 
+import numpy as np
+
+from ..errors import fail
 from ..fsutil import check_writable_file
 
 
@@ -23,8 +27,14 @@ class EventSink:
         self.path = None if path in (None, "-") else check_writable_file(path, "events file")
         self._to_stdout = path == "-"
         self._f = None
+        self._done = False
         if self.path is not None:
             self._tmp = self.path.with_name(f".{self.path.name}.partial")
+
+    def _open(self) -> None:
+        if self._done:
+            fail(f"events file {self.path} is already closed")
+        if self._f is None and self.path is not None:
             self._f = open(self._tmp, "w", encoding="utf-8")
 
     def emit(self, event: dict) -> None:
@@ -33,7 +43,8 @@ class EventSink:
             for k, v in event.items()
         }
         line = json.dumps(ev, separators=(",", ":"))
-        if self._f is not None:
+        if self.path is not None:
+            self._open()
             self._f.write(line + "\n")
             self._f.flush()
         elif self._to_stdout:
@@ -41,7 +52,22 @@ class EventSink:
             sys.stdout.flush()
         self.count += 1
 
-    def close(self) -> Path | None:
+    def close(self, discard: bool = False) -> Path | None:
+        """Finalise the file (rename into place; empty if nothing was emitted).
+
+        With `discard`, drop what was written and leave no file (nothing could run).
+        """
+        if self.path is None or self._done:
+            return self.path if self._done and not discard else None
+        if discard:
+            self._done = True
+            if self._f is not None:
+                self._f.close()
+                self._f = None
+                self._tmp.unlink(missing_ok=True)
+            return None
+        self._open()
+        self._done = True
         if self._f is not None:
             self._f.flush()
             os.fsync(self._f.fileno())
@@ -55,3 +81,72 @@ class EventSink:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+EMIT_POLICIES = ("change", "every")
+SMOOTH_MODES = ("majority", "ema")
+
+
+class LabelSmoother:
+    """Steady labels over consecutive windows of one stream, so they don't flicker.
+
+    `majority`: the most frequent top-1 label of the last `n` windows (ties go to the
+    most recent of the tied labels), scored by the mean probability of that label over
+    those windows. `ema`: an exponential moving average of the probability vectors with
+    `alpha = 2 / (n + 1)`, then its top-1. `n=1` passes every window through unchanged.
+
+    ```python
+    s = LabelSmoother(n=3)
+    k, score, probs = s.update(probs)      # class index, its score, smoothed probabilities
+    ```
+
+    Args:
+        n: Integer >= 1. Windows to smooth over. Defaults to `1`.
+        mode: String. `"majority"` or `"ema"`. Defaults to `"majority"`.
+    """
+
+    def __init__(self, n: int = 1, mode: str = "majority"):
+        if not isinstance(n, int) or n < 1:
+            fail(f"--smooth must be an integer >= 1. Received: {n!r}")
+        if mode not in SMOOTH_MODES:
+            fail(f"--smooth-mode must be one of {', '.join(SMOOTH_MODES)}. Received: {mode!r}")
+        self.n, self.mode = n, mode
+        self._hist: deque = deque(maxlen=n)
+        self._ema: np.ndarray | None = None
+
+    def update(self, probs: np.ndarray) -> tuple[int, float, np.ndarray]:
+        p = np.asarray(probs, np.float32)
+        if self.n == 1:
+            k = int(np.argmax(p))
+            return k, float(p[k]), p
+        if self.mode == "ema":
+            a = 2.0 / (self.n + 1)
+            self._ema = p.copy() if self._ema is None else a * p + (1 - a) * self._ema
+            k = int(np.argmax(self._ema))
+            return k, float(self._ema[k]), self._ema
+        self._hist.append(p)
+        tops = [int(np.argmax(h)) for h in self._hist]
+        counts = np.bincount(tops, minlength=p.shape[0])
+        best = counts.max()
+        k = next(t for t in reversed(tops) if counts[t] == best)
+        mean = np.mean(np.stack(self._hist), axis=0)
+        return k, float(mean[k]), mean
+
+
+class EmitPolicy:
+    """Decide which windows become events: `every` window, or on label `change` only.
+
+    Args:
+        policy: String. `"change"` (default) or `"every"`.
+    """
+
+    def __init__(self, policy: str = "change"):
+        if policy not in EMIT_POLICIES:
+            fail(f"--emit must be one of {', '.join(EMIT_POLICIES)}. Received: {policy!r}")
+        self.policy = policy
+        self._last: str | None = None
+
+    def __call__(self, label: str) -> bool:
+        changed = label != self._last
+        self._last = label
+        return self.policy == "every" or changed
