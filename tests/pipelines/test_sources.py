@@ -5,12 +5,7 @@ from __future__ import annotations
 import math
 import os
 import queue
-import socket
-import subprocess
-import sys
-import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +17,7 @@ from edgeaction.pipelines.sources import (
     pipeline_description,
     redact,
 )
+from tests.rtsp import free_port, kill, rtsp_server_available, start_server
 
 
 def _one_line(excinfo) -> str:
@@ -390,84 +386,10 @@ def test_stop_live_stream_promptly():
 
 
 # ---- RTSP reconnect against a real local server -----------------------------------------
-_SERVER = textwrap.dedent(
-    """
-    import sys
-    import gi
-    gi.require_version("Gst", "1.0")
-    gi.require_version("GstRtspServer", "1.0")
-    from gi.repository import GLib, Gst, GstRtspServer
-    Gst.init(None)
-    server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
-    server.set_service(sys.argv[1])
-    factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(
-        "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 "
-        "! videoconvert ! video/x-raw,format=I420 ! x264enc tune=zerolatency speed-preset=ultrafast "
-        "key-int-max=15 ! rtph264pay name=pay0 pt=96 )"
-    )
-    factory.set_shared(True)
-    server.get_mount_points().add_factory("/cam", factory)
-    if server.attach(None) == 0:
-        print("attach failed", flush=True)
-        sys.exit(3)
-    print("ready", flush=True)
-    GLib.MainLoop().run()
-    """
-)
-
-
-def _rtsp_server_available() -> bool:
-    from edgeaction._lazy import gst
-
-    Gst, _ = gst()  # first: GStreamer must be loaded the project's way (unwinder order)
-    try:
-        import gi
-
-        gi.require_version("GstRtspServer", "1.0")
-        from gi.repository import GstRtspServer  # noqa: F401
-    except (ImportError, ValueError):
-        return False
-    return all(Gst.ElementFactory.find(e) for e in ("x264enc", "rtph264pay", "rtspsrc"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(port: int, tmp: Path) -> subprocess.Popen:
-    script = tmp / "rtsp_server.py"
-    script.write_text(_SERVER)
-    deadline = time.monotonic() + 20
-    while True:
-        p = subprocess.Popen(
-            [sys.executable, str(script), str(port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        line = p.stdout.readline().strip()
-        if line == "ready":
-            return p
-        p.kill()
-        p.wait(5)
-        if time.monotonic() > deadline:  # the port may linger briefly after a kill
-            raise AssertionError(f"RTSP server did not start on port {port}: {line!r}")
-        time.sleep(0.3)
-
-
-def _kill(p: subprocess.Popen) -> None:
-    p.kill()
-    p.wait(10)
-
-
-@pytest.mark.skipif(not _rtsp_server_available(), reason="GstRtspServer or x264enc not installed")
+@pytest.mark.skipif(not rtsp_server_available(), reason="GstRtspServer or x264enc not installed")
 def test_rtsp_reconnects_after_server_restart(tmp_path):
-    port = _free_port()
-    server = _start_server(port, tmp_path)
+    port = free_port()
+    server = start_server(port, tmp_path)
     q: queue.Queue = queue.Queue()
     spec = parse_source(f"rtsp://viewer:pa55@127.0.0.1:{port}/cam")
     s = Stream(0, spec, q, 32, 32, backoff_s=(0.2, 1.0), timeout_s=8.0)
@@ -475,10 +397,10 @@ def test_rtsp_reconnects_after_server_restart(tmp_path):
         s.start()
         msgs = collect(s, q, until=lambda m: len(frames_of(m)) >= 10, timeout=30)
         assert kinds(msgs) == ["started"] and s.stats.state == "running"
-        _kill(server)
+        kill(server)
         msgs += collect(s, q, until=lambda m: "gap" in kinds(m), timeout=30)
         time.sleep(0.5)  # a real outage: some reconnect tries fail
-        server = _start_server(port, tmp_path)
+        server = start_server(port, tmp_path)
         n0 = len(frames_of(msgs))
         msgs += collect(
             s,
@@ -488,7 +410,7 @@ def test_rtsp_reconnects_after_server_restart(tmp_path):
         )
     finally:
         s.stop()
-        _kill(server)
+        kill(server)
     ks = kinds(msgs)
     assert ks[0] == "started" and "gap" in ks and ks[-1] == "resumed"
     assert "error" not in ks and "eos" not in ks

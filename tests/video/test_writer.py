@@ -44,3 +44,20 @@ def test_wrong_frame_shape_is_refused(tmp_path):
     with pytest.raises(EdgeActionError, match="writer was opened for 32x32"):
         w.write(np.zeros((16, 32, 3), np.uint8))
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_jetson_writer_uses_the_hardware_encoder_when_present(tmp_path, monkeypatch):
+    from edgeaction.video import writer as wmod
+
+    w = VideoWriter(tmp_path / "o.mp4", 32, 32, platform="jetson")
+    monkeypatch.setattr(wmod, "_has_element", lambda name: True)
+    d = w._description("o.mp4")
+    assert "nvvidconv ! video/x-raw(memory:NVMM),format=I420 ! nvv4l2h264enc" in d
+    assert "x264enc" not in d and d.index("format=I420") < d.index("nvv4l2h264enc")
+    monkeypatch.undo()
+    # no nvv4l2h264enc here (nor on an Orin Nano): x264enc, and the file is written
+    with VideoWriter(tmp_path / "o.mp4", 32, 32, platform="jetson") as w:
+        assert "x264enc" in w._description("x.mp4")
+        for _ in range(5):
+            w.write(np.zeros((32, 32, 3), np.uint8))
+    assert (tmp_path / "o.mp4").stat().st_size > 0

@@ -476,7 +476,9 @@ class Runtime:
         if st.writer is None:
             dh, dw = display.shape[:2]
             fps = getattr(self.streams[st.index], "fps", None) or 25.0
-            st.writer = VideoWriter(self.video_paths[st.index], dw, dh, fps=fps).open()
+            st.writer = VideoWriter(
+                self.video_paths[st.index], dw, dh, fps=fps, platform=self.options.platform
+            ).open()
         fps = self._stream_fps(st)
         st.writer.write(annotate(display, st.label, st.score, fps, f"{st.name}"))
         self.lat["post"].add(1000 * (time.perf_counter() - t))

@@ -2,7 +2,9 @@
 
     appsrc ! videoconvert ! video/x-raw,format=I420 ! x264enc ! h264parse ! mp4mux ! filesink
 
-I420 before x264enc keeps the stream at a profile every player opens (FACTS). The file
+I420 before x264enc keeps the stream at a profile every player opens (FACTS). On a
+Jetson with a hardware encoder (`platform="jetson"`; the Orin Nano has none) the encoder
+part is `nvvidconv ! video/x-raw(memory:NVMM),format=I420 ! nvv4l2h264enc`. The file
 is written under a temporary name and renamed into place when `close()` has finalised
 it, so an interrupted run never leaves a truncated MP4 under the final name.
 """
@@ -36,6 +38,8 @@ class VideoWriter:
         fps: Float. Frame rate written into the file. Defaults to `25`.
         bitrate_kbps: Integer or None. Target bitrate; None lets x264 pick by quality.
         speed_preset: String. x264 speed preset. Defaults to `"veryfast"`.
+        platform: String. `"cpu"` (x264enc) or `"jetson"` (nvv4l2h264enc when the
+            element exists, else x264enc). Defaults to `"cpu"`.
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class VideoWriter:
         fps: float = 25.0,
         bitrate_kbps: int | None = None,
         speed_preset: str = "veryfast",
+        platform: str = "cpu",
     ):
         self.path = check_writable_file(path, "output video")
         if width < 2 or height < 2:
@@ -57,21 +62,34 @@ class VideoWriter:
         self.fps = Fraction(fps).limit_denominator(1001)
         self.bitrate_kbps = bitrate_kbps
         self.speed_preset = speed_preset
+        if platform not in ("cpu", "jetson"):
+            fail(f"platform must be 'cpu' or 'jetson'. Received: {platform!r}")
+        self.platform = platform
         self.frames_written = 0
         self._pipeline = None
         self._tmp: Path | None = None
 
-    def _description(self, location: str) -> str:
-        rate = f"{self.fps.numerator}/{self.fps.denominator}"
+    def _encoder(self) -> str:
+        """The encoding part after `video/x-raw,format=I420`."""
+        if self.platform == "jetson" and _has_element("nvv4l2h264enc"):
+            rate = int(self.bitrate_kbps or 4000) * 1000
+            return (
+                "nvvidconv ! video/x-raw(memory:NVMM),format=I420 "
+                f"! nvv4l2h264enc bitrate={rate} iframeinterval=60 insert-sps-pps=true"
+            )
         # No B-frames: timestamps start at 0 and stay in decode order (low latency too).
         enc = f"x264enc speed-preset={self.speed_preset} key-int-max=60 bframes=0"
         if self.bitrate_kbps:
             enc += f" bitrate={int(self.bitrate_kbps)}"
+        return enc
+
+    def _description(self, location: str) -> str:
+        rate = f"{self.fps.numerator}/{self.fps.denominator}"
         loc = location.replace("\\", "\\\\").replace('"', '\\"')
         return (
             f"appsrc name=src is-live=false format=time block=true max-bytes={self.width * self.height * 3 * 8} "
             f"caps=video/x-raw,format=RGB,width={self.width},height={self.height},framerate={rate} "
-            f"! videoconvert ! video/x-raw,format=I420 ! {enc} ! h264parse ! mp4mux "
+            f"! videoconvert ! video/x-raw,format=I420 ! {self._encoder()} ! h264parse ! mp4mux "
             f'! filesink location="{loc}"'
         )
 
@@ -174,3 +192,8 @@ class VideoWriter:
             self.close()
         else:
             self._abort()
+
+
+def _has_element(name: str) -> bool:
+    Gst, _ = gst()
+    return Gst.ElementFactory.find(name) is not None
