@@ -961,6 +961,10 @@ def build_parser() -> argparse.ArgumentParser:
         "build-engine", help="compile an ONNX model into a TensorRT engine (needs TensorRT)"
     )
     _engine_args(b)
+
+    from .jetson.cli import add_commands
+
+    add_commands(sub)
     return p
 
 

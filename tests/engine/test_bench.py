@@ -46,6 +46,7 @@ def test_bench_json_fields_and_numbers(tmp_path, tiny_onnx):
     m = r["machine"]
     assert m["cores"] >= 1 and m["python"] and m["numpy"] and m["onnxruntime"]
     assert "gpu" in m and "jetson_power_mode" in m
+    assert r["platform"]["kind"] in ("cpu", "dgpu", "jetson") and r["platform"]["name"]
     assert r["settings"]["iterations"] == 30 and r["settings"]["duration_s"] == 0.2
     for b in r["batches"]:
         assert b["runs"] >= 30 and b["seconds"] >= 0.2

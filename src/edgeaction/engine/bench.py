@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import fail
+from ..platform import summary as platform_summary
 from .base import BaseRunner
 from .loader import open_runner
 
@@ -378,8 +379,9 @@ def benchmark(
         progress: Callable `(message)` or None, told before each measurement.
 
     Returns:
-        Dict: `machine`, `model`, `contract`, `backend`, `provider`, `settings`,
-        `batches` (one dict per measured size), `skipped`, `end_to_end`.
+        Dict: `machine`, `platform` (`edgeaction.platform.summary()`), `model`,
+        `contract`, `backend`, `provider`, `settings`, `batches` (one dict per measured
+        size), `skipped`, `end_to_end`.
     """
     sizes = parse_batches(batches)
     pct = parse_percentiles(percentiles)
@@ -434,6 +436,8 @@ def benchmark(
         provider = getattr(runner, "providers", None)
     return {
         "machine": machine_facts(),
+        # jetson (model, L4T, JetPack, power mode and clocks) / dgpu (name) / cpu
+        "platform": platform_summary(),
         "model": str(model),
         "contract": {
             "name": c.name,

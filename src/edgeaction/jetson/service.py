@@ -1,0 +1,622 @@
+"""`edgeaction jetson service`: a systemd unit, its EnvironmentFile, Dockerfiles and install.sh.
+
+```
+edgeaction jetson service models/a/model.onnx --source rtsp://user:pw@cam/stream --out deploy/
+sudo bash deploy/install.sh && journalctl -u edgeaction -f
+```
+
+writes into `--out`:
+
+- `NAME.service`: the systemd unit. `ExecStart` runs `VENV/bin/edgeaction run MODEL
+  $EDGEACTION_SOURCES --events ... --metrics ... --quiet`; systemd splits the unbraced
+  `$EDGEACTION_SOURCES` at whitespace into separate arguments (`${VAR}` would be one).
+- `NAME.env` (mode 0600): `EDGEACTION_SOURCES=--source URL --source URL`. The real URLs,
+  credentials included, live only here; install.sh copies it to `/etc/default/NAME`
+  (root, 0600), which the unit reads through `EnvironmentFile=`. Nothing printed, and no
+  other file written, holds a credential.
+- `Dockerfile.jetson` (NVIDIA's L4T TensorRT 10.3 image, JetPack 6) and `Dockerfile.x86`
+  (NVIDIA's TensorRT 10.3 image): system TensorRT and PyGObject reached from a
+  `--system-site-packages` venv holding `edgeaction[runtime]` only (no TensorFlow).
+- `install.sh`: installs the unit and the environment file, enables and (re)starts the
+  service.
+
+The files are generated on one machine and may run on another, so sources and the model
+are checked for their form only: nothing has to exist here (a missing model or file is a
+warning).
+
+Never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import shlex
+import sys
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from ..errors import fail
+from ..fsutil import atomic_path, check_writable_dir
+
+__all__ = ["ServiceConfig", "add_parser", "generate", "check_source", "systemd_quote"]
+
+#: Image of JetPack 6 (L4T r36, Ubuntu 22.04, Python 3.10) with TensorRT 10.3 / CUDA 12.6.
+JETSON_BASE = "nvcr.io/nvidia/l4t-tensorrt:r10.3.0-runtime"
+#: Same image plus DeepStream 7.1 and NVIDIA's GStreamer elements (nvv4l2decoder, ...).
+JETSON_DEEPSTREAM_BASE = "nvcr.io/nvidia/deepstream:7.1-samples-multiarch"
+#: x86 dGPU: release 24.08 carries TensorRT 10.3 (the Jetson's version), Ubuntu 22.04.
+X86_BASE = "nvcr.io/nvidia/tensorrt:24.08-py3"
+#: L4T release of the Jetson apt repository (python3-libnvinfer) for JetPack 6.1/6.2.
+L4T_RELEASE = "r36.4"
+
+MODEL_SUFFIXES = (".onnx", ".engine", ".plan")
+ENV_VAR = "EDGEACTION_SOURCES"
+# Options of `edgeaction run` that the unit sets itself.
+_OWN_RUN_OPTIONS = ("--source", "--events", "--metrics", "-q", "--quiet")
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$")
+_USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+# Characters a source cannot hold in the EnvironmentFile (systemd and `docker --env-file`
+# read the value differently once quotes or backslashes appear; whitespace splits it).
+_UNSAFE = re.compile(r"[\s\"'`\\\x00-\x1f\x7f]")
+_READ_ONLY_UNDER = ("/usr", "/boot", "/efi", "/etc")  # ProtectSystem=full
+
+APT_GSTREAMER = (
+    "python3-venv python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 "
+    "gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good "
+    "gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav"
+)
+
+
+class ServiceConfig:
+    """What `generate` writes: one service running `edgeaction run` on a target machine.
+
+    Args:
+        model: String. Model path on the target: `.onnx`, `.engine` / `.plan`, or an export
+            directory. Relative paths are made absolute against the current directory.
+        sources: List of strings. `--source` values (URLs may hold credentials).
+        name: String. Unit name without `.service`. Defaults to `"edgeaction"`.
+        user: String or None. User the service runs as. Defaults to the current user.
+        workdir: String or None. Working directory. Defaults to `/var/lib/NAME` (the
+            unit's `StateDirectory=`, created by systemd and owned by `user`).
+        events: String. `--events` of the run. Defaults to `"-"`: stdout, i.e. the journal.
+        metrics: String or None. `--metrics`. Defaults to `/var/lib/NAME/metrics.json`.
+        venv: String or None. Virtual environment holding edgeaction on the target.
+            Defaults to this interpreter's prefix (the venv this command runs from).
+        run_args: List of strings. More `edgeaction run` options (e.g. `--backend tensorrt`).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        sources: list[str],
+        name: str = "edgeaction",
+        user: str | None = None,
+        workdir: str | None = None,
+        events: str = "-",
+        metrics: str | None = None,
+        venv: str | None = None,
+        run_args: list[str] | None = None,
+    ):
+        self.name = check_name(name)
+        self.user = check_user(user if user is not None else getpass.getuser())
+        self.workdir = _abs_target(workdir, "--workdir") if workdir else f"/var/lib/{self.name}"
+        self.venv = _abs_target(venv if venv else sys.prefix, "--venv")
+        self.model = check_model(model)
+        if not sources:
+            fail(
+                "give at least one --source (a file, rtsp://, v4l2:///dev/videoN, csi://N, test://)"
+            )
+        self.sources = [check_source(s) for s in sources]
+        self.events = _output_path(events, "--events")
+        self.metrics = _output_path(
+            metrics if metrics is not None else f"/var/lib/{self.name}/metrics.json", "--metrics"
+        )
+        self.run_args = check_run_args(run_args or [])
+
+    @property
+    def exe(self) -> str:
+        """`edgeaction` of the target's venv."""
+        return str(PurePosixPath(self.venv) / "bin" / "edgeaction")
+
+
+# ---- checks (form only: the paths refer to the target machine) --------------------------
+def check_name(name: str) -> str:
+    """A unit name without `.service` (letters, digits, `_ . : -`), failing with one line."""
+    n = str(name).strip()
+    n = n.removesuffix(".service")
+    if not _UNIT_NAME.match(n) or n in (".", ".."):
+        fail(
+            "--name must be a systemd unit name: letters, digits, '_', '.', ':', '-' "
+            f"(no '@', '/', spaces), at most 200 characters. Received: {name!r}"
+        )
+    return n
+
+
+def check_user(user: str) -> str:
+    """A plausible user name (the user must exist on the target; install.sh checks)."""
+    if not _USER_NAME.match(user):
+        fail(f"--user must be a user name (letters, digits, '_', '.', '-'). Received: {user!r}")
+    return user
+
+
+def _abs_target(path: str, what: str) -> str:
+    p = os.path.expanduser(str(path))
+    if not p.strip():
+        fail(f"{what} is empty; give a path")
+    if _UNSAFE.search(p) or "%" in p or "$" in p:
+        fail(f"{what} cannot hold whitespace, quotes, '%', '$' or backslashes. Received: {path!r}")
+    return os.path.normpath(os.path.abspath(p))
+
+
+def check_model(model: str) -> str:
+    """The model's absolute path: `.onnx`, `.engine`/`.plan` or an export directory.
+
+    Fails for other suffixes (a Keras model must be exported first); a path that does not
+    exist here is accepted (it refers to the target machine).
+    """
+    p = Path(_abs_target(model, "model path"))
+    if p.suffix.lower() in (".keras", ".h5", ".hdf5", ".pb", ".tflite"):
+        fail(
+            f"model {p.name} is a training format; the Jetson runs ONNX or TensorRT: "
+            "`edgeaction export RUN --out DIR` then pass DIR/model.onnx (or the engine)"
+        )
+    if p.exists():
+        if p.is_dir():
+            if not (p / "model.onnx").exists():
+                fail(
+                    f"model directory {p} holds no model.onnx; give an `edgeaction export` directory"
+                )
+        elif p.suffix.lower() not in MODEL_SUFFIXES:
+            fail(f"model must be .onnx, .engine/.plan or an export directory. Received: {p}")
+    elif p.suffix and p.suffix.lower() not in MODEL_SUFFIXES:
+        fail(f"model must be .onnx, .engine/.plan or an export directory. Received: {p}")
+    return str(p)
+
+
+def check_source(text: str) -> str:
+    """Check the form of one `--source` and return it as the service will pass it.
+
+    Like `pipelines.sources.parse_source`, without touching the filesystem: files and
+    cameras need not exist here. Relative file paths become absolute (against the current
+    directory). Fails with one line (credentials redacted) when the form is wrong or the
+    source holds whitespace, quotes or backslashes (percent-encode them in a
+    `file:///abs/path` URL).
+    """
+    from ..pipelines.sources import (
+        _SCHEME,
+        ACCEPTED,
+        _bad,
+        _flag,
+        _options,
+        parse_source,
+        redact,
+    )
+
+    s = str(text).strip()
+    display = redact(s)
+    if not s:
+        fail(f"empty source; accepted forms: {ACCEPTED}")
+    if _UNSAFE.search(s):
+        fail(
+            f"source {display}: cannot hold whitespace, quotes or backslashes in a service "
+            "(percent-encode them, e.g. file:///data/my%20clip.mp4)"
+        )
+    m = _SCHEME.match(s)
+    if m is None:  # a file path, maybe with ?loop=1
+        path, query = (s.rsplit("?", 1) + [""])[:2] if "?" in s else (s, "")
+        if query:
+            opts = _options(display, query, ("loop",))
+            if "loop" in opts:
+                _flag(display, "loop", opts["loop"])
+        path = _abs_target(path, f"source {display}")
+        return f"{path}?{query}" if query else path
+    scheme = m.group(1).lower()
+    if scheme in ("rtsp", "rtsps", "rtspt", "test", "csi"):
+        parse_source(s)  # pure URL checks: nothing is opened
+        return s
+    u = urlsplit(s)
+    if u.fragment:
+        _bad(display, "unexpected '#' in the source")
+    if scheme == "file":
+        if u.netloc not in ("", "localhost") or not u.path.startswith("/"):
+            _bad(display, "file:// URLs take an absolute path (file:///abs/path)")
+        opts = _options(display, u.query, ("loop",))
+        if "loop" in opts:
+            _flag(display, "loop", opts["loop"])
+        return s
+    if scheme == "v4l2":
+        _options(display, u.query, ())
+        dev = unquote(u.netloc + u.path)
+        if not (dev.isdigit() or dev.startswith("/dev/")):
+            _bad(display, "give the camera's device path (v4l2:///dev/video0)")
+        return s
+    _bad(display, f"unknown scheme {scheme + '://'!r}")
+    raise AssertionError  # unreachable: _bad raises
+
+
+def check_run_args(args: list[str]) -> list[str]:
+    """Split `--run-arg` values (shell words) and check them against `edgeaction run`."""
+    out: list[str] = []
+    for a in args:
+        try:
+            out += shlex.split(a)
+        except ValueError as e:
+            fail(f"--run-arg {a!r}: {e}")
+    known = _run_options()
+    for w in out:
+        if not w.startswith("-") or w == "-":
+            continue
+        opt = w.split("=", 1)[0]
+        if opt in _OWN_RUN_OPTIONS:
+            fail(f"--run-arg {w!r}: the service sets {opt} itself; use this command's option")
+        if known and opt not in known:
+            fail(
+                f"--run-arg {w!r}: `edgeaction run` has no option {opt} (see `edgeaction run --help`)"
+            )
+    return out
+
+
+def _run_options() -> set[str]:
+    try:
+        from ..cli import build_parser
+
+        p = build_parser()
+        for act in p._actions:
+            if isinstance(act, argparse._SubParsersAction) and "run" in act.choices:
+                return set(act.choices["run"]._option_string_actions)
+    except Exception:  # never block generation on an introspection problem
+        pass
+    return set()
+
+
+def _output_path(path: str, what: str) -> str:
+    if path == "-":
+        return path
+    p = _abs_target(path, what) if os.path.isabs(os.path.expanduser(path)) else path
+    if _UNSAFE.search(p) or "%" in p or "$" in p:
+        fail(f"{what} cannot hold whitespace, quotes, '%', '$' or backslashes. Received: {path!r}")
+    for ro in _READ_ONLY_UNDER:
+        if p == ro or p.startswith(ro + "/"):
+            fail(f"{what} {p} is read-only for the service (ProtectSystem=full); use /var/lib/...")
+    return p
+
+
+# ---- rendering ----------------------------------------------------------------------------
+def systemd_quote(arg: str) -> str:
+    """One `ExecStart=` word: `%` and `$` escaped (`%%`, `$$`), double-quoted when needed."""
+    s = arg.replace("%", "%%").replace("$", "$$")
+    if re.fullmatch(r"[A-Za-z0-9_@+=:,./%$-]+", s) and s != ";":
+        return s
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_unit(c: ServiceConfig) -> str:
+    """The `NAME.service` text."""
+    words = [c.exe, "run", c.model]
+    tail = ["--events", c.events]
+    if c.metrics:
+        tail += ["--metrics", c.metrics]
+    tail += ["--quiet", *c.run_args]
+    exec_start = " ".join(
+        [*(systemd_quote(w) for w in words), f"${ENV_VAR}", *(systemd_quote(w) for w in tail)]
+    )
+    return f"""\
+# {c.name}.service - generated by `edgeaction jetson service`; install with install.sh.
+# The sources (RTSP URLs with credentials) are NOT in this file: they are in
+# /etc/default/{c.name} (root, 0600), read through EnvironmentFile=.
+[Unit]
+Description=edgeaction video action recognition ({c.name})
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+User={c.user}
+# video: /dev/video* cameras and, on a Jetson, the GPU (/dev/nvhost-*, /dev/nvmap).
+SupplementaryGroups=video
+StateDirectory={c.name}
+WorkingDirectory={systemd_quote(c.workdir)}
+Environment=GST_DEBUG=1 PYTHONUNBUFFERED=1
+# Required: EDGEACTION_SOURCES="--source URL --source URL"; it may also override GST_DEBUG.
+EnvironmentFile=/etc/default/{c.name}
+# $EDGEACTION_SOURCES (no braces) is split at whitespace into separate arguments.
+ExecStart={exec_start}
+Restart=on-failure
+RestartSec=5
+# SIGTERM ends the run cleanly (events flushed, videos finalised); give it time.
+KillSignal=SIGTERM
+TimeoutStopSec=30
+SyslogIdentifier={c.name}
+NoNewPrivileges=yes
+ProtectSystem=full
+PrivateTmp=yes
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def render_env(c: ServiceConfig) -> str:
+    """The `NAME.env` text (holds the real source URLs: keep it 0600)."""
+    from ..pipelines.sources import redact
+
+    shown = "\n".join(f"#   --source {redact(s)}" for s in c.sources)
+    value = " ".join(f"--source {s}" for s in c.sources)
+    return f"""\
+# /etc/default/{c.name} - EnvironmentFile of {c.name}.service (generated by
+# `edgeaction jetson service`). It holds the camera URLs WITH their credentials:
+# keep it owned by root, mode 0600 (install.sh does). Sources, redacted:
+{shown}
+# One line, each source after --source, no spaces or quotes inside a source
+# (percent-encode them). Edit, then: sudo systemctl restart {c.name}
+# Also usable as `docker run --env-file` for the images of Dockerfile.jetson/.x86.
+{ENV_VAR}={value}
+# GST_DEBUG=2
+"""
+
+
+def _docker_model(c: ServiceConfig) -> tuple[list[str], str]:
+    """COPY lines and the in-image model path."""
+    p = PurePosixPath(c.model)
+    rel = p.name
+    if p.suffix.lower() in (".engine", ".plan"):
+        copies = [
+            f"COPY ${{MODEL_DIR}}/{rel} /opt/edgeaction/model/{rel}",
+            f"COPY ${{MODEL_DIR}}/{rel}.json /opt/edgeaction/model/{rel}.json",
+        ]
+        return copies, f"/opt/edgeaction/model/{rel}"
+    if p.suffix.lower() == ".onnx":
+        return [f"COPY ${{MODEL_DIR}}/{rel} /opt/edgeaction/model/{rel}"], (
+            f"/opt/edgeaction/model/{rel}"
+        )
+    return ["COPY ${MODEL_DIR}/ /opt/edgeaction/model/"], "/opt/edgeaction/model"
+
+
+def _model_dir_arg(c: ServiceConfig) -> str:
+    p = PurePosixPath(c.model)
+    d = p if not p.suffix else p.parent
+    try:
+        rel = PurePosixPath(os.path.relpath(str(d)))
+    except ValueError:
+        rel = PurePosixPath(d.name)
+    return str(rel) if not str(rel).startswith("..") else "models"
+
+
+def render_dockerfile(c: ServiceConfig, target: str) -> str:
+    """`Dockerfile.jetson` (`target="jetson"`) or `Dockerfile.x86`."""
+    copies, model = _docker_model(c)
+    extra = "".join(f" {shlex.quote(a)}" for a in c.run_args)
+    shell = (
+        'set -f; exec /opt/edgeaction/venv/bin/edgeaction run "$EDGEACTION_MODEL" '
+        f'${ENV_VAR} --quiet{extra} "$@"'
+    )
+    entrypoint = json.dumps(["/bin/sh", "-c", shell, "edgeaction"])
+    if target == "jetson":
+        head = f"""\
+# Dockerfile.jetson - edgeaction on a Jetson (JetPack 6.x: L4T r36, CUDA 12.6, TensorRT 10.3).
+# Base: NVIDIA's L4T TensorRT image for JetPack 6 ({JETSON_BASE}, NGC
+# nvcr.io/nvidia/l4t-tensorrt; Ubuntu 22.04, Python 3.10). For NVIDIA's hardware decode
+# elements (nvv4l2decoder, nvvidconv; `run --platform jetson`) build on DeepStream 7.1:
+#   --build-arg BASE={JETSON_DEEPSTREAM_BASE}
+# Build on the Jetson, from the edgeaction source tree (the model under MODEL_DIR):
+#   docker build -f deploy/Dockerfile.jetson -t {c.name}:jetson --build-arg MODEL_DIR=models/a .
+# Run (NVIDIA container runtime; sources from the 0600 env file, never baked in):
+#   docker run -d --name {c.name} --runtime nvidia --network host --restart on-failure \\
+#     --stop-timeout 30 --env-file deploy/{c.name}.env --device /dev/video0 {c.name}:jetson
+# (file sources: mount them at the same path with -v /data:/data:ro)
+ARG BASE={JETSON_BASE}
+FROM ${{BASE}}
+ARG L4T_RELEASE={L4T_RELEASE}
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends \\
+        {APT_GSTREAMER} \\
+        ca-certificates curl gnupg \\
+    && rm -rf /var/lib/apt/lists/*
+# TensorRT's Python bindings come from NVIDIA's Jetson apt repository (JetPack), never pip.
+RUN python3 -c "import tensorrt" 2>/dev/null || ( \\
+        curl -fsSL https://repo.download.nvidia.com/jetson/jetson-ota-public.asc \\
+            | gpg --dearmor -o /usr/share/keyrings/nvidia-jetson.gpg \\
+        && echo "deb [signed-by=/usr/share/keyrings/nvidia-jetson.gpg] https://repo.download.nvidia.com/jetson/common ${{L4T_RELEASE}} main" \\
+            > /etc/apt/sources.list.d/nvidia-jetson.list \\
+        && apt-get update && apt-get install -y --no-install-recommends python3-libnvinfer \\
+        && rm -rf /var/lib/apt/lists/* ) \\
+    && python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
+"""
+    else:
+        head = f"""\
+# Dockerfile.x86 - edgeaction on an x86 machine with an NVIDIA GPU.
+# Base: NVIDIA's TensorRT image {X86_BASE} (NGC nvcr.io/nvidia/tensorrt; release 24.08:
+# TensorRT 10.3, the Jetson's version, Ubuntu 22.04, Python 3.10; TensorRT's Python
+# bindings are in the image's system Python).
+# Build from the edgeaction source tree (the model under MODEL_DIR):
+#   docker build -f deploy/Dockerfile.x86 -t {c.name}:x86 --build-arg MODEL_DIR=models/a .
+# Run (NVIDIA Container Toolkit; sources from the 0600 env file, never baked in):
+#   docker run -d --name {c.name} --gpus all --network host --restart on-failure \\
+#     --stop-timeout 30 --env-file deploy/{c.name}.env {c.name}:x86
+ARG BASE={X86_BASE}
+FROM ${{BASE}}
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends \\
+        {APT_GSTREAMER} \\
+    && rm -rf /var/lib/apt/lists/*
+RUN python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
+"""
+    copy_lines = "\n".join(copies)
+    return f"""{head}
+# A venv that sees the system's TensorRT and PyGObject (gi): --system-site-packages.
+RUN python3 -m venv --system-site-packages /opt/edgeaction/venv
+WORKDIR /opt/edgeaction/src
+COPY pyproject.toml README.md ./
+COPY src ./src
+# The runtime extra only: onnxruntime + OpenCV, no TensorFlow.
+RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime]' \\
+    && /opt/edgeaction/venv/bin/python -c "import tensorrt, gi; gi.require_version('Gst', '1.0'); from gi.repository import Gst; Gst.init(None)"
+
+# The model (an engine must be built on the machine that runs it: build-engine, or
+# `run --backend tensorrt` which caches one).
+ARG MODEL_DIR={_model_dir_arg(c)}
+{copy_lines}
+ENV PYTHONUNBUFFERED=1 GST_DEBUG=1 EDGEACTION_MODEL={model}
+WORKDIR /var/lib/edgeaction
+# Events go to stdout (docker logs). $EDGEACTION_SOURCES (from --env-file) is split at
+# whitespace like systemd does; arguments after the image name are appended.
+ENTRYPOINT {entrypoint}
+"""
+
+
+def render_install(c: ServiceConfig) -> str:
+    """The `install.sh` text (run as root on the target)."""
+    q = shlex.quote
+    return f"""\
+#!/usr/bin/env bash
+# Install {c.name}.service (generated by `edgeaction jetson service`): run on the target as
+#   sudo bash install.sh
+set -euo pipefail
+HERE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+NAME={q(c.name)}
+RUN_USER={q(c.user)}
+EXE={q(c.exe)}
+MODEL={q(c.model)}
+
+die() {{ echo "install.sh: $*" >&2; exit 1; }}
+[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash $0"
+command -v systemctl >/dev/null || die "systemctl not found: this needs a systemd machine"
+id -u "$RUN_USER" >/dev/null 2>&1 || die "user $RUN_USER does not exist here; regenerate with --user"
+[[ -x "$EXE" ]] || die "$EXE not found; install edgeaction there (pip install '.[runtime]' in a --system-site-packages venv) or regenerate with --venv"
+[[ -e "$MODEL" ]] || die "model $MODEL not found; copy it there or regenerate with the right path"
+getent group video >/dev/null || die "group video does not exist (SupplementaryGroups=video)"
+
+install -D -m 0644 -o root -g root "$HERE/$NAME.service" "/etc/systemd/system/$NAME.service"
+# The sources hold camera credentials: root only.
+install -D -m 0600 -o root -g root "$HERE/$NAME.env" "/etc/default/$NAME"
+systemctl daemon-reload
+systemctl enable "$NAME.service"
+systemctl restart "$NAME.service"
+systemctl --no-pager --lines=0 status "$NAME.service" || true
+echo "installed $NAME.service; follow its log (events, errors) with:"
+echo "  journalctl -u $NAME -f"
+echo "change the sources: sudo nano /etc/default/$NAME && sudo systemctl restart $NAME"
+"""
+
+
+# ---- writing -------------------------------------------------------------------------------
+def _write(path: Path, text: str, mode: int) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        os.chmod(tmp, mode)  # before the rename: the env file is never readable by others
+    return path
+
+
+def generate(c: ServiceConfig, out: str | os.PathLike) -> list[Path]:
+    """Write the unit, env file, Dockerfiles and install.sh into `out`; return their paths."""
+    d = check_writable_dir(out, "--out directory")
+    return [
+        _write(d / f"{c.name}.service", render_unit(c), 0o644),
+        _write(d / f"{c.name}.env", render_env(c), 0o600),
+        _write(d / "Dockerfile.jetson", render_dockerfile(c, "jetson"), 0o644),
+        _write(d / "Dockerfile.x86", render_dockerfile(c, "x86"), 0o644),
+        _write(d / "install.sh", render_install(c), 0o755),
+    ]
+
+
+def _local_warnings(c: ServiceConfig) -> list[str]:
+    w = []
+    if c.user == "root":
+        w.append("the service would run as root; pass --user (a user in the 'video' group)")
+    if not Path(c.model).exists():
+        w.append(f"model {c.model} does not exist here (fine if it does on the target)")
+    if not Path(c.exe).exists():
+        w.append(f"{c.exe} does not exist here (fine if it does on the target; see --venv)")
+    for s in c.sources:
+        if "://" not in s:
+            f = s.rsplit("?", 1)[0] if "?" in s and not Path(s).exists() else s
+            if not Path(f).exists():
+                w.append(f"video file {f} does not exist here (fine if it does on the target)")
+    return w
+
+
+def cmd_service(a) -> int:
+    from ..pipelines.sources import redact
+
+    c = ServiceConfig(
+        model=a.model,
+        sources=a.source or [],
+        name=a.name,
+        user=a.user,
+        workdir=a.workdir,
+        events=a.events,
+        metrics=a.metrics,
+        venv=a.venv,
+        run_args=a.run_arg,
+    )
+    paths = generate(c, a.out)
+    for w in _local_warnings(c):
+        print(f"edgeaction jetson service: warning: {w}", file=sys.stderr)
+    d = paths[0].parent
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    print(
+        f"  {c.name}.env (mode 0600) holds the sources: {', '.join(redact(s) for s in c.sources)}"
+    )
+    print(f"  unit: User={c.user}, model {c.model}, {c.exe}")
+    print(f"install on the target: sudo bash {d}/install.sh && journalctl -u {c.name} -f")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `edgeaction jetson service`."""
+    s = sub.add_parser(
+        "service",
+        help="write a systemd unit (+ env file, Dockerfiles, install.sh) that runs `edgeaction run`",
+        description="Write NAME.service, NAME.env (the sources, mode 0600), Dockerfile.jetson, "
+        "Dockerfile.x86 and install.sh into --out. Paths refer to the machine that will run "
+        "the service: only their form is checked here. Source URLs (credentials included) "
+        "go only into NAME.env, installed as /etc/default/NAME (root, 0600).",
+        epilog="example:\n  edgeaction jetson service ~/models/a/model.onnx \\\n"
+        "      --source rtsp://user:pass@10.0.0.5/stream --source /data/clip.mp4 --out deploy/\n"
+        "  sudo bash deploy/install.sh && journalctl -u edgeaction -f",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument(
+        "model",
+        nargs="?",
+        help="model on the target: .onnx, .engine/.plan, or an `edgeaction export` directory",
+    )
+    s.add_argument(
+        "--model", dest="model_opt", metavar="MODEL", help="same as the positional MODEL"
+    )
+    s.add_argument(
+        "--source", action="append", help="a source as `edgeaction run` takes it; repeat"
+    )
+    s.add_argument("--out", required=True, help="directory to write the files into (created)")
+    s.add_argument("--name", default="edgeaction", help="unit name (default edgeaction)")
+    s.add_argument("--user", help="user the service runs as (default: the current user)")
+    s.add_argument("--workdir", help="working directory (default /var/lib/NAME)")
+    s.add_argument(
+        "--events", default="-", help="events file (default '-': stdout, i.e. the journal)"
+    )
+    s.add_argument("--metrics", help="metrics JSON (default /var/lib/NAME/metrics.json)")
+    s.add_argument(
+        "--venv",
+        help=f"venv holding edgeaction on the target (default: this one, {sys.prefix})",
+    )
+    s.add_argument(
+        "--run-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="more `edgeaction run` options, e.g. --run-arg='--backend tensorrt'; repeat",
+    )
+    s.set_defaults(fn=_dispatch_service)
+
+
+def _dispatch_service(a) -> int:
+    if a.model and a.model_opt and a.model != a.model_opt:
+        fail(f"give the model once (MODEL or --model). Received: {a.model!r} and {a.model_opt!r}")
+    a.model = a.model or a.model_opt
+    if not a.model:
+        fail("give the model: edgeaction jetson service MODEL --source ... --out DIR")
+    return cmd_service(a)
