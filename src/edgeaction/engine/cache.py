@@ -12,6 +12,13 @@ key = sha256(onnx sha256, TensorRT version, compute capability | DLA core,
 ```
 
 `EDGEACTION_CACHE_DIR` or `--cache-dir` move it.
+
+An entry is reused only when `cached_engine_problem` finds nothing wrong: its sidecar
+is readable and fits (TensorRT, GPU, contract), the ONNX file still has the sha256 the
+engine was built from, and the engine file still has its own sha256 (`engine_sha256`).
+Anything else (a truncated or altered engine, a missing sidecar after a killed build) is
+rebuilt; entries are written by `trt_build.write_engine`, so a kill never leaves one
+that passes these checks half-written.
 """
 
 from __future__ import annotations
@@ -69,3 +76,52 @@ def cached_engine_path(
     key = cache_key(onnx_sha256, tensorrt, device, precision, profile)
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     return root / f"{Path(onnx).stem}-{key}.engine"
+
+
+def cached_engine_problem(
+    entry: str | os.PathLike,
+    onnx: str | os.PathLike,
+    tensorrt: str,
+    device: dict[str, Any],
+    contract: Any = None,
+) -> str | None:
+    """Why the cached `entry` must not be reused for `onnx` here, or None to reuse it.
+
+    Needs no TensorRT: it reads files and compares facts, so a corrupt entry is
+    detected (and rebuilt by the caller) before TensorRT is asked to read it.
+
+    Args:
+        entry: Path of the cached engine file.
+        onnx: Path of the ONNX model it should have been built from.
+        tensorrt: String. This machine's TensorRT version.
+        device: Dict. This machine's `gpu_info()` (plus `dla_core` when building for one).
+        contract: ModelContract or None. The contract the caller expects.
+
+    Returns:
+        One line (what is wrong) or None.
+    """
+    from ..errors import EdgeActionError
+    from ..fsutil import sha256_file
+    from .trt import read_sidecar, sidecar_mismatch
+    from .trt_build import engine_checksum_problem, sidecar_path
+
+    entry, onnx = Path(entry), Path(onnx)
+    if not entry.is_file():
+        return f"{entry.name} is missing"
+    if not sidecar_path(entry).exists():
+        return f"{entry.name} has no sidecar (an interrupted build?)"
+    try:
+        side = read_sidecar(entry)
+        why = sidecar_mismatch(side, {"tensorrt": tensorrt, "device": device, "contract": contract})
+    except EdgeActionError as e:
+        return str(e)
+    if why:
+        return why
+    built_from = side.get("onnx") or {}
+    source = onnx.with_name(built_from.get("file") or onnx.name)
+    try:
+        if built_from.get("sha256") != sha256_file(source):
+            return f"{source.name} changed since the entry was built"
+    except OSError as e:
+        return f"cannot read {source.name} ({e.strerror})"
+    return engine_checksum_problem(entry, side)

@@ -16,6 +16,7 @@ from ..contract import (
     split_part_from_onnx,
 )
 from ..errors import fail, first_line
+from ..fsutil import verify_checksum
 from .base import BaseRunner, TensorMeta
 
 _ORT_DTYPES = {
@@ -32,6 +33,10 @@ _ORT_DTYPES = {
 
 class OrtRunner(BaseRunner):
     """Run an ONNX model with ONNX Runtime.
+
+    The file is checked against the sha256 in the `checksums.json` beside it (written by
+    `edgeaction export`) before ONNX Runtime loads it; a mismatch is refused with one
+    line. Files without a manifest entry load unchecked.
 
     Args:
         path: Path of the `.onnx` file.
@@ -62,6 +67,8 @@ class OrtRunner(BaseRunner):
         self.path = Path(path)
         if not self.path.exists():
             fail(f"model not found: {self.path}; check the path")
+        # Before ONNX Runtime reads a byte: refuse a file altered since export.
+        verify_checksum(self.path)
         self._ort = require("onnxruntime")
         self._sess = None
         levels = {

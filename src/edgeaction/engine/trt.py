@@ -2,7 +2,9 @@
 
 The engine's sidecar (`ENGINE.json`, written by `build_engine`) gives the contract and
 says what the engine was built for; an engine from another TensorRT version, another GPU
-or another model is refused with one line before TensorRT is asked to deserialize it.
+or another model is refused with one line before TensorRT is asked to deserialize it, and
+so is an engine whose bytes differ from the sidecar's `engine_sha256` (checked when the
+runner is made, before TensorRT is imported, and again on the bytes deserialized).
 
 Buffers are allocated once for the profile's largest batch (page-locked host memory and
 device memory per tensor); each `infer` uses views of the batch's shape. One inference:
@@ -18,6 +20,7 @@ with TrtRunner("models/a/model_b8_fp16_sm87.engine") as r:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -29,8 +32,15 @@ import numpy as np
 
 from ..contract import ModelContract
 from ..errors import fail
+from ..fsutil import verify_checksum
 from .base import BaseRunner, TensorMeta
-from .trt_build import GPU_HOW, gpu_info, import_tensorrt, sidecar_path
+from .trt_build import (
+    GPU_HOW,
+    engine_checksum_problem,
+    gpu_info,
+    import_tensorrt,
+    sidecar_path,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -115,6 +125,7 @@ class TrtRunner(BaseRunner):
             # Polygraphy-style lazy loader: the engine is built (or reused) on activate.
             from ..contract import contract_from_onnx
 
+            verify_checksum(self.path)  # an ONNX file altered since export is refused
             import_tensorrt()  # fail now (exit 2) rather than at activate
             self._onnx, self.path = self.path, None
             self._build_options = {"fp16": False, "batch": (1, 4, 8), **(build_options or {})}
@@ -123,6 +134,10 @@ class TrtRunner(BaseRunner):
             name = self._onnx.name
         else:
             self.sidecar = read_sidecar(self.path)
+            # Before any TensorRT call: an engine altered or cut short since it was built.
+            why = engine_checksum_problem(self.path, self.sidecar)
+            if why:
+                fail(f"{why}; rebuild it with `edgeaction build-engine MODEL.onnx`")
             built = ModelContract.from_dict(
                 self.sidecar["contract"], source=f"{self.path.name} sidecar"
             )
@@ -137,7 +152,7 @@ class TrtRunner(BaseRunner):
     def _engine_from_onnx(self, trt) -> Path:
         """Reuse the engine beside the ONNX model when its sidecar fits, else build it."""
         from ..fsutil import sha256_file
-        from .cache import cached_engine_path
+        from .cache import cached_engine_path, cached_engine_problem
         from .trt_build import build_engine, parse_batch
 
         opts = self._build_options
@@ -159,15 +174,11 @@ class TrtRunner(BaseRunner):
                 opts.get("cache_dir"),
             )
             out.parent.mkdir(parents=True, exist_ok=True)
-        if out.exists() and sidecar_path(out).exists():
-            side = read_sidecar(out)
-            fits = sidecar_mismatch(
-                side, {"tensorrt": trt.__version__, "device": device, "contract": self.contract}
-            )
-            if fits is None and side.get("onnx", {}).get("sha256") == sha256_file(
-                self._onnx.with_name(side.get("onnx", {}).get("file") or self._onnx.name)
-            ):
+        if out.exists():
+            why = cached_engine_problem(out, self._onnx, trt.__version__, device, self.contract)
+            if why is None:
                 return out
+            _log.info("rebuilding %s: %s", out.name, why)
         build = {k: v for k, v in opts.items() if k != "cache_dir"}
         return build_engine(self._onnx, **{**build, "out": out}, log=_log.info)
 
@@ -204,7 +215,15 @@ class TrtRunner(BaseRunner):
             self._runtime = None
         if self._runtime is None:
             fail(f"TensorRT found no usable NVIDIA GPU; {GPU_HOW}", exit_code=2)
-        self._engine = self._runtime.deserialize_cuda_engine(self.path.read_bytes())
+        plan = self.path.read_bytes()
+        want = (self.sidecar or {}).get("engine_sha256")
+        if want and hashlib.sha256(plan).hexdigest() != str(want).lower():
+            fail(
+                f"{self.path.name} does not match the sha256 in {sidecar_path(self.path).name} "
+                "(altered or truncated since it was built); rebuild it with "
+                "`edgeaction build-engine MODEL.onnx`"
+            )
+        self._engine = self._runtime.deserialize_cuda_engine(plan)
         if self._engine is None:
             fail(
                 f"TensorRT {trt.__version__} could not deserialize {self.path.name} (see the "

@@ -10,10 +10,11 @@ One code path for TensorRT 8.6, 10.x and 11.x (ONNX parser â†’ builder config â†
 - A progress monitor (`trt.IProgressMonitor`, 10.0+) where the bindings have one, else a
   line with the elapsed time every 30 s.
 
-The engine is written atomically with a sidecar `ENGINE.json` (e.g.
+The engine is written atomically (`write_engine`) with a sidecar `ENGINE.json` (e.g.
 `model_b8_fp16_sm87.engine.json`) that records what the engine is only valid for:
 TensorRT version, GPU (name, compute capability) or DLA core, precision, profiles, the
-ONNX file's sha256 and the contract.
+ONNX file's sha256 and the contract, plus the engine file's own sha256
+(`engine_sha256`), which `TrtRunner` checks before TensorRT reads the file.
 
 ```python
 engine = build_engine("models/a/model.onnx", batch=(1, 4, 8), timing_cache="trt.cache")
@@ -105,6 +106,73 @@ def sidecar_path(engine: str | os.PathLike) -> Path:
     """The sidecar of an engine: `ENGINE.json` (the engine's file name plus `.json`)."""
     p = Path(engine)
     return p.with_name(p.name + ".json")
+
+
+def write_engine(
+    out: str | os.PathLike, plan: bytes | bytearray | memoryview, meta: dict[str, Any]
+) -> Path:
+    """Write a serialized engine and its sidecar so that no kill leaves a usable half.
+
+    The one writer of engine files (`build_engine`, hence `edgeaction build-engine` and
+    the engine cache). Order: the plan goes to a hidden `.partial` file and is fsynced;
+    the old sidecar is removed; the plan is renamed onto `out`; the sidecar, with the
+    plan's sha256 (`engine_sha256`), is written atomically last. A kill at any point
+    leaves `out` absent, old, or new without a matching sidecar, and `TrtRunner` (and
+    the cache, which rebuilds) refuses an engine whose sidecar is missing or whose
+    sha256 differs. Takes plain bytes, so it is testable without TensorRT.
+
+    Args:
+        out: Engine path; the sidecar is `sidecar_path(out)`.
+        plan: The serialized engine (`IHostMemory` through `memoryview`, or bytes).
+        meta: Dict. Sidecar facts (contract, TensorRT version, device, ...); `engine`
+            and `engine_sha256` are added.
+
+    Returns:
+        The engine path.
+    """
+    import hashlib
+
+    from ..fsutil import atomic_path, atomic_write_text
+
+    out = Path(out)
+    view = memoryview(plan).cast("B")
+    digest = hashlib.sha256(view).hexdigest()
+    side = sidecar_path(out)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(view)
+        # The old sidecar must not vouch for the new plan (or a half of it).
+        side.unlink(missing_ok=True)
+    doc = {"engine": out.name, "engine_sha256": digest, **meta}
+    atomic_write_text(side, json.dumps(doc, indent=2) + "\n")
+    return out
+
+
+def engine_checksum_problem(engine: str | os.PathLike, sidecar: dict[str, Any]) -> str | None:
+    """Why `engine` does not match the sha256 its sidecar records, or None.
+
+    Sidecars from before `engine_sha256` existed are not checked (None).
+
+    Args:
+        engine: Path of the engine file.
+        sidecar: Dict. Its sidecar (`read_sidecar`).
+    """
+    from ..fsutil import sha256_file
+
+    want = sidecar.get("engine_sha256")
+    if not want:
+        return None
+    p = Path(engine)
+    try:
+        got = sha256_file(p)
+    except OSError as e:
+        return f"{p.name} cannot be read ({e.strerror})"
+    if got != str(want).lower():
+        return (
+            f"{p.name} does not match the sha256 in {sidecar_path(p).name} (altered or "
+            "truncated since it was built)"
+        )
+    return None
 
 
 def gpu_info() -> dict[str, Any]:
@@ -215,13 +283,7 @@ def build_engine(
     """
     from .. import __version__
     from ..contract import contract_from_onnx
-    from ..fsutil import (
-        atomic_path,
-        atomic_write_bytes,
-        atomic_write_text,
-        check_writable_file,
-        sha256_file,
-    )
+    from ..fsutil import atomic_write_bytes, check_writable_file, sha256_file, verify_checksum
 
     onnx = Path(onnx)
     if onnx.is_dir() and (onnx / "model.onnx").exists():
@@ -230,6 +292,7 @@ def build_engine(
         fail(f"model not found: {onnx}; give the .onnx file from `edgeaction export`")
     if onnx.suffix != ".onnx":
         fail(f"build-engine takes an .onnx model. Received: {onnx}")
+    verify_checksum(onnx)  # never build an engine from a model altered since export
     bmin, bopt, bmax = parse_batch(batch)
     _check_args(workspace_mib, opt_level, dla_core, gpu_fallback)
     contract = contract_from_onnx(onnx)
@@ -265,6 +328,8 @@ def build_engine(
                 f"float16 ONNX graph and {onnx.with_name(onnx.stem + '_fp16.onnx')} is missing; "
                 "run `edgeaction export --fp16` or build with --no-fp16"
             )
+    if source != onnx:
+        verify_checksum(source)
     precision = "fp16" if fp16 else "fp32"
 
     flags = 0
@@ -333,12 +398,9 @@ def build_engine(
     else:
         device = gpu_info()
     out = Path(out) if out is not None else default_engine_path(onnx, bmax, precision, device)
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(memoryview(serialized))
     if cache_path is not None:
         atomic_write_bytes(cache_path, bytes(memoryview(config.get_timing_cache().serialize())))
     meta = {
-        "engine": out.name,
         "contract": contract.to_dict(),
         "tensorrt": trt.__version__,
         "device": device,
@@ -349,7 +411,7 @@ def build_engine(
         "build_seconds": round(seconds, 2),
         "edgeaction": __version__,
     }
-    atomic_write_text(sidecar_path(out), json.dumps(meta, indent=2) + "\n")
+    write_engine(out, memoryview(serialized), meta)
     log(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB) in {seconds:.0f} s")
     return out
 

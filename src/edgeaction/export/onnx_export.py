@@ -19,6 +19,12 @@ Optional outputs:
   run the head over the last T feature vectors. Each carries its part of the contract
   in `metadata_props` under `edgeaction.split`, and head(encoder(frames)) is checked
   against the whole Keras model.
+
+Integrity: `DIR/checksums.json` records the sha256 of every ONNX file written
+(`fsutil.write_checksums`); `OrtRunner` and `TrtRunner` refuse a file that no longer
+matches it (`fsutil.verify_checksum`). A kill (even SIGKILL) leaves DIR with its
+previous files or refuses them with one line at load; the converter child is killed with
+its parent (Linux `PR_SET_PDEATHSIG`).
 """
 
 from __future__ import annotations
@@ -37,7 +43,14 @@ from .. import __version__
 from .._lazy import require
 from ..contract import CONTRACT_FILE, CONTRACT_KEY, ModelContract
 from ..errors import EdgeActionError, fail
-from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
+from ..fsutil import (
+    CHECKSUMS_FILE,
+    atomic_paths,
+    atomic_write_text,
+    check_writable_dir,
+    sha256_file,
+    write_checksums,
+)
 
 #: ONNX opset: TensorRT 8.6–11 parse it and tf2onnx 1.17 refuses 19+ (FACTS).
 DEFAULT_OPSET = 17
@@ -91,8 +104,11 @@ def export_model(
     Args:
         run: Run directory (`model.keras` + `contract.json`) or a `.keras` path with a
             `contract.json` beside it.
-        out: Output directory; gets `model.onnx`, `contract.json`, `export_report.json`
-            (and `model_fp16.onnx`, `encoder.onnx`, `head.onnx` when asked for).
+        out: Output directory; gets `model.onnx`, `contract.json`, `checksums.json`
+            (the sha256 of every ONNX file written, verified when a runner loads one),
+            `export_report.json` (and `model_fp16.onnx`, `encoder.onnx`, `head.onnx`
+            when asked for). Files are written to hidden `.partial` files and renamed
+            into place only after every check passed.
         opset: Integer. ONNX opset, 13..18. Defaults to `17`.
         parity_clips: Integer or None. Clips of the Keras-vs-ORT parity check: seeded
             random clips without `data` (None: 4), at most this many held-out clips with
@@ -178,13 +194,18 @@ def export_model(
         files["model_fp16.onnx"] = m16
     if parts is not None:
         files.update(_finish_split(*parts, contract, res["features"], onnx))
-    # Everything is checked: only now does anything land in DIR.
-    sizes = {}
-    for name, m in files.items():
-        with atomic_path(out_dir / name) as tmp:
-            onnx.save(m, str(tmp))
-        sizes[name] = (out_dir / name).stat().st_size
-    contract.save(out_dir / CONTRACT_FILE)
+    # Everything is checked: only now does anything land in DIR. Every file is written
+    # to a hidden `.partial` temp file first; `checksums.json` (the sha256 of each ONNX
+    # file, checked at load) lands before the renames, so a kill between two renames
+    # leaves old files that no longer match it: refused at load, never run mixed.
+    targets = [out_dir / name for name in files] + [out_dir / CONTRACT_FILE]
+    with atomic_paths(targets) as tmps:
+        for name, m in files.items():
+            onnx.save(m, str(tmps[out_dir / name]))
+        tmps[out_dir / CONTRACT_FILE].write_text(contract.to_json() + "\n", encoding="utf-8")
+        sums = {name: sha256_file(tmps[out_dir / name]) for name in files}
+        sizes = {name: tmps[out_dir / name].stat().st_size for name in files}
+        write_checksums(out_dir, sums)
     report = {
         "onnx": str(out_dir / "model.onnx"),
         "opset": opset,
@@ -192,6 +213,7 @@ def export_model(
         "top1_agreement": res["top1_agreement"],
         "parity_clips": res["clips"],
         "parity_source": req["parity_source"],
+        "sha256": sums,
     }
     if fp16:
         report.update(
@@ -229,7 +251,9 @@ def export_model(
     atomic_write_text(out_dir / "export_report.json", json.dumps(report, indent=2) + "\n")
     for k, v in checks.items():
         log(f"check {k}: {v} (details: edgeaction check {out_dir / k.split()[0]})")
-    log(f"wrote {', '.join(files)} into {out_dir} ({report['seconds']} s)")
+    log(
+        f"wrote {', '.join(files)} (sha256 in {CHECKSUMS_FILE}) into {out_dir} ({report['seconds']} s)"
+    )
     return report
 
 
@@ -245,6 +269,7 @@ def _run_child(td: Path, keras_path: Path, log) -> dict:
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         try:
             for line in proc.stdout:
@@ -264,6 +289,20 @@ def _run_child(td: Path, keras_path: Path, log) -> dict:
         tail = stderr.strip().splitlines()[-1:] or [f"exit code {rc}"]
         fail(f"tf2onnx conversion of {keras_path} failed: {tail[0][:300]}")
     return res
+
+
+def _die_with_parent() -> None:
+    """In the converter child: get SIGKILL when the parent dies (even by SIGKILL).
+
+    Without it a killed `edgeaction export` leaves tf2onnx running (many GB) as an orphan.
+    """
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _gate(res: dict, fp16: bool, split: bool, log) -> None:
