@@ -247,7 +247,10 @@ def test_manifest_segments_of_a_real_clip(tmp_path, real_clips):
         f"{ucf},makeup,30,,val\n"  # beyond the end: an empty segment
     )
     assert detect_layout(csv_path) == "manifest"
-    ds = discover(csv_path)
+    one_line_error(
+        r"segments\.csv line 2: .* points outside .*--allow-outside-root", discover, csv_path
+    )
+    ds = discover(csv_path, allow_outside_root=True)  # absolute paths elsewhere, knowingly
     assert ds.layout == "manifest" and ds.root == csv_path.parent
     assert ds.labels == ("makeup", "wrestle")
     assert [(it.start, it.end) for it in ds.items][:3] == [(None, None), (1.0, 3.0), (8.5, None)]
@@ -271,12 +274,13 @@ def test_manifest_relative_paths_and_line_errors(tmp_path, real_clips):
     (tmp_path / "v" / "b.mp4").symlink_to(real_clips / ARM)
     m = tmp_path / "lists" / "m.csv"
     m.parent.mkdir()
-    m.write_text("path,label\n../v/a.avi,a\n../v/b.mp4,b\n")  # a list may point anywhere
-    ds = discover(m, layout="manifest")
+    m.write_text("path,label\n../v/a.avi,a\n../v/b.mp4,b\n")  # outside lists/: opt in
+    one_line_error(r"m\.csv line 2: \.\./v/a\.avi points outside", discover, m)
+    ds = discover(m, layout="manifest", allow_outside_root=True)
     assert [it.path for it in ds.items] == [tmp_path / "v" / "a.avi", tmp_path / "v" / "b.mp4"]
     assert all(it.split in ("train", "val", "test") for it in ds.items)
     m.write_text("path,label,start,end\n../v/a.avi,a,1,2\n../v/b.mp4,b,4,3\n")
-    one_line_error(r"m\.csv line 3: start 4 s >= end 3 s", discover, m)
+    one_line_error(r"m\.csv line 3: start 4 s >= end 3 s", discover, m, allow_outside_root=True)
     m.write_text("path,label,start,end\n../v/a.avi,a,1\n")
     one_line_error(r"m\.csv line 2: 3 fields, the header path,label,start,end has 4", discover, m)
     m.write_text("path,label,start\n../v/a.avi,a,soon\n")
@@ -284,7 +288,7 @@ def test_manifest_relative_paths_and_line_errors(tmp_path, real_clips):
     m.write_text("path,label,spilt\n../v/a.avi,a,train\n")
     one_line_error(r"unknown column 'spilt'", discover, m)
     m.write_text("path,label\nnope/a.avi,a\nnope/b.avi,b\n")
-    one_line_error(r"none of the 2 clips listed in .*m\.csv exists", discover, m)
+    one_line_error(r"none of the 2 clips listed in .*m\.csv exists", discover, m)  # inside
 
 
 # ---- errors and API --------------------------------------------------------------------

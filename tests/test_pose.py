@@ -31,14 +31,14 @@ def pose_data(real_clips, tmp_path_factory):
         for name in names:
             (root / label / name).symlink_to(real_clips / name)
     cache = tmp_path_factory.mktemp("pose_cache")
-    p = cli("pose-extract", root, "--out", cache, timeout=300)
+    p = cli("pose-extract", root, "--allow-outside-root", "--out", cache, timeout=300)
     return root, cache, p
 
 
 def _items(root):
     from edgeaction.datasets import discover
 
-    ds = discover(root)
+    ds = discover(root, allow_outside_root=True)  # symlinks to the real clips
     return ds, {it.path.name: it for it in ds.items}
 
 
@@ -100,7 +100,7 @@ def test_pose_extract_finds_people_in_real_clips(pose_data):
 def test_second_run_uses_the_cache(pose_data):
     root, cache, _ = pose_data
     before = {f.name: f.stat().st_mtime_ns for f in cache.glob("*.npz")}
-    p = cli("pose-extract", root, "--out", cache)
+    p = cli("pose-extract", root, "--allow-outside-root", "--out", cache)
     assert "(0 extracted, 2 cached, 0 unreadable)" in p.stdout and "all cached" in p.stdout
     assert {f.name: f.stat().st_mtime_ns for f in cache.glob("*.npz")} == before
 
@@ -146,7 +146,7 @@ def test_missing_or_stale_cache_fails_with_one_line(pose_data, tmp_path):
     np.savez_compressed(npz, **d)
     with pytest.raises(EdgeActionError, match="out of date .the video changed"):
         load_pose(stale, item, root, 8)
-    p = cli("pose-extract", root, "--out", stale)
+    p = cli("pose-extract", root, "--allow-outside-root", "--out", stale)
     assert "(1 extracted, 1 cached, 0 unreadable)" in p.stdout, p.stdout
     assert load_pose(stale, item, root, 8).shape == (8, 132)
 
@@ -154,7 +154,7 @@ def test_missing_or_stale_cache_fails_with_one_line(pose_data, tmp_path):
 def _decoded_lengths(data):
     from edgeaction.datasets import discover, load_clips
 
-    ds = discover(data)
+    ds = discover(data, allow_outside_root=True)
     _, _, bad, lengths = load_clips(ds.items, ds.labels, 4, 32, 32, progress=False)
     assert not bad
     return ds, dict(zip((it.key(ds.root) for it in ds.items), lengths, strict=True))
@@ -187,7 +187,7 @@ def test_segments_and_frame_folders_match_the_decoded_frames(tmp_path, real_clip
 
     for data, cache in ((seg / "list.csv", tmp_path / "c_seg"), (frames / "clips.csv", None)):
         cache = cache or tmp_path / "c_frames"
-        p = cli("pose-extract", data, "--out", cache)
+        p = cli("pose-extract", data, "--allow-outside-root", "--out", cache)
         ds, lengths = _decoded_lengths(data)
         assert f"{len(ds.items)} clips ({len(ds.items)} extracted" in p.stdout, p.stdout
         index = json.loads((cache / "index.json").read_text())["clips"]
@@ -205,7 +205,7 @@ def test_unreadable_clips_are_skipped(tmp_path, synth_video):
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "broken.mp4").write_text("not a video")
     (tmp_path / "b" / "seq.mp4").symlink_to(synth_video)
-    p = cli("pose-extract", tmp_path, "--out", tmp_path / "cache")
+    p = cli("pose-extract", tmp_path, "--allow-outside-root", "--out", tmp_path / "cache")
     assert "2 clips (1 extracted, 0 cached, 1 unreadable)" in p.stdout, p.stdout
     assert "skipped unreadable clip" in p.stderr and "broken.mp4" in p.stderr
     index = json.loads((tmp_path / "cache" / "index.json").read_text())
@@ -213,7 +213,9 @@ def test_unreadable_clips_are_skipped(tmp_path, synth_video):
 
     (tmp_path / "b" / "seq.mp4").unlink()
     (tmp_path / "b" / "bad.avi").write_bytes(b"\0" * 100)
-    p = cli("pose-extract", tmp_path, "--out", tmp_path / "cache", check=False)
+    p = cli(
+        "pose-extract", tmp_path, "--allow-outside-root", "--out", tmp_path / "cache", check=False
+    )
     err = [x for x in p.stderr.splitlines() if x.startswith("edgeaction: error:")]
     assert p.returncode == 1 and len(err) == 1 and "none of the 2 clips" in err[0], p.stderr
 
@@ -250,7 +252,8 @@ def test_missing_mediapipe_stops_with_the_install_hint(tmp_path, synth_video):
     code = (
         "import sys; sys.modules['mediapipe'] = None\n"
         "from edgeaction.cli import main\n"
-        f"sys.exit(main(['pose-extract', {str(tmp_path)!r}, '--out', {str(tmp_path / 'c')!r}]))"
+        f"sys.exit(main(['pose-extract', {str(tmp_path)!r}, '--allow-outside-root', "
+        f"'--out', {str(tmp_path / 'c')!r}]))"
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     err = [x for x in p.stderr.splitlines() if x.startswith("edgeaction: error:")]

@@ -138,6 +138,7 @@ def cmd_train(a) -> int:
             distribute=a.distribute,
             verbose=1 if sys.stdout.isatty() else 2,
             name=a.name,
+            allow_outside_root=a.allow_outside_root,
         )
     )
     test = m["test_accuracy"]
@@ -177,11 +178,15 @@ def cmd_export(a) -> int:
     from .train.trainer import keras_quiet
 
     keras_quiet()
+    from .datasets import outside_root_allowed
     from .export import export_model
 
-    export_model(
-        a.run, a.out, opset=a.opset, data=a.data, pose_dir=a.pose, fp16=a.fp16, split=a.split
-    )
+    if a.unsafe_keras:  # read by the converter child process (export/_convert.py)
+        os.environ["EDGEACTION_UNSAFE_KERAS"] = "1"
+    with outside_root_allowed(a.allow_outside_root):
+        export_model(
+            a.run, a.out, opset=a.opset, data=a.data, pose_dir=a.pose, fp16=a.fp16, split=a.split
+        )
     if a.triton:
         from .contract import ModelContract
         from .export.triton import write_triton_repo
@@ -207,6 +212,8 @@ def cmd_evaluate(a) -> int:
         batch=a.batch,
         progress=sys.stderr.isatty(),
         seed=a.seed,
+        allow_outside_root=a.allow_outside_root,
+        unsafe_keras=a.unsafe_keras,
     )
     m, k = r["report"], r["top_k"]
     worst = ", ".join(f"{lab} {f1:.2f}" for lab, f1 in worst_classes(m, 3)) or "-"
@@ -277,6 +284,8 @@ def cmd_compare(a) -> int:
         batch=a.batch,
         progress=sys.stderr.isatty(),
         seed=a.seed,
+        allow_outside_root=a.allow_outside_root,
+        unsafe_keras=a.unsafe_keras,
     )
     print(format_table(r))
     for k in ("json", "plot"):
@@ -309,7 +318,14 @@ examples:
 def cmd_pose_extract(a) -> int:
     from .pose import extract_dataset
 
-    s = extract_dataset(a.data, a.out, layout=a.layout, progress=True, force=a.force)
+    s = extract_dataset(
+        a.data,
+        a.out,
+        layout=a.layout,
+        progress=True,
+        force=a.force,
+        allow_outside_root=a.allow_outside_root,
+    )
     speed = f"{s['fps']:.0f} fps" if s["fps"] else "all cached"
     print(
         f"pose-extract: {s['clips']} clips ({s['extracted']} extracted, {s['cached']} cached, "
@@ -665,6 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--name", help="model name used in events and engines (default: the --out folder name)"
     )
     t.add_argument("--out", type=Path, help="run directory to write")
+    _outside_root_arg(t)
     t.set_defaults(fn=cmd_train)
 
     e = sub.add_parser("export", help="export a trained run to ONNX with its contract")
@@ -702,6 +719,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write encoder.onnx (per frame) and head.onnx (over T features) for "
         "streaming (edge-tiny, edge-mnv3, seed-a)",
     )
+    _outside_root_arg(e)
+    _unsafe_keras_arg(e)
     e.set_defaults(fn=cmd_export)
 
     v = sub.add_parser(
@@ -778,6 +797,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="data layout (default: detected)",
     )
     x.add_argument("--force", action="store_true", help="extract again even if cached")
+    _outside_root_arg(x)
     x.set_defaults(fn=cmd_pose_extract)
 
     r = sub.add_parser(
@@ -969,7 +989,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _dataset_args(p: argparse.ArgumentParser, verb: str) -> None:
-    """--layout, --split, --pose, --batch and --seed, as `evaluate` and `compare` take them."""
+    """--layout, --split, --pose, --batch, --seed, --allow-outside-root and --unsafe-keras,
+    as `evaluate` and `compare` take them."""
     p.add_argument(
         "--layout",
         choices=["folders", "frames", "manifest"],
@@ -997,6 +1018,28 @@ def _dataset_args(p: argparse.ArgumentParser, verb: str) -> None:
     )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the stratified split (default 0, as train)"
+    )
+    _outside_root_arg(p)
+    _unsafe_keras_arg(p)
+
+
+def _outside_root_arg(p: argparse.ArgumentParser) -> None:
+    """--allow-outside-root: read data set rows that resolve outside the data set root."""
+    p.add_argument(
+        "--allow-outside-root",
+        action="store_true",
+        help="read clips that resolve outside the data set root (rows with ../ or absolute "
+        "paths, symbolic links out of it); refused by default, naming the row",
+    )
+
+
+def _unsafe_keras_arg(p: argparse.ArgumentParser) -> None:
+    """--unsafe-keras: load .keras files with safe_mode=False."""
+    p.add_argument(
+        "--unsafe-keras",
+        action="store_true",
+        help="load a .keras model with safe_mode=False. RISK: a Lambda layer runs arbitrary "
+        "Python from the file; use only for files from a source you trust",
     )
 
 

@@ -96,6 +96,8 @@ def compare(
     batch: int = 8,
     progress: bool = True,
     seed: int = 0,
+    allow_outside_root: bool = False,
+    unsafe_keras: bool = False,
 ) -> dict:
     """Run two forms of one model on a split of `data` and compare them clip by clip.
 
@@ -113,6 +115,10 @@ def compare(
         batch: Integer. Clips per inference call. Defaults to `8`.
         progress: Boolean. Show a progress bar. Defaults to `True`.
         seed: Integer. Seed of the stratified split. Defaults to `0`.
+        allow_outside_root: Boolean. Read clips that resolve outside the data set root
+            (see `datasets.discover`). Defaults to `False`.
+        unsafe_keras: Boolean. Load `.keras` models with `safe_mode=False` (a `Lambda`
+            layer runs arbitrary Python from the file). Defaults to `False`.
 
     Returns:
         Dict with `a` and `b` (model, backend, contract, accuracy), `clips`,
@@ -145,15 +151,18 @@ def compare(
 
         preload()  # a missing matplotlib fails now, not after the run
 
+    from .datasets import outside_root_allowed
+
     # Keras first: TensorFlow must be loaded before any video is decoded.
     order = sorted([(pa, ba), (pb, bb)], key=lambda m: m[1] != "keras")
     loaded = {}
     try:
         for p, b in order:
-            loaded[(p, b)] = load_model(p, b)
+            loaded[(p, b)] = load_model(p, b, unsafe_keras)
         ma, mb = loaded[(pa, ba)], loaded[(pb, bb)]
         _check_contracts(ma.contract, mb.contract, pa, pb)
-        result = _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed)
+        with outside_root_allowed(allow_outside_root):
+            result = _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed)
     finally:
         for m in loaded.values():
             m.close()

@@ -106,60 +106,67 @@ class ModelContract:
 
     def _problem(self) -> str | None:
         if not isinstance(self.name, str) or not self.name:
-            return f"name must be a non-empty string. Received: name={self.name!r}"
+            return f"name must be a non-empty string. Received: name={_show(self.name)}"
         if isinstance(self.labels, str) or not isinstance(self.labels, list | tuple):
-            return f"labels must be a list of strings. Received: labels={self.labels!r}"
+            return f"labels must be a list of strings. Received: labels={_show(self.labels)}"
         if len(self.labels) < 2:
             return f"labels needs at least 2 classes. Received: {len(self.labels)}"
         if not all(isinstance(x, str) and x for x in self.labels):
             return "labels must be non-empty strings"
         if len(set(self.labels)) != len(self.labels):
-            return f"labels must be unique. Received: labels={list(self.labels)}"
+            return f"labels must be unique. Received: labels={_show(list(self.labels))}"
         for k in ("frames", "height", "width"):
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 4096:
-                return f"{k} must be an integer in 1..4096. Received: {k}={v!r}"
+                return f"{k} must be an integer in 1..4096. Received: {k}={_show(v)}"
         for k in ("input_name", "output_name"):
             if not isinstance(getattr(self, k), str) or not getattr(self, k):
                 return f"{k} must be a non-empty string"
         if self.layout not in LAYOUTS:
-            return f"layout must be one of {LAYOUTS}. Received: layout={self.layout!r}"
+            return f"layout must be one of {LAYOUTS}. Received: layout={_show(self.layout)}"
         if self.dtype not in DTYPES:
-            return f"dtype must be one of {DTYPES}. Received: dtype={self.dtype!r}"
+            return f"dtype must be one of {DTYPES}. Received: dtype={_show(self.dtype)}"
         if self.colour not in COLOUR_ORDERS:
-            return f"colour must be one of {COLOUR_ORDERS}. Received: colour={self.colour!r}"
+            return f"colour must be one of {COLOUR_ORDERS}. Received: colour={_show(self.colour)}"
         if not _finite(self.scale) or self.scale <= 0:
-            return f"scale must be a positive number. Received: scale={self.scale!r}"
+            return f"scale must be a positive number. Received: scale={_show(self.scale)}"
         for k in ("mean", "std"):
             v = getattr(self, k)
             if not isinstance(v, list | tuple) or len(v) != 3 or not all(_finite(x) for x in v):
-                return f"{k} must be 3 numbers. Received: {k}={v!r}"
+                return f"{k} must be 3 numbers. Received: {k}={_show(v)}"
         if any(s <= 0 for s in self.std):
-            return f"std must be positive. Received: std={self.std!r}"
-        if not isinstance(self.stride, int) or isinstance(self.stride, bool) or self.stride < 0:
-            return f"stride must be a non-negative integer. Received: stride={self.stride!r}"
+            return f"std must be positive. Received: std={_show(self.std)}"
+        if (
+            not isinstance(self.stride, int)
+            or isinstance(self.stride, bool)
+            or not 0 <= self.stride <= 65536
+        ):
+            return f"stride must be a non-negative integer up to 65536. Received: stride={_show(self.stride)}"
         if (
             not isinstance(self.subsample, int)
             or isinstance(self.subsample, bool)
             or not 1 <= self.subsample <= 64
         ):
-            return f"subsample must be an integer in 1..64. Received: subsample={self.subsample!r}"
+            return f"subsample must be an integer in 1..64. Received: subsample={_show(self.subsample)}"
         if self.modality not in MODALITIES:
-            return f"modality must be one of {MODALITIES}. Received: modality={self.modality!r}"
+            return (
+                f"modality must be one of {MODALITIES}. Received: modality={_show(self.modality)}"
+            )
         if not isinstance(self.pose_name, str) or not self.pose_name:
             return "pose_name must be a non-empty string"
         if self.modality == "rgb+pose" and self.pose_name == self.input_name:
-            return f"pose_name and input_name must differ. Received: both {self.pose_name!r}"
+            return f"pose_name and input_name must differ. Received: both {_show(self.pose_name)}"
         if (
             not isinstance(self.keypoints, int)
             or isinstance(self.keypoints, bool)
             or not 1 <= self.keypoints <= 1024
         ):
-            return (
-                f"keypoints must be an integer in 1..1024. Received: keypoints={self.keypoints!r}"
-            )
-        if not isinstance(self.producer, dict):
-            return "producer must be a mapping of strings"
+            return f"keypoints must be an integer in 1..1024. Received: keypoints={_show(self.keypoints)}"
+        if not isinstance(self.producer, dict) or not all(
+            isinstance(v, str) or v is None or _finite(v) or isinstance(v, bool)
+            for v in self.producer.values()
+        ):
+            return "producer must map tool names to version strings"
         return None
 
     # ---- shapes ------------------------------------------------------------------------
@@ -268,13 +275,18 @@ class ModelContract:
         schema = d.get("schema", SCHEMA_VERSION)
         if schema != SCHEMA_VERSION:
             fail(
-                f"{source} has schema {schema!r}, this edgeaction reads schema {SCHEMA_VERSION}; "
+                f"{source} has schema {_show(schema)}, this edgeaction reads schema "
+                f"{SCHEMA_VERSION}; "
                 "re-export the model with this version"
             )
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known - {"schema"})
+        unknown = sorted((k for k in d if k not in known and k != "schema"), key=repr)
         if unknown:
-            fail(f"{source} has unknown keys {unknown}; re-export the model with this version")
+            shown = ", ".join(_show(k, 40) for k in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            fail(
+                f"{source} has unknown keys [{shown}]{more}; re-export the model with this version"
+            )
         missing = [k for k in ("name", "labels", "frames", "height", "width") if k not in d]
         if missing:
             fail(f"{source} lacks {missing}; re-export the model with `edgeaction export`")
@@ -283,15 +295,21 @@ class ModelContract:
             return cls(**kw)
         except EdgeActionError as e:
             fail(f"{source}: {e}")
-        except (TypeError, ValueError) as e:
-            fail(f"{source} is malformed ({e}); re-export the model with `edgeaction export`")
+        except (TypeError, ValueError, OverflowError, RecursionError) as e:
+            fail(
+                f"{source} is malformed ({first_line(e)}); "
+                "re-export the model with `edgeaction export`"
+            )
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "contract") -> ModelContract:
         try:
             d = json.loads(text)
-        except (ValueError, UnicodeDecodeError, RecursionError) as e:
-            fail(f"{source} is not valid JSON ({e}); re-export the model with `edgeaction export`")
+        except (ValueError, UnicodeDecodeError, RecursionError, TypeError) as e:
+            fail(
+                f"{source} is not valid JSON ({first_line(e)}); "
+                "re-export the model with `edgeaction export`"
+            )
         return cls.from_dict(d, source)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -350,16 +368,16 @@ class SplitPart:
 
     def __post_init__(self):
         if self.part not in SPLIT_PARTS:
-            fail(f"split part must be one of {SPLIT_PARTS}. Received: part={self.part!r}")
+            fail(f"split part must be one of {SPLIT_PARTS}. Received: part={_show(self.part)}")
         for k in ("input", "output"):
             if not isinstance(getattr(self, k), str) or not getattr(self, k):
                 fail(f"split {self.part}: {k} must be a non-empty string")
         f = self.features
         if not isinstance(f, int) or isinstance(f, bool) or f < 1:
-            fail(f"split {self.part}: features must be a positive integer. Received: {f!r}")
+            fail(f"split {self.part}: features must be a positive integer. Received: {_show(f)}")
         if self.frames != self.contract.frames:
             fail(
-                f"split {self.part}: frames {self.frames!r} differs from its contract's "
+                f"split {self.part}: frames {_show(self.frames)} differs from its contract's "
                 f"{self.contract.frames}; re-export the model with `edgeaction export --split`"
             )
 
@@ -426,8 +444,8 @@ class SplitPart:
         fix = "re-export the model with `edgeaction export --split`"
         try:
             d = json.loads(text)
-        except (ValueError, UnicodeDecodeError, RecursionError) as e:
-            fail(f"{source} is not valid JSON ({e}); {fix}")
+        except (ValueError, UnicodeDecodeError, RecursionError, TypeError) as e:
+            fail(f"{source} is not valid JSON ({first_line(e)}); {fix}")
         keys = ("part", "input", "output", "features", "frames", "contract")
         if not isinstance(d, dict) or any(k not in d for k in keys):
             fail(f"{source} lacks one of {list(keys)}; {fix}")
@@ -436,6 +454,8 @@ class SplitPart:
             return cls(**{k: d[k] for k in keys[:-1]}, contract=contract)
         except EdgeActionError as e:
             fail(f"{source}: {e}")
+        except (TypeError, ValueError, OverflowError, RecursionError) as e:
+            fail(f"{source} is malformed ({first_line(e)}); {fix}")
 
 
 def split_part_from_onnx(
@@ -495,7 +515,22 @@ def _onnx_metadata(p: Path) -> dict[str, str]:
 
 
 def _finite(x) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    """Whether `x` is a real int or float that is finite as a float (huge ints are not)."""
+    if not isinstance(x, int | float) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _show(v: Any, limit: int = 80) -> str:
+    """`repr(v)` for a one-line message: cut to `limit`, safe for huge ints and deep nesting."""
+    try:
+        r = repr(v)
+    except (ValueError, RecursionError):  # an int past the digit limit, nesting past the stack
+        r = f"<{type(v).__name__}>"
+    return r if len(r) <= limit else r[: limit - 3] + "..."
 
 
 def _canon_dtype(d: str) -> str:

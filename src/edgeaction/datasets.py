@@ -36,10 +36,15 @@ Layouts (`--layout`; `discover(layout=None)` detects them, rules in `detect_layo
     seconds, each optional per row: empty start = from the beginning, empty end = to the
     end; split empty = stratified by seed). A segment keeps the frames whose timestamp,
     counted from the clip's first frame, lies in `[start, end)`. Relative paths are
-    resolved against the CSV's directory. A CSV named `manifest.csv` (what `edgeaction
-    synth` writes, and what a directory given as data must hold) describes the
-    self-contained folder it sits in: its paths must stay inside that folder. Any other
-    CSV is a list that may point anywhere (absolute paths, `../videos/a.mp4`).
+    resolved against the CSV's directory.
+
+The data set root is the directory given, or the directory of the CSV file given. Every
+clip must lie inside it once resolved (`..`, absolute paths and symbolic links are
+followed): a row or a linked clip that points elsewhere (`../../etc/passwd`,
+`/data/other/a.mp4`, a symlink out of the root) fails with the CSV line, unless
+`allow_outside_root=True` (`--allow-outside-root` on the command line) says the data set
+knowingly points outside. `outside_root_allowed(True)` sets the default for the code it
+wraps (the CLI uses it where a data set is read by code it does not own the call of).
 
 `ClipItem.key(root)` is a stable, file-name-safe id of a clip (and its segment) for caches.
 Missing or unreadable clips are not fatal at discovery: `load_clips` skips and reports
@@ -48,12 +53,15 @@ them (discovery fails only when none of the listed clips exists).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import hashlib
 import logging
 import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +77,89 @@ LAYOUTS = ("folders", "frames", "manifest")
 SPLITS = ("train", "val", "test")
 _MANIFEST_COLUMNS = ("path", "label", "start", "end", "split")
 _EPS = 1e-6  # seconds; timestamps are integer nanoseconds
+OUTSIDE_FLAG = "--allow-outside-root"
+_ALLOW_OUTSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "edgeaction_allow_outside_root", default=False
+)
+
+
+@contextlib.contextmanager
+def outside_root_allowed(allow: bool = True) -> Iterator[None]:
+    """Within the block, `discover(allow_outside_root=None)` defaults to `allow`.
+
+    Args:
+        allow: Boolean. Whether clips outside the data set root are read. Defaults to
+            `True`.
+    """
+    token = _ALLOW_OUTSIDE.set(bool(allow))
+    try:
+        yield
+    finally:
+        _ALLOW_OUTSIDE.reset(token)
+
+
+def _show(text: str, limit: int = 120) -> str:
+    """`text` for a one-line message: as is when printable and short, else its repr, cut."""
+    if text.isprintable() and len(text) <= limit:
+        return text
+    r = repr(text)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+def _exists(p: Path) -> bool:
+    """`p.exists()` that is False (not an error) for names the OS refuses (too long, NUL)."""
+    try:
+        return p.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_dir(p: Path) -> bool:
+    try:
+        return p.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _real(p: Path) -> Path | None:
+    """`p` resolved (symlinks followed), or None when it cannot be (a loop, a bad name)."""
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+class _RootGuard:
+    """Refuses clips that resolve outside `root`, unless `allow`."""
+
+    def __init__(self, root: Path, allow: bool):
+        self.root, self.allow = root, allow
+        self.real = _real(root) or Path(os.path.abspath(root))
+
+    def check(self, path: Path, where: str, shown: str) -> None:
+        """Fail when `path` lies outside the root; `where` and `shown` name the row."""
+        if self.allow:
+            return
+        real = _real(path)
+        if real is None:
+            fail(
+                f"{where}: cannot resolve {_show(shown)} (a symbolic link loop or a name the "
+                f"system refuses), so it cannot be checked to lie inside the data set root "
+                f"{self.root}; fix the path, or pass {OUTSIDE_FLAG} to skip the check"
+            )
+        if real.is_relative_to(self.real):
+            return
+        link = " through a symbolic link" if _under(path, self.root) else ""
+        fail(
+            f"{where}: {_show(shown)} points outside the data set root {self.root}{link}; "
+            f"move the clip inside it, or pass {OUTSIDE_FLAG} to read it anyway"
+        )
+
+
+def _under(path: Path, root: Path) -> bool:
+    """Whether `path` lies under `root` without following links."""
+    a, b = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    return a.is_relative_to(b)
 
 
 @dataclass
@@ -169,7 +260,7 @@ def detect_layout(data: str | os.PathLike) -> str:
       `manifest`.
     """
     p = _check_exists(data)
-    if p.is_dir():
+    if _is_dir(p):
         if (p / "manifest.csv").is_file():
             return "manifest"
         if (p / "train.csv").is_file() and (p / "val.csv").is_file():
@@ -190,8 +281,8 @@ def detect_layout(data: str | os.PathLike) -> str:
 
 def _check_exists(data) -> Path:
     p = Path(data)
-    if not p.exists():
-        fail(f"data set not found: {p}; check the path")
+    if not _exists(p):
+        fail(f"data set not found: {_show(str(p))}; check the path")
     return p
 
 
@@ -201,6 +292,7 @@ def discover(
     layout: str | None = None,
     seed: int = 0,
     fractions=(0.7, 0.15, 0.15),
+    allow_outside_root: bool | None = None,
 ) -> Dataset:
     """Find the clips of a data set and assign a train/val/test split.
 
@@ -210,7 +302,14 @@ def discover(
         layout: String or None. One of `LAYOUTS`; None detects it (see `detect_layout`).
         seed: Integer. Seed of the stratified split where no file gives one.
         fractions: Tuple of 3 floats. Train/val/test shares. Defaults to 70/15/15.
+        allow_outside_root: Boolean or None. Read clips that resolve outside the data
+            set root (`..`, absolute paths, symbolic links out of it); otherwise they
+            fail with the row. None takes the default of `outside_root_allowed`
+            (False unless set).
     """
+    if allow_outside_root is None:
+        allow_outside_root = _ALLOW_OUTSIDE.get()
+    allow = bool(allow_outside_root)
     if layout is not None and layout not in LAYOUTS:
         fail(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     if len(fractions) != 3 or any(not 0 <= float(f) <= 1 for f in fractions):
@@ -218,14 +317,14 @@ def discover(
     p = _check_exists(data)
     layout = layout or detect_layout(p)
     index: dict[str, int] = {}
-    if layout == "folders" and p.is_dir() and (p / "manifest.csv").is_file():
-        root, items = _discover_manifest(p)  # class folders whose manifest fixes the split
+    if layout == "folders" and _is_dir(p) and (p / "manifest.csv").is_file():
+        root, items = _discover_manifest(p, allow)  # class folders whose manifest fixes the split
     elif layout == "folders":
-        root, items = p, _discover_folders(p)
+        root, items = p, _discover_folders(p, allow)
     elif layout == "manifest":
-        root, items = _discover_manifest(p)
+        root, items = _discover_manifest(p, allow)
     else:
-        root, items, index = _discover_frames(p, seed, fractions)
+        root, items, index = _discover_frames(p, seed, fractions, allow)
     if not items:
         fail(f"no clips found in {p}; check the data set ({layout} layout)")
     names = {it.label for it in items}
@@ -237,23 +336,25 @@ def discover(
         fail(f"{p} holds clips of only one label ({labels[0]}); a classifier needs at least 2")
     if any(it.split is None for it in items):
         _stratified_split(items, labels, seed, fractions)
-    if layout != "folders" or p.is_dir() and (p / "manifest.csv").is_file():
+    if layout != "folders" or _is_dir(p) and (p / "manifest.csv").is_file():
         _check_listed(p, root, items)
     return Dataset(root, layout, labels, items)
 
 
-def _discover_folders(r: Path) -> list[ClipItem]:
-    if not r.is_dir():
+def _discover_folders(r: Path, allow: bool = False) -> list[ClipItem]:
+    if not _is_dir(r):
         fail(
             f"data set {r} is not a directory; give the folder that holds one sub-folder per label"
         )
     items = []
+    guard = _RootGuard(r, allow)
     for d in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for top, dirs, files in os.walk(d):
             dirs[:] = sorted(x for x in dirs if not x.startswith("."))
             for name in sorted(files):
                 f = Path(top) / name
                 if f.suffix.lower() in _VIDEO_EXTS and not name.startswith(".") and f.is_file():
+                    guard.check(f, f"clip {f}", f.relative_to(r).as_posix())
                     items.append(ClipItem(f, d.name))
     if not items:
         hint = ""
@@ -266,8 +367,8 @@ def _discover_folders(r: Path) -> list[ClipItem]:
     return items
 
 
-def _discover_manifest(p: Path) -> tuple[Path, list[ClipItem]]:
-    if p.is_dir():
+def _discover_manifest(p: Path, allow: bool = False) -> tuple[Path, list[ClipItem]]:
+    if _is_dir(p):
         csv_path = p / "manifest.csv"
         if not csv_path.is_file():
             fail(
@@ -277,7 +378,7 @@ def _discover_manifest(p: Path) -> tuple[Path, list[ClipItem]]:
     else:
         csv_path = p
     root = csv_path.parent
-    return root, _read_manifest(csv_path, root, inside=csv_path.name == "manifest.csv")
+    return root, _read_manifest(csv_path, root, allow)
 
 
 def _rows(csv_path: Path, delimiter: str):
@@ -305,11 +406,11 @@ def _seconds(csv_path: Path, n: int, what: str, text: str) -> float | None:
     except ValueError:
         v = math.nan
     if not math.isfinite(v) or v < 0:
-        fail(f"{csv_path} line {n}: {what} must be seconds >= 0. Received: {text!r}")
+        fail(f"{csv_path} line {n}: {what} must be seconds >= 0. Received: {_show(repr(text))}")
     return v
 
 
-def _read_manifest(csv_path: Path, root: Path, inside: bool) -> list[ClipItem]:
+def _read_manifest(csv_path: Path, root: Path, allow: bool = False) -> list[ClipItem]:
     rows = _rows(csv_path, ",")
     first = next(rows, None)
     if first is None:
@@ -320,10 +421,10 @@ def _read_manifest(csv_path: Path, root: Path, inside: bool) -> list[ClipItem]:
         fail(f"{csv_path} needs a header with path,label[,start,end][,split]")
     unknown = [h for h in header if h not in _MANIFEST_COLUMNS]
     if unknown or len(set(header)) != len(header):
-        what = f"unknown column {unknown[0]!r}" if unknown else "a repeated column"
+        what = f"unknown column {_show(repr(unknown[0]))}" if unknown else "a repeated column"
         fail(f"{csv_path}: {what} in the header; columns are {','.join(_MANIFEST_COLUMNS)}")
     col = {h: i for i, h in enumerate(header)}
-    root_real = root.resolve()
+    guard = _RootGuard(root, allow)
     items = []
     for n, fields in rows:
         if len(fields) != len(header):
@@ -339,7 +440,10 @@ def _read_manifest(csv_path: Path, root: Path, inside: bool) -> list[ClipItem]:
         if not rel or not label:
             fail(f"{csv_path} line {n}: empty path or label")
         if split is not None and split not in SPLITS:
-            fail(f"{csv_path} line {n}: split must be one of {SPLITS}. Received: {split!r}")
+            fail(
+                f"{csv_path} line {n}: split must be one of {SPLITS}. "
+                f"Received: {_show(repr(split))}"
+            )
         start = _seconds(csv_path, n, "start", get("start"))
         end = _seconds(csv_path, n, "end", get("end"))
         if end is not None and end <= (start or 0.0):
@@ -348,31 +452,34 @@ def _read_manifest(csv_path: Path, root: Path, inside: bool) -> list[ClipItem]:
                 "a segment needs start < end"
             )
         path = Path(os.path.normpath(root / rel))
-        if inside and root_real not in path.resolve().parents:
-            fail(f"{csv_path} line {n}: {rel} points outside the data set root {root}")
+        guard.check(path, f"{csv_path} line {n}", rel)
         items.append(ClipItem(path, label, split, start, end))
     return items
 
 
-def _discover_frames(p: Path, seed: int, fractions) -> tuple[Path, list[ClipItem], dict]:
+def _discover_frames(
+    p: Path, seed: int, fractions, allow: bool = False
+) -> tuple[Path, list[ClipItem], dict]:
     index: dict[str, tuple[int, str]] = {}
     names: dict[int, tuple[str, str]] = {}
-    if p.is_dir():
+    if _is_dir(p):
+        guard = _RootGuard(p, allow)
         train, val, test = p / "train.csv", p / "val.csv", p / "test.csv"
         if not (train.is_file() and val.is_file()):
             fail(
                 f"{p} holds no train.csv and val.csv; give the folder holding train.csv and "
                 "val.csv (rows folder;label;index) or one such CSV file"
             )
-        items = _read_frames_csv(train, "train", index, names)
-        items += _read_frames_csv(val, "val", index, names)
+        items = _read_frames_csv(train, "train", index, names, guard)
+        items += _read_frames_csv(val, "val", index, names, guard)
         if test.is_file():
-            items += _read_frames_csv(test, "test", index, names)
+            items += _read_frames_csv(test, "test", index, names, guard)
         else:
             _carve_test(items, fractions[2], seed)
         root = p
     else:
-        root, items = p.parent, _read_frames_csv(p, None, index, names)
+        guard = _RootGuard(p.parent, allow)
+        root, items = p.parent, _read_frames_csv(p, None, index, names, guard)
     return root, items, {lab: i for lab, (i, _) in index.items()}
 
 
@@ -381,6 +488,7 @@ def _read_frames_csv(
     split: str | None,
     index: dict[str, tuple[int, str]],
     names: dict[int, tuple[str, str]],
+    guard: _RootGuard | None = None,
 ) -> list[ClipItem]:
     rows = []
     for k, (n, fields) in enumerate(_rows(csv_path, ";")):
@@ -398,7 +506,8 @@ def _read_frames_csv(
                 if k == 0:
                     continue  # a header line
                 fail(
-                    f"{csv_path} line {n}: class index must be an integer. Received: {fields[2]!r}"
+                    f"{csv_path} line {n}: class index must be an integer. "
+                    f"Received: {_show(repr(fields[2]))}"
                 )
         elif k == 0 and _is_header(folder, label):
             continue
@@ -408,21 +517,27 @@ def _read_frames_csv(
         if idx is not None:
             if label in index and index[label][0] != idx:
                 fail(
-                    f"{where}: label {label!r} has class index {idx} here but "
+                    f"{where}: label {_show(repr(label))} has class index {idx} here but "
                     f"{index[label][0]} on {index[label][1]}; one label needs one index"
                 )
             if idx in names and names[idx][0] != label:
                 fail(
-                    f"{where}: class index {idx} is {label!r} here but {names[idx][0]!r} "
-                    f"on {names[idx][1]}; one index must name one label"
+                    f"{where}: class index {idx} is {_show(repr(label))} here but "
+                    f"{_show(repr(names[idx][0]))} on {names[idx][1]}; one index must name one label"
                 )
             index.setdefault(label, (idx, where))
             names.setdefault(idx, (label, where))
-        rows.append((folder, label))
+        rows.append((n, folder, label))
     if not rows:
         fail(f"{csv_path} lists no clips; expected rows folder;label;index")
-    base = _frames_base(csv_path, rows[0][0])
-    return [ClipItem(base / folder, label, split, kind="frames") for folder, label in rows]
+    base = _frames_base(csv_path, rows[0][1])
+    items = []
+    for n, folder, label in rows:
+        path = Path(os.path.normpath(base / folder))
+        if guard is not None:
+            guard.check(path, f"{csv_path} line {n}", folder)
+        items.append(ClipItem(path, label, split, kind="frames"))
+    return items
 
 
 def _is_header(folder: str, label: str) -> bool:
@@ -434,20 +549,21 @@ def _is_header(folder: str, label: str) -> bool:
 def _frames_base(csv_path: Path, first_folder: str) -> Path:
     """`<dir>/<csv stem>/` if it exists and holds the first folder, else `<dir>/`."""
     sibling = csv_path.parent / csv_path.stem
-    if sibling.is_dir() and (sibling / first_folder).exists():
+    if _is_dir(sibling) and _exists(sibling / first_folder):
         return sibling
-    if (csv_path.parent / first_folder).exists() or not sibling.is_dir():
+    if _exists(csv_path.parent / first_folder) or not _is_dir(sibling):
         return csv_path.parent
     return sibling
 
 
 def _check_listed(data: Path, root: Path, items: list[ClipItem]) -> None:
-    missing = [it for it in items if not it.path.exists()]
+    missing = [it for it in items if not _exists(it.path)]
     if not missing:
         return
     if len(missing) == len(items):
         fail(
-            f"none of the {len(items)} clips listed in {data} exists (first: {missing[0].path}); "
+            f"none of the {len(items)} clips listed in {data} exists "
+            f"(first: {_show(str(missing[0].path))}); "
             f"relative paths are resolved against {root}"
         )
     log.warning(
@@ -601,4 +717,5 @@ __all__ = [
     "detect_layout",
     "discover",
     "load_clips",
+    "outside_root_allowed",
 ]

@@ -114,7 +114,40 @@ def resolve_model(model: str | os.PathLike, backend: str = "auto") -> tuple[Path
     )
 
 
-def _load_keras(path: Path) -> _Model:
+UNSAFE_KERAS_FLAG = "--unsafe-keras"
+
+
+def load_keras_file(keras, path: Path, unsafe: bool = False):
+    """`keras.saving.load_model` in safe mode unless `unsafe`; one-line errors.
+
+    Safe mode refuses layers that carry Python code in the file (a `Lambda` layer holds
+    marshalled bytecode that runs when the model loads or runs): such a file fails with
+    one line naming `--unsafe-keras`, the knowing opt-in for a file from a trusted source.
+
+    Args:
+        keras: The imported `keras` module.
+        path: Path of the `.keras` file.
+        unsafe: Boolean. Load with `safe_mode=False` (runs the file's Python code).
+            Defaults to `False`.
+    """
+    try:
+        return keras.saving.load_model(str(path), safe_mode=not unsafe)
+    except Exception as e:  # zip, h5, JSON and deserialisation errors of every kind
+        if not unsafe and _is_safe_mode_refusal(e):
+            fail(
+                f"{path} holds a Lambda layer (or other code stored in the file) and is refused: "
+                "a Lambda layer runs arbitrary Python from the file; if you trust where the "
+                f"file comes from, pass {UNSAFE_KERAS_FLAG} to load it anyway"
+            )
+        fail(f"{path} is not a loadable Keras model ({first_line(e)})")
+
+
+def _is_safe_mode_refusal(e: BaseException) -> bool:
+    text = str(e).lower()
+    return "safe_mode" in text or "unsafe_deserialization" in text
+
+
+def _load_keras(path: Path, unsafe: bool = False) -> _Model:
     contract = ModelContract.load(path.with_name(CONTRACT_FILE))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ._lazy import require
@@ -122,10 +155,7 @@ def _load_keras(path: Path) -> _Model:
     keras = require("keras")
     from .train import models  # noqa: F401  (registers FoldTime/UnfoldTime)
 
-    try:
-        m = keras.saving.load_model(str(path), safe_mode=True)
-    except Exception as e:  # zip, h5, JSON and deserialisation errors of every kind
-        fail(f"{path} is not a loadable Keras model ({first_line(e)})")
+    m = load_keras_file(keras, path, unsafe)
     classes = m.outputs[0].shape[-1]
     contract.check_output(classes if isinstance(classes, int) else 0, what=path.name)
     names = [str(getattr(t, "name", "")) for t in m.inputs]
@@ -161,11 +191,20 @@ def _load_runner(path: Path, backend: str) -> _Model:
     )
 
 
-def load_model(model: str | os.PathLike, backend: str = "auto") -> _Model:
-    """Load `model` (see `resolve_model`) with its contract, ready to predict."""
+def load_model(
+    model: str | os.PathLike, backend: str = "auto", unsafe_keras: bool = False
+) -> _Model:
+    """Load `model` (see `resolve_model`) with its contract, ready to predict.
+
+    Args:
+        model: A run directory, `.keras`, `.onnx` or export directory, or an engine.
+        backend: String. `"auto"`, `"keras"`, `"onnxruntime"` or `"tensorrt"`.
+        unsafe_keras: Boolean. Load a `.keras` file with `safe_mode=False`, which runs
+            the Python code a `Lambda` layer stores in the file. Defaults to `False`.
+    """
     path, backend = resolve_model(model, backend)
     if backend == "keras":
-        return _load_keras(path)
+        return _load_keras(path, unsafe_keras)
     return _load_runner(path, backend)
 
 
@@ -216,6 +255,8 @@ def evaluate(
     batch: int = 8,
     progress: bool = True,
     seed: int = 0,
+    allow_outside_root: bool = False,
+    unsafe_keras: bool = False,
 ) -> dict:
     """Score `model` on a split of the labelled data set `data` and write a report.
 
@@ -234,6 +275,10 @@ def evaluate(
         batch: Integer. Clips per inference call. Defaults to `8`.
         progress: Boolean. Show a progress bar. Defaults to `True`.
         seed: Integer. Seed of the stratified split. Defaults to `0`.
+        allow_outside_root: Boolean. Read clips that resolve outside the data set root
+            (see `datasets.discover`). Defaults to `False`.
+        unsafe_keras: Boolean. Load a `.keras` model with `safe_mode=False` (a `Lambda`
+            layer runs arbitrary Python from the file). Defaults to `False`.
 
     Returns:
         The dict written to `metrics.json` (accuracy, top5_accuracy, split, clips,
@@ -261,11 +306,14 @@ def evaluate(
     if pose_dir is not None and not Path(pose_dir).is_dir():
         fail(f"pose cache {pose_dir} not found; run `edgeaction pose-extract {data} --out DIR`")
 
-    m = load_model(path, backend)
+    from .datasets import outside_root_allowed
+
+    m = load_model(path, backend, unsafe_keras)
     try:
-        return _evaluate(
-            m, data_root, Path(out), layout, split, pose_dir, batch, progress, seed, t0
-        )
+        with outside_root_allowed(allow_outside_root):
+            return _evaluate(
+                m, data_root, Path(out), layout, split, pose_dir, batch, progress, seed, t0
+            )
     finally:
         m.close()
 

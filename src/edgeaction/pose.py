@@ -443,6 +443,7 @@ def extract_dataset(
     progress: bool = True,
     force: bool = False,
     max_width: int | None = MAX_WIDTH,
+    allow_outside_root: bool = False,
 ) -> dict:
     """Extract and cache the pose keypoints of every clip of a data set.
 
@@ -458,6 +459,8 @@ def extract_dataset(
         progress: Boolean. Show a progress bar over clips. Defaults to `True`.
         force: Boolean. Extract again even when the cache is up to date.
         max_width: Integer or None. Scale wider frames to this width. Defaults to `640`.
+        allow_outside_root: Boolean. Read clips that resolve outside the data set root
+            (see `datasets.discover`). Defaults to `False`.
 
     Returns:
         Summary dict: clips, extracted, cached, bad (list of (path, reason)), frames,
@@ -468,7 +471,7 @@ def extract_dataset(
     from .fsutil import atomic_write_text, check_writable_dir
 
     t0 = time.monotonic()
-    ds = discover(data, layout=layout)
+    ds = discover(data, layout=layout, allow_outside_root=allow_outside_root)
     cache = check_writable_dir(out, "pose cache directory")
     run = _Run()
     with native_stderr_hidden() as stderr:

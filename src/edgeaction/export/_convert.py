@@ -271,14 +271,21 @@ def main(request_path: str) -> int:
             "pip install 'edgeaction[train]'"
         )
         return 1
+    # Safe mode unless the user opted in knowingly (`edgeaction export --unsafe-keras`
+    # sets EDGEACTION_UNSAFE_KERAS=1, or the request says so): a Lambda layer runs
+    # arbitrary Python from the file.
+    unsafe = bool(req.get("unsafe_keras")) or os.environ.get("EDGEACTION_UNSAFE_KERAS") == "1"
     try:
-        model = keras.saving.load_model(req["keras"], safe_mode=True)
+        model = keras.saving.load_model(req["keras"], safe_mode=not unsafe)
     except ValueError as e:
-        msg = str(e).splitlines()[0]
-        if "lambda" in msg.lower() or "safe_mode" in msg.lower():
+        msg = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
+        text = str(e).lower()
+        if not unsafe and ("safe_mode" in text or "unsafe_deserialization" in text):
             done(
-                error=f"{req['keras']} holds a Lambda or unsafe layer and is refused in safe "
-                f"mode ({msg[:160]}); replace the Lambda with a registered custom layer"
+                error=f"{req['keras']} holds a Lambda layer (or other code stored in the file) "
+                "and is refused: a Lambda layer runs arbitrary Python from the file; if you "
+                "trust where the file comes from, pass --unsafe-keras to load it anyway "
+                "(or replace the Lambda with a registered custom layer)"
             )
         else:
             done(error=f"{req['keras']} is not a loadable Keras model ({msg[:200]})")

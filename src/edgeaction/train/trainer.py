@@ -73,6 +73,7 @@ class TrainConfig:
     distribute: bool = False
     verbose: int = 1
     name: str | None = None
+    allow_outside_root: bool = False
 
 
 def _flip_map(labels: tuple[str, ...]) -> np.ndarray:
@@ -291,7 +292,9 @@ def train(cfg: TrainConfig) -> dict:
     cfg = _resolve(cfg, spec)
     if state is not None and state["epoch"] >= cfg.epochs:
         fail(f"{out} already trained {state['epoch']} epochs; give --epochs above that to train on")
-    ds = discover(cfg.data, layout=cfg.layout, seed=cfg.seed)
+    ds = discover(
+        cfg.data, layout=cfg.layout, seed=cfg.seed, allow_outside_root=cfg.allow_outside_root
+    )
 
     tf = require("tensorflow")
     keras = require("keras")
