@@ -190,10 +190,7 @@ def test_sigint_flushes_events_and_finalises_the_video(tmp_path, tiny_onnx):
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
-        partial = tmp_path / ".ev.jsonl.partial"
-        while time.monotonic() < deadline and not (
-            partial.exists() and partial.stat().st_size > 3000
-        ):
+        while time.monotonic() < deadline and not (ev.exists() and ev.stat().st_size > 3000):
             time.sleep(0.1)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=30)
@@ -294,7 +291,7 @@ def test_rtsp_outage_is_reported_and_other_streams_go_on(tmp_path, tiny_onnx):
     port = free_port()
     server = start_server(port, tmp_path)
     ev, met = tmp_path / "ev.jsonl", tmp_path / "m.json"
-    partial = tmp_path / ".ev.jsonl.partial"
+    partial = ev  # appended live
     url = f"rtsp://admin:s3cret@127.0.0.1:{port}/cam"
     rt = Runtime(tiny_onnx, [url, "test://ball?fps=30"], events=ev, metrics=met,
                  options=RunOptions(emit="every"))  # fmt: skip
@@ -336,3 +333,10 @@ def test_rtsp_outage_is_reported_and_other_streams_go_on(tmp_path, tiny_onnx):
     assert s1["frames"] >= 0.8 * 30 * result["seconds"] and s1["dropped"] == 0
     ends = [e["frame"] for e in events if e["stream"] == 0 and "label" in e]
     assert ends == sorted(ends) and len(set(ends)) == len(ends)
+
+
+def test_realtime_file_plays_at_its_own_rate(tmp_path, tiny_onnx, synth_video):
+    m = Runtime(tiny_onnx, [f"{synth_video}?realtime=1"], events=None).run()
+    s = m["streams"][0]  # 48 frames at 15 fps: about 3.2 s, not a fraction of a second
+    assert s["frames"] + s["dropped"] == 48 and 2.5 < m["seconds"] < 8
+    assert 12 < s["fps"] < 18

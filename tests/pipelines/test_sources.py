@@ -69,11 +69,15 @@ def test_parse_file_forms(synth_video):
         "file",
         False,
         str(synth_video),
-        {"loop": False},
+        {"loop": False, "realtime": False},
     )
     u = parse_source(f"file://{synth_video}?loop=1")
     assert u.kind == "file" and u.location == str(synth_video) and u.options["loop"] is True
     assert parse_source(f"{synth_video}?loop=1").options["loop"] is True
+    r = parse_source(f"{synth_video}?loop=1&realtime=1")  # paced like a camera: live
+    assert r.live and r.options == {"loop": True, "realtime": True}
+    assert "sync=true" in pipeline_description(r, 32, 32)
+    assert "sync=true" not in pipeline_description(s, 32, 32)
 
 
 def test_parse_file_errors(tmp_path):

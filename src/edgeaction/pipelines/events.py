@@ -16,26 +16,47 @@ from ..fsutil import check_writable_file
 
 
 class EventSink:
-    """Write events as JSON lines to a file (temp + rename on close) or to stdout.
+    """Write events as JSON lines to a file or to stdout.
+
+    Two ways to write a file:
+
+    - `append=True` (what `edgeaction run` does): lines are appended to the file itself as
+      they happen, one complete line per write and flushed, so the file can be followed
+      (`tail -f`) while a camera box runs, and a restarted service continues it. A line
+      torn by a crash (power loss, SIGKILL) is cut off when the file is next opened, so
+      the file is always whole JSON lines.
+    - `append=False`: written beside the target as `.NAME.partial` and renamed into place
+      by `close()` (a batch run over a file: the result appears whole or not at all).
+
+    Nothing is created before the first event; `close(discard=True)` undoes this run's
+    lines (a run in which no stream could start leaves no file behind).
 
     Args:
         path: Output path, `"-"` for stdout, or None to discard.
+        append: Boolean. Append live (see above). Defaults to `False`.
     """
 
-    def __init__(self, path: str | os.PathLike | None):
+    def __init__(self, path: str | os.PathLike | None, append: bool = False):
         self.count = 0
         self.path = None if path in (None, "-") else check_writable_file(path, "events file")
+        self.append = bool(append)
         self._to_stdout = path == "-"
         self._f = None
         self._done = False
+        self._start_size: int | None = None  # appending: the file's size before this run
         if self.path is not None:
             self._tmp = self.path.with_name(f".{self.path.name}.partial")
 
     def _open(self) -> None:
         if self._done:
             fail(f"events file {self.path} is already closed")
-        if self._f is None and self.path is not None:
+        if self._f is not None or self.path is None:
+            return
+        if not self.append:
             self._f = open(self._tmp, "w", encoding="utf-8")
+            return
+        self._start_size = _cut_torn_line(self.path) if self.path.exists() else -1
+        self._f = open(self.path, "a", encoding="utf-8")
 
     def emit(self, event: dict) -> None:
         ev = {
@@ -53,9 +74,9 @@ class EventSink:
         self.count += 1
 
     def close(self, discard: bool = False) -> Path | None:
-        """Finalise the file (rename into place; empty if nothing was emitted).
+        """Finalise the file (an empty one if nothing was emitted) and return its path.
 
-        With `discard`, drop what was written and leave no file (nothing could run).
+        With `discard`, drop what this run wrote and leave no new file.
         """
         if self.path is None or self._done:
             return self.path if self._done and not discard else None
@@ -64,15 +85,20 @@ class EventSink:
             if self._f is not None:
                 self._f.close()
                 self._f = None
-                self._tmp.unlink(missing_ok=True)
+                if not self.append:
+                    self._tmp.unlink(missing_ok=True)
+                elif self._start_size is not None and self._start_size < 0:
+                    self.path.unlink(missing_ok=True)
+                elif self._start_size is not None:
+                    os.truncate(self.path, self._start_size)
             return None
         self._open()
         self._done = True
-        if self._f is not None:
-            self._f.flush()
-            os.fsync(self._f.fileno())
-            self._f.close()
-            self._f = None
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+        self._f = None
+        if not self.append:
             os.replace(self._tmp, self.path)
         return self.path
 
@@ -150,3 +176,26 @@ class EmitPolicy:
         changed = label != self._last
         self._last = label
         return self.policy == "every" or changed
+
+
+def _cut_torn_line(path: Path) -> int:
+    """Cut a last line left without its newline by a crash; return the resulting size."""
+    with open(path, "rb+") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return size
+        pos = size
+        while pos > 0:  # scan back for the last newline
+            step = min(65536, pos)
+            f.seek(pos - step)
+            block = f.read(step)
+            i = block.rfind(b"\n")
+            if i >= 0:
+                f.truncate(pos - step + i + 1)
+                return pos - step + i + 1
+            pos -= step
+        f.truncate(0)
+        return 0

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import resource
 import sys
-from collections import deque
 
 import numpy as np
 
 
 class Latency:
     """Keep the last `keep` samples (milliseconds) of one step and summarise them.
+
+    The samples live in a fixed numpy ring allocated up front, so a run of months holds
+    the same memory after its first `keep` samples as after its last.
 
     ```python
     lat = Latency()
@@ -20,16 +22,16 @@ class Latency:
     ```
 
     Args:
-        keep: Integer. Most recent samples kept for the percentiles. Defaults to `20000`.
+        keep: Integer. Most recent samples kept for the percentiles. Defaults to `8192`.
     """
 
-    def __init__(self, keep: int = 20000):
-        self._v: deque = deque(maxlen=keep)
+    def __init__(self, keep: int = 8192):
+        self._v = np.zeros(int(keep), np.float64)
         self.count = 0
         self.total = 0.0
 
     def add(self, ms: float) -> None:
-        self._v.append(float(ms))
+        self._v[self.count % len(self._v)] = ms
         self.count += 1
         self.total += float(ms)
 
@@ -37,11 +39,22 @@ class Latency:
         for v in values:
             self.add(v)
 
+    def values(self) -> np.ndarray:
+        """The kept samples (oldest first once the ring has wrapped)."""
+        n = len(self._v)
+        if self.count <= n:
+            return self._v[: self.count].copy()
+        i = self.count % n
+        return np.concatenate([self._v[i:], self._v[:i]])
+
+    def __len__(self) -> int:
+        return min(self.count, len(self._v))
+
     def summary(self) -> dict | None:
         """Count, mean over all samples, p50/p90/p99/max over the kept ones; None if empty."""
-        if not self._v:
+        if not self.count:
             return None
-        a = np.fromiter(self._v, dtype=np.float64)
+        a = self._v[: len(self)]
         p50, p90, p99 = np.percentile(a, [50, 90, 99])
         return {
             "count": self.count,

@@ -79,6 +79,7 @@ def run_file(
         cache_dir=cache_dir,
         options=opts,
         status=status,
+        append_events=False,  # one file, one result: written whole at the end
     )
     m = rt.run()
     s = m["streams"][0]

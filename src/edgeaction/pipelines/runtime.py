@@ -172,6 +172,9 @@ class Runtime:
         status: Callable(dict) called about twice a second with live figures.
         log: Callable(str) for one-line notices (a stream failed, reconnected...).
         runner: An active runner to use instead of opening `model` (not closed here).
+        append_events: Boolean. Append to the events file live (`EventSink(append=True)`,
+            what a service wants) rather than write it whole at the end. Defaults to
+            `True`.
     """
 
     def __init__(
@@ -187,6 +190,7 @@ class Runtime:
         status: Callable[[dict], None] | None = None,
         log: Callable[[str], None] | None = None,
         runner=None,
+        append_events: bool = True,
     ):
         from .sources import parse_source
 
@@ -201,7 +205,7 @@ class Runtime:
         self._stop = threading.Event()
         self.stop_reason: str | None = None
         # Outputs are checked now (not after an hour), created when the first frame arrives.
-        self.sink = EventSink(events)
+        self.sink = EventSink(events, append=append_events)
         self.video_paths = self._video_paths(out_video)
         self.metrics_path = None
         if metrics is not None:
@@ -594,7 +598,7 @@ class Runtime:
                     "gap_s": round(stats.gap_s, 3),
                     "error": st.error or stats.error,
                     "video": st.video,
-                    "decode_ms": _lat(getattr(stats, "decode_ms", [])) if final else None,
+                    "decode_ms": stats.decode_ms.summary() if final else None,
                 }
             )
         frames = sum(s["frames"] for s in streams)
@@ -680,12 +684,6 @@ class Runtime:
                     self.log(f"{st.name}: could not remove a partial video ({first_line(e)})")
                 st.writer = None
         self.sink.close(discard=True)
-
-
-def _lat(values) -> dict | None:
-    lat = Latency()
-    lat.extend(values)
-    return lat.summary()
 
 
 def _safe(text: str) -> str:

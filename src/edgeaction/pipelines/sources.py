@@ -8,7 +8,8 @@ Stream(0, spec, q, 112, 112).start()        # one GStreamer pipeline + one threa
 
 Accepted sources:
 
-- a video file path, or `file:///abs/path`; `?loop=1` starts again at the end (soak tests);
+- a video file path, or `file:///abs/path`; `?loop=1` starts again at the end (soak tests),
+  `?realtime=1` plays it at its own frame rate like a camera (live: drops are counted);
 - `rtsp://[user:pass@]host[:port]/path` (and `rtsps://`), reconnected with back-off when lost;
 - `v4l2:///dev/videoN` (a USB / V4L2 camera), reconnected like RTSP;
 - `csi://N` (a Jetson CSI camera through `nvarguscamerasrc sensor-id=N`; Jetson only);
@@ -44,6 +45,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .._lazy import gst
 from ..errors import EdgeActionError, fail, first_line
 from ..video.reader import Frame, _caps_fmt, _explain, check_size, check_video_path, sample_array
+from .metrics import Latency
 
 __all__ = [
     "KINDS",
@@ -59,7 +61,7 @@ __all__ = [
 KINDS = ("file", "rtsp", "v4l2", "csi", "test")
 PLATFORMS = ("cpu", "jetson")
 ACCEPTED = (
-    "a video file path or file:///abs/path[?loop=1], rtsp://[user:pass@]host[:port]/path, "
+    "a video file path or file:///abs/path[?loop=1&realtime=1], rtsp://[user:pass@]host[:port]/path, "
     "v4l2:///dev/videoN, csi://N (Jetson), test://[PATTERN][?width=W&height=H&fps=F&frames=N&live=0]"
 )
 #: videotestsrc pattern names (numbers are accepted as well).
@@ -93,7 +95,6 @@ TEST_PATTERNS = (
 )
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _NO_ELEMENT = re.compile(r'no element "([^"]+)"')
-_DECODE_MS_KEEP = 10000
 
 
 # ---- source URIs ------------------------------------------------------------------------
@@ -139,6 +140,47 @@ def _bad(display: str, why: str) -> None:
     fail(f"source {display}: {why}; accepted forms: {ACCEPTED}")
 
 
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_NUMBER = re.compile(r"\s*[0-9]{1,12}(\.[0-9]{0,12})?(/[0-9]{1,12})?\s*")
+
+
+def _digits(text: str) -> bool:
+    """Whether `text` is 1 to 12 ASCII digits (`str.isdigit` also takes '²' and '٣')."""
+    return _DIGITS.fullmatch(text) is not None
+
+
+def _one_line(text: str) -> str:
+    """`text` with every character that breaks or hides a line (newlines, U+2028, other
+    control characters) written as its escape, so a message stays on one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def _redact_source(s: str) -> str:
+    """`redact(s)`, and for a source starting with a URL scheme, everything up to the
+    last '@' of its authority hidden too, even where spaces or quotes would stop
+    `redact` (a password typed with a space must not be echoed)."""
+    m = _SCHEME.match(s)
+    if m is not None:
+        rest = s[m.end() :]
+        authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+        if "@" in authority:
+            s = m.group(0) + "***:***@" + rest[authority.rindex("@") + 1 :]
+    return redact(s)
+
+
+def _video_path(path: str) -> Path:
+    """`check_video_path`, failing with its one line also for names the OS refuses."""
+    try:
+        found = os.path.exists(path)  # False for a NUL byte or a too-long name
+    except (TypeError, ValueError):
+        found = False
+    if not found:
+        fail(f"video file not found: {path}; check the path")
+    return check_video_path(path)
+
+
 def _flag(display: str, key: str, value: str) -> bool:
     v = value.strip().lower()
     if v in ("1", "true", "yes", "on"):
@@ -149,18 +191,15 @@ def _flag(display: str, key: str, value: str) -> bool:
 
 
 def _positive_int(display: str, key: str, value: str, top: int) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
+    n = int(value.strip()) if _digits(value.strip()) else -1
     if not 1 <= n <= top:
         _bad(display, f"option {key} must be an integer from 1 to {top}. Received: {key}={value!r}")
     return n
 
 
 def _fps(display: str, value: str) -> Fraction:
-    try:
-        f = Fraction(value).limit_denominator(1001)
+    try:  # plain decimals and ratios only: Fraction("1e99999999") would take forever
+        f = Fraction(value).limit_denominator(1001) if _NUMBER.fullmatch(value) else Fraction(-1)
     except (ValueError, ZeroDivisionError):
         f = Fraction(-1)
     if not 0 < f <= 1000:
@@ -214,9 +253,19 @@ def parse_source(text: str) -> SourceSpec:
     Returns:
         A `SourceSpec`.
     """
+    try:
+        return _parse_source(text)
+    except EdgeActionError as e:
+        message = _one_line(str(e))
+        if message == str(e):
+            raise
+        raise EdgeActionError(message, e.exit_code) from None
+
+
+def _parse_source(text: str) -> SourceSpec:
     raw = str(text)
     s = raw.strip()
-    display = redact(s)
+    display = _redact_source(s)
     if not s:
         fail(f"empty source; accepted forms: {ACCEPTED}")
     m = _SCHEME.match(s)
@@ -231,17 +280,18 @@ def parse_source(text: str) -> SourceSpec:
         _bad(display, f"malformed URL ({first_line(e)})")
     if u.fragment:
         _bad(display, "unexpected '#' in the source")
+    if "@" in u.netloc and scheme in KINDS:  # would echo user:password in messages
+        _bad(display, f"{scheme}:// takes no user:password@ part")
     if scheme == "file":
         if u.netloc not in ("", "localhost"):
             _bad(display, "file:// URLs take an absolute path (file:///abs/path)")
-        opts = _options(display, u.query, ("loop",))
-        path = check_video_path(unquote(u.path))
-        loop = _flag(display, "loop", opts["loop"]) if "loop" in opts else False
-        return SourceSpec(raw, "file", str(path), display, False, {"loop": loop})
+        opts = _file_options(display, u.query)
+        path = _video_path(unquote(u.path))
+        return SourceSpec(raw, "file", str(path), display, opts["realtime"], opts)
     if scheme == "v4l2":
         _options(display, u.query, ())
         dev = unquote(u.netloc + u.path)
-        if dev.isdigit():  # v4l2://0
+        if _digits(dev):  # v4l2://0
             dev = f"/dev/video{dev}"
         if not dev.startswith("/"):
             _bad(display, "give the camera's device path (v4l2:///dev/video0)")
@@ -250,7 +300,7 @@ def parse_source(text: str) -> SourceSpec:
         return SourceSpec(raw, "v4l2", dev, display, True, {})
     if scheme == "csi":
         sensor = (u.netloc + u.path).strip("/")
-        if not sensor.isdigit():
+        if not _digits(sensor):
             _bad(display, f"csi:// takes a sensor number (csi://0). Received: {sensor!r}")
         opts = _options(display, u.query, ("width", "height", "fps"))
         return SourceSpec(
@@ -263,7 +313,7 @@ def parse_source(text: str) -> SourceSpec:
         )
     if scheme == "test":
         pattern = unquote(u.netloc + u.path).strip("/") or "ball"
-        if pattern not in TEST_PATTERNS and not pattern.isdigit():
+        if pattern not in TEST_PATTERNS and not _digits(pattern):
             _bad(display, f"unknown test pattern {pattern!r} (e.g. ball, smpte, snow)")
         opts = _options(display, u.query, ("width", "height", "fps", "frames", "live"))
         o = _video_options(display, opts, 320, 240, 30)
@@ -278,16 +328,29 @@ def parse_source(text: str) -> SourceSpec:
 
 
 def _file_spec(raw: str, s: str, display: str) -> SourceSpec:
-    loop = False
+    opts = {"loop": False, "realtime": False}
     path = s
-    if not os.path.exists(s) and "?" in s:
+    if not _lexists(s) and "?" in s:
         head, query = s.rsplit("?", 1)
-        if os.path.exists(head):
-            opts = _options(display, query, ("loop",))
-            loop = _flag(display, "loop", opts["loop"]) if "loop" in opts else False
+        if _lexists(head):
+            opts = _file_options(display, query)
             path = head
-    p = check_video_path(path)
-    return SourceSpec(raw, "file", str(p), display, False, {"loop": loop})
+    p = _video_path(path)
+    return SourceSpec(raw, "file", str(p), display, opts["realtime"], opts)
+
+
+def _file_options(display: str, query: str) -> dict:
+    """`loop` (start again at the end) and `realtime` (play at the file's own frame rate,
+    like a camera: a live source that drops frames it cannot keep up with)."""
+    opts = _options(display, query, ("loop", "realtime"))
+    return {k: _flag(display, k, opts[k]) if k in opts else False for k in ("loop", "realtime")}
+
+
+def _lexists(path: str) -> bool:
+    try:
+        return os.path.exists(path)
+    except (TypeError, ValueError):
+        return False
 
 
 def _rtsp_spec(raw: str, s: str, display: str) -> SourceSpec:
@@ -298,7 +361,8 @@ def _rtsp_spec(raw: str, s: str, display: str) -> SourceSpec:
         host = u.hostname
         u.port  # noqa: B018  (raises ValueError on a bad port)
     except ValueError as e:
-        _bad(display, f"malformed RTSP URL ({first_line(redact(str(e)))})")
+        # urllib's message may quote the port or host part, which can hold a password
+        _bad(display, f"malformed RTSP URL ({type(e).__name__}: bad host or port)")
     if not host:
         _bad(display, "the RTSP URL has no host")
     # The query belongs to the camera's URL (e.g. ?channel=1): kept, not parsed.
@@ -314,11 +378,11 @@ def _frac(f: Fraction) -> str:
     return f"{f.numerator}/{f.denominator}"
 
 
-def _sink(name: str, live: bool) -> str:
+def _sink(name: str, live: bool, sync: bool = False) -> str:
     # Dropping happens in Python (counted); appsinks never drop, so model and display
-    # frames stay paired.
+    # frames stay paired. `sync` paces a `realtime=1` file at its own frame rate.
     n = 4 if live else 8
-    return f"appsink name={name} max-buffers={n} drop=false sync=false"
+    return f"appsink name={name} max-buffers={n} drop=false sync={'true' if sync else 'false'}"
 
 
 def _head(spec: SourceSpec, platform: str, timeout_s: float = 10.0) -> str:
@@ -406,7 +470,8 @@ def pipeline_description(
     if dw is not None and dw < 16:
         fail(f"display width must be at least 16. Received: {display_width}")
     head = _head(spec, platform, timeout_s)
-    model_sink = _sink("model", spec.live)
+    paced = spec.kind == "file" and bool(spec.options.get("realtime"))
+    model_sink = _sink("model", spec.live, paced)
     if platform == "cpu":
         chain = scale_convert(width, height, colour)
         if dw is None:
@@ -416,7 +481,7 @@ def pipeline_description(
             f"{head} ! {conv0} ! tee name=t "
             f"t. ! queue max-size-buffers=8 ! {model} ! {model_sink} "
             f"t. ! queue max-size-buffers=8 ! videoscale ! video/x-raw,width={dw},pixel-aspect-ratio=1/1 "
-            f"! videoconvert ! video/x-raw,format=RGB ! {_sink('display', spec.live)}"
+            f"! videoconvert ! video/x-raw,format=RGB ! {_sink('display', spec.live, paced)}"
         )
     # Jetson: scale in hardware (VIC) in NVMM memory, copy out as 4-byte pixels.
     packed = "RGBA" if colour == "RGB" else "BGRx"
@@ -433,7 +498,7 @@ def pipeline_description(
     return (
         f"{head} ! tee name=t "
         f"t. ! queue max-size-buffers=8 ! {model} ! {model_sink} "
-        f"t. ! queue max-size-buffers=8 ! {display} ! {_sink('display', spec.live)}"
+        f"t. ! queue max-size-buffers=8 ! {display} ! {_sink('display', spec.live, paced)}"
     )
 
 
@@ -519,9 +584,9 @@ class StreamStats:
         state: String. `"starting"`, `"running"`, `"reconnecting"`, `"ended"`, `"failed"`
             or `"stopped"`.
         error: String or None. The one-line error of a failed stream.
-        decode_ms: List of floats. Per-frame cost in this stream's thread in ms: taking
+        decode_ms: `metrics.Latency`. Per-frame cost in this stream's thread in ms: taking
             the decoded sample(s) from the appsink(s) and copying them into numpy; waiting
-            for a frame is not counted (last ~10000 frames).
+            for a frame is not counted (percentiles over the last 8192 frames).
         started_at: Float or None. `time.monotonic()` when the thread started.
         first_frame_at: Float or None. `time.monotonic()` of the first frame.
     """
@@ -533,7 +598,7 @@ class StreamStats:
     gap_s: float = 0.0
     state: str = "starting"
     error: str | None = None
-    decode_ms: list[float] = field(default_factory=list)
+    decode_ms: Latency = field(default_factory=Latency)
     started_at: float | None = None
     first_frame_at: float | None = None
 
@@ -838,6 +903,8 @@ class Stream:
             if err:
                 raise _End("error", err)
             if sink.get_property("eos"):
+                if self._rewind(pipeline):
+                    continue
                 raise _End("eos")
             if self._all_pads and not self._has_video_pad(pipeline):
                 raise _End(
@@ -847,6 +914,20 @@ class Stream:
                 )
             if time.monotonic() > deadline:
                 raise _End("timeout", self._timeout_message())
+
+    def _rewind(self, pipeline) -> bool:
+        """Loop a `loop=1` file in place: a flushing seek to its start, no new pipeline
+        (decoders, threads and file descriptors stay as they are for months of looping).
+        False when it does not apply or the seek fails (the file is then reopened)."""
+        if not (self.spec.kind == "file" and self.spec.options.get("loop")):
+            return False
+        if self._session_frames == 0:
+            return False
+        Gst, _ = gst()
+        ok = pipeline.seek_simple(Gst.Format.TIME, Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT, 0)
+        if ok:
+            self._session_first = True  # pts restart at 0: keep them increasing
+        return bool(ok)
 
     def _timeout_message(self) -> str:
         t = f"{self.timeout_s:g}"
@@ -893,9 +974,7 @@ class Stream:
         st = self.stats
         st.decoded += 1
         self._session_frames += 1
-        st.decode_ms.append(self._pull_ms + convert_ms)
-        if len(st.decode_ms) > 2 * _DECODE_MS_KEEP:
-            del st.decode_ms[:-_DECODE_MS_KEEP]
+        st.decode_ms.add(self._pull_ms + convert_ms)
         if st.first_frame_at is None:
             st.first_frame_at = now
             st.state = "running"
