@@ -104,3 +104,13 @@ def test_tensorrt_backend_without_tensorrt_says_what_to_do(tiny_onnx):
     with pytest.raises(EdgeActionError, match="--backend onnxruntime") as e:
         open_runner(tiny_onnx, backend="tensorrt")
     assert e.value.exit_code == 2
+
+
+def test_spinning_threads_can_be_turned_off(tiny_onnx, tiny_contract):
+    key = "session.intra_op.allow_spinning"
+    with OrtRunner(tiny_onnx, spin=False) as r:  # what the streaming runtime asks for
+        assert r._sess.get_session_options().get_session_config_entry(key) == "0"
+        clip = np.zeros((1, *tiny_contract.input_shape()[1:]), np.float32)
+        assert r.classify(clip).shape == (1, 3)
+    with OrtRunner(tiny_onnx) as r, pytest.raises(RuntimeError):  # ORT's default otherwise
+        r._sess.get_session_options().get_session_config_entry(key)  # (not set)

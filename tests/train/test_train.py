@@ -35,6 +35,8 @@ def test_run_on_exported_model(exported, synth_video, tmp_path):
         tmp_path / "a.mp4",
         "--metrics",
         tmp_path / "m.json",
+        "--emit",
+        "every",
     )
     ev = [json.loads(x) for x in (tmp_path / "e.jsonl").read_text().splitlines()]
     m = json.loads((tmp_path / "m.json").read_text())

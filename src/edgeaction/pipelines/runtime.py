@@ -53,8 +53,9 @@ class RunOptions:
     Args:
         stride: Integer or None. Kept frames between windows; None: the contract's.
         subsample: Integer or None. Keep every n-th frame; None: the contract's.
-        max_batch: Integer or None. Windows (and, with the feature cache, frames) per
-            runner call; None: 8, or the engine's maximum if smaller.
+        max_batch: Integer or None. Windows per runner call; None: 8, or the engine's
+            maximum if smaller. With the feature cache, an encoder call takes up to twice
+            this many frames and the head takes every window they finish in one call.
         batch_timeout_ms: Float. Longest a ready window waits for its batch to fill.
             Defaults to `20`.
         emit: String. `"change"` (an event when a stream's label changes, default) or
@@ -240,7 +241,9 @@ class Runtime:
             if opt.feature_cache == "on":
                 fail("--feature-cache on needs the model path, not an opened runner")
             return self._given_runner, None
-        runner = open_runner(self.model, backend=self.backend, cache_dir=self.cache_dir)
+        # ORT's spinning worker threads would take the CPU GStreamer's decoders need.
+        kw = {"spin": False} if self._on_ort() else {}
+        runner = open_runner(self.model, backend=self.backend, cache_dir=self.cache_dir, **kw)
         c = runner.contract
         stride = opt.stride or c.stride
         split = None
@@ -259,13 +262,21 @@ class Runtime:
             if parts is not None and (opt.feature_cache == "on" or stride < c.frames):
                 from ..engine.split import SplitRunner
 
-                split = SplitRunner(self.model, backend=self.backend, cache_dir=self.cache_dir)
+                split = SplitRunner(
+                    self.model, backend=self.backend, cache_dir=self.cache_dir, **kw
+                )
         elif opt.feature_cache == "on":
             fail(
                 f"--feature-cache on needs a frame-only model with a per-frame encoder; "
                 f"{c.name} has modality {c.modality}"
             )
         return runner, split
+
+    def _on_ort(self) -> bool:
+        return self.backend == "onnxruntime" and Path(self.model).suffix not in (
+            ".engine",
+            ".plan",
+        )
 
     # ---- the run -------------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped") -> None:
@@ -516,8 +527,11 @@ class Runtime:
             idx, pts, _ = p.frame
             for w in st.features.push(idx, pts, feat):
                 ready.append(_Pending(p.stream, w, None, p.ready_s))
-        for k in range(0, len(ready), self.max_batch):
-            chunk = ready[k : k + self.max_batch]
+        # One head call for every window the encoder batch finished (the head's cost is
+        # mostly per call); split only where the engine's profile says so.
+        step = self.split.head_max_batch or max(len(ready), 1)
+        for k in range(0, len(ready), step):
+            chunk = ready[k : k + step]
             t = time.perf_counter()
             probs = self.split.head(np.stack([p.window.frames for p in chunk]))
             self.lat["head"].add(1000 * (time.perf_counter() - t))
