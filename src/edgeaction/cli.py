@@ -359,6 +359,7 @@ def cmd_run(a) -> int:
         duration_s=a.duration,
         reconnect=not a.no_reconnect,
         platform=platform,
+        decode_nice=a.decode_nice,
     )
 
     def log(msg: str) -> None:
@@ -881,6 +882,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--no-reconnect", action="store_true", help="do not reconnect lost RTSP/camera streams"
+    )
+    r.add_argument(
+        "--decode-nice",
+        type=int,
+        default=10,
+        choices=range(0, 20),
+        metavar="N",
+        help="run decoding threads N nicer than inference, so a saturated machine classifies "
+        "what it decoded rather than decoding more (default 10; 0: equal)",
     )
     r.add_argument(
         "--platform",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import os
 import queue
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -429,3 +431,22 @@ def test_rtsp_reconnects_after_server_restart(tmp_path):
     assert len(fr) >= n0 + 1 and [f.index for f in fr] == list(range(len(fr)))
     pts = [f.pts for f in fr if not math.isnan(f.pts)]
     assert all(b > a for a, b in zip(pts[:-1], pts[1:], strict=True))
+
+
+def test_decoding_threads_run_nicer_than_the_consumer():
+    q: queue.Queue = queue.Queue()
+    s = Stream(0, parse_source("test://ball?fps=30"), q, 32, 32, nice=7).start()
+    try:
+        collect(s, q, until=lambda m: len(frames_of(m)) >= 3, timeout=20)
+        base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        tids = [t.native_id for t in threading.enumerate() if t is s._thread]
+        stat = Path(f"/proc/self/task/{tids[0]}/stat").read_text()
+        assert int(stat.rsplit(")", 1)[1].split()[16]) == base + 7  # field 19: nice
+        # GStreamer's own streaming threads, started from it, inherit the niceness
+        nices = [
+            int(Path(f"/proc/self/task/{t}/stat").read_text().rsplit(")", 1)[1].split()[16])
+            for t in os.listdir("/proc/self/task")
+        ]
+        assert sum(n == base + 7 for n in nices) >= 2
+    finally:
+        s.stop()

@@ -31,6 +31,7 @@ Never imports TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -647,6 +648,11 @@ class Stream:
         timeout_s: Float. A session with no frame for this long counts as failed (files)
             or lost (live). Defaults to `10`.
         platform: String. `"cpu"` or `"jetson"` decode elements. Defaults to `"cpu"`.
+        nice: Integer. Run this stream's thread, and the GStreamer threads its pipeline
+            starts (they inherit it), this much nicer than the process. On a saturated
+            machine the consumer (windows, inference) then gets the CPU first and the
+            decoders take what is left, instead of decoding frames that then wait.
+            Defaults to `0`.
     """
 
     def __init__(
@@ -664,6 +670,7 @@ class Stream:
         backoff_s: tuple[float, float] = (0.5, 8.0),
         timeout_s: float = 10.0,
         platform: str = "cpu",
+        nice: int = 0,
     ):
         if capacity < 1 or connect_attempts < 1 or timeout_s <= 0:
             fail(
@@ -685,6 +692,7 @@ class Stream:
         self.backoff_s = (float(backoff_s[0]), float(backoff_s[1]))
         self.timeout_s = float(timeout_s)
         self.platform = platform
+        self.nice = int(nice)
         self.display_width = int(display_width) if display_width else None
         # Fails now (one line) for a bad size, colour, platform or csi:// on cpu.
         self.description = pipeline_description(
@@ -756,6 +764,9 @@ class Stream:
         self._put("error", message)
 
     def _run(self) -> None:
+        if self.nice > 0:  # per thread on Linux; the pipeline's threads: _on_sync_message
+            self._nice_target = os.getpriority(os.PRIO_PROCESS, 0) + self.nice
+            _renice(self._nice_target)
         try:
             self._main()
         except EdgeActionError as e:
@@ -828,12 +839,28 @@ class Stream:
         except Exception as e:  # GLib.Error: missing element, bad syntax
             raise _End("error", _launch_error(self.spec, self.name, e)) from None
         self._all_pads = False
+        if self.nice > 0:
+            pipeline.get_bus().set_sync_handler(self._on_sync_message)
         dec = pipeline.get_by_name("dec")
         if dec is not None:  # called on a streaming thread: only set a flag
             dec.connect("no-more-pads", lambda *_: setattr(self, "_all_pads", True))
         with self._lock:
             self._pipeline = pipeline
         return pipeline
+
+    def _on_sync_message(self, bus, msg):
+        """Renice each streaming thread as it enters its task (posted from that thread).
+
+        GStreamer keeps finished streaming threads in a pool and reuses them, so
+        inheriting the niceness of the thread that started the pipeline is not enough;
+        STREAM_STATUS/ENTER is GStreamer's documented hook for thread priorities.
+        """
+        Gst, _ = gst()
+        if msg.type == Gst.MessageType.STREAM_STATUS:
+            kind, _owner = msg.parse_stream_status()
+            if kind == Gst.StreamStatusType.ENTER:
+                _renice(self._nice_target)
+        return Gst.BusSyncReply.PASS
 
     def _teardown(self) -> None:
         with self._lock:
@@ -1009,3 +1036,9 @@ class Stream:
             self._pts_step = pts - self._last_pts
         self._last_pts = pts
         return pts
+
+
+def _renice(nice: int) -> None:
+    """Set the calling thread's niceness (Linux: per thread); never fails."""
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, nice))
