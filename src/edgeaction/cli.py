@@ -886,11 +886,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--decode-nice",
         type=int,
-        default=10,
         choices=range(0, 20),
         metavar="N",
         help="run decoding threads N nicer than inference, so a saturated machine classifies "
-        "what it decoded rather than decoding more (default 10; 0: equal)",
+        "what it decoded rather than decoding more (default: 0 for one stream, 10 for several)",
     )
     r.add_argument(
         "--platform",

@@ -72,9 +72,11 @@ class RunOptions:
         reconnect: Boolean. Reconnect lost RTSP/camera streams with back-off.
             Defaults to `True`.
         platform: String. `"cpu"` or `"jetson"` decode elements. Defaults to `"cpu"`.
-        decode_nice: Integer. Niceness of the decoding threads relative to the main
-            thread (see `sources.Stream`); 0 keeps them equal. Defaults to `10`: on 2
-            cores 8 saturated streams went from 0.76 to 0.99 of one stream's fps.
+        decode_nice: Integer or None. Niceness of the decoding threads relative to the
+            main thread (see `sources.Stream`). None: 0 for one stream (decoding and
+            inference overlap best at equal priority), 10 for several (the shared
+            consumer is the bottleneck: on 2 cores 8 saturated streams went from 0.76 to
+            ~1.0 of one stream's fps). Defaults to `None`.
     """
 
     stride: int | None = None
@@ -91,7 +93,7 @@ class RunOptions:
     duration_s: float | None = None
     reconnect: bool = True
     platform: str = "cpu"
-    decode_nice: int = 10
+    decode_nice: int | None = None
 
     def check(self) -> None:
         for name in ("stride", "subsample", "max_batch"):
@@ -319,7 +321,7 @@ class Runtime:
                     capacity=self.options.capacity,
                     reconnect=self.options.reconnect,
                     platform=self.options.platform,
-                    nice=self.options.decode_nice,
+                    nice=self._decode_nice(),
                 )
                 for i, spec in enumerate(self.specs)
             ]
@@ -346,6 +348,10 @@ class Runtime:
             for st in getattr(self, "state", []):
                 if st.extractor is not None:
                     st.extractor.close()
+
+    def _decode_nice(self) -> int:
+        n = self.options.decode_nice
+        return (0 if len(self.specs) == 1 else 10) if n is None else n
 
     def display_width_needed(self) -> int | None:
         widths = []
@@ -630,6 +636,7 @@ class Runtime:
             "subsample": self.subsample,
             "max_batch": self.max_batch,
             "batch_timeout_ms": self.options.batch_timeout_ms,
+            "decode_nice": self._decode_nice(),
             "seconds": round(elapsed, 3),
             "setup_s": round(self.setup_s, 3),
             "time_to_first_frame_s": None
