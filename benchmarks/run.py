@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import run_cli  # noqa: E402
+from _util import run_child, run_cli  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = ROOT.parent / "shared" / "data" / "real_clips"
@@ -252,20 +252,10 @@ def _py(code: str, *args) -> dict:
 
 def _run_watched(*args) -> dict:
     """`edgeaction ARGS` under RUN_WRAPPER: imports seen, wall seconds, ru_maxrss (MiB)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    t = time.monotonic()
-    p = subprocess.Popen(
+    out, wall, usage = run_child(
         [sys.executable, "-c", RUN_WRAPPER, ",".join(HEAVY), *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
+        f"edgeaction {' '.join(map(str, args))}",
     )
-    out = p.stdout.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"edgeaction {' '.join(map(str, args))} failed:\n{out[-2000:]}")
     line = next(ln for ln in out.splitlines() if ln.startswith("BENCH_IMPORTS "))
     return {
         "imports": json.loads(line.split(" ", 1)[1]),

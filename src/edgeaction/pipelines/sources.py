@@ -45,7 +45,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .._lazy import gst
 from ..errors import EdgeActionError, fail, first_line
-from ..video.reader import Frame, _caps_fmt, _explain, check_size, check_video_path, sample_array
+from ..video.reader import (
+    Frame,
+    _caps_fmt,
+    _explain,
+    check_size,
+    check_video_path,
+    has_video_pad,
+    sample_array,
+)
 from .metrics import Latency
 
 __all__ = [
@@ -900,16 +908,6 @@ class Stream:
             src = msg.src.get_name() if msg.src else ""
             return _explain_stream(self.spec, self.name, self.short, src, err, dbg)
 
-    def _has_video_pad(self, pipeline) -> bool:
-        dec = pipeline.get_by_name("dec")
-        if dec is None:
-            return True
-        for pad in dec.srcpads:
-            caps = pad.get_current_caps() or pad.query_caps(None)
-            if caps and caps.get_size() and caps.get_structure(0).get_name().startswith("video/"):
-                return True
-        return False
-
     def _pull(self, pipeline, sink, bus, deadline: float):
         """The next sample of `sink`; raises `_End` on stop, EOS, error or timeout."""
         Gst, _ = gst()
@@ -933,7 +931,7 @@ class Stream:
                 if self._rewind(pipeline):
                     continue
                 raise _End("eos")
-            if self._all_pads and not self._has_video_pad(pipeline):
+            if self._all_pads and not has_video_pad(pipeline):
                 raise _End(
                     "error",
                     f"{self.name}: no video stream in {self.spec.display} (audio-only?); "

@@ -263,15 +263,7 @@ class VideoReader:
                 )
 
     def _has_video_pad(self) -> bool:
-        """Whether decodebin exposed a video stream (its pads are all known by now)."""
-        dec = self._pipeline.get_by_name("dec") if self._pipeline is not None else None
-        if dec is None:
-            return True
-        for pad in dec.srcpads:
-            caps = pad.get_current_caps() or pad.query_caps(None)
-            if caps and caps.get_size() and caps.get_structure(0).get_name().startswith("video/"):
-                return True
-        return False
+        return self._pipeline is None or has_video_pad(self._pipeline)
 
     def _to_array(self, sample, fmt_channels: int = 3) -> np.ndarray:
         img = sample_array(sample, self.name, fmt_channels)
@@ -306,6 +298,22 @@ class VideoReader:
             self.close()
         if index == 0:
             fail(f"{self.name}: the file holds no video frames (audio-only or empty stream?)")
+
+
+def has_video_pad(pipeline) -> bool:
+    """Whether the `decodebin name=dec` of `pipeline` exposed a video stream.
+
+    Ask once decodebin said `no-more-pads`: its pads are all known then. True when the
+    pipeline has no element named `dec`.
+    """
+    dec = pipeline.get_by_name("dec")
+    if dec is None:
+        return True
+    for pad in dec.srcpads:
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        if caps and caps.get_size() and caps.get_structure(0).get_name().startswith("video/"):
+            return True
+    return False
 
 
 def _explain(name: str, path: Path, element: str, err, dbg: str | None) -> str:
