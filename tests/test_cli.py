@@ -53,3 +53,16 @@ def test_synth_cli_rejects_bad_values(tmp_path):
     _one_line_error(
         cli("synth", tmp_path / "d", "--classes", "9", check=False), "--classes must be in 2..7"
     )
+
+
+def test_output_piped_into_head_is_not_a_traceback(tiny_onnx):
+    import subprocess
+    import sys
+
+    # ~3,000 events (~500 KB) overflow the pipe after `head` has gone: EPIPE for sure
+    cmd = (
+        f"'{sys.executable}' -m edgeaction.cli run '{tiny_onnx}' --emit every -q "
+        "--source 'test://ball?frames=6000&live=0' --stride 2 | head -2"
+    )
+    p = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300)
+    assert len(p.stdout.splitlines()) == 2 and "Traceback" not in p.stderr, p.stderr[-2000:]
