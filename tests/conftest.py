@@ -92,13 +92,17 @@ def cli_no_tf(
     return p
 
 
-def pytest_collection_modifyitems(config, items):
+def trt_importable() -> bool:
+    """Whether `import tensorrt` works here (never on our CPU machines)."""
     try:
         import tensorrt  # noqa: F401
-
-        has_trt = True
     except Exception:
-        has_trt = False
+        return False
+    return True
+
+
+def pytest_collection_modifyitems(config, items):
+    has_trt = trt_importable()
     if not has_trt:
         skip = pytest.mark.skip(reason="needs TensorRT and an NVIDIA GPU (none on this machine)")
         for it in items:

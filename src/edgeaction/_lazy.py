@@ -31,7 +31,7 @@ _HINTS = {
     "tensorflow": ("train", "pip install 'edgeaction[train]'"),
     "keras": ("train", "pip install 'edgeaction[train]'"),
     "tf2onnx": ("train", "pip install 'edgeaction[train]'"),
-    "onnx": ("train", "pip install 'edgeaction[train]' (or `pip install onnx`)"),
+    "onnx": ("runtime", "pip install 'edgeaction[runtime]' (or `pip install onnx`)"),
     "tensorboard": ("train", "pip install tensorboard (part of 'edgeaction[train]')"),
     "matplotlib": ("train", "pip install matplotlib (part of 'edgeaction[train]')"),
     "mediapipe": (

@@ -387,6 +387,7 @@ def cmd_run(a) -> int:
         metrics=a.metrics,
         backend=a.backend,
         cache_dir=a.cache_dir,
+        fp16=a.fp16,
         options=opts,
         status=status,
         log=log,
@@ -472,6 +473,28 @@ def cmd_check(a) -> int:
     return 0 if r.ready else 1
 
 
+BUILD_ENGINE_DESCRIPTION = (
+    "Compile an ONNX model from `edgeaction export` into a TensorRT engine with a "
+    "dynamic-batch optimisation profile, FP16 by default."
+)
+BUILD_ENGINE_EPILOG = """\
+T, H, W (and the pose input) come from the model's contract; only the batch axis gets
+the MIN:OPT:MAX profile. Written atomically: ENGINE and ENGINE.json (contract, TensorRT
+version, GPU and compute capability or DLA core, precision, profile, ONNX and engine
+sha256, build seconds), which `run`/`bench`/`evaluate` check before TensorRT reads the
+engine. FP16: a builder flag up to TensorRT 10.11; from 10.12 (and on 11.x, which has no
+flag) a strongly typed network over model_fp16.onnx from `export --fp16`, or over a
+float16 conversion made here and compared with float32 under ONNX Runtime first.
+Needs TensorRT and an NVIDIA GPU (exit 2 with one line without them).
+
+examples:
+  build-engine models/a/model.onnx                              # FP16, batch 1:4:8
+  build-engine models/a --batch 1:8:16 --timing-cache trt.cache --workspace 2048
+  build-engine models/a --dla-core 0 --gpu-fallback             # Jetson Xavier/Orin DLA
+  build-engine models/a/encoder.onnx --batch 1:8:16             # one part of a --split
+  edgeaction run models/a --backend tensorrt --source cam.mp4   # builds once, cached
+"""
+
 BENCH_EPILOG = """\
 for each --batch size: random clips in the contract's layout and dtype, --warmup-ms of
 untimed calls, then at least --duration-s seconds AND at least --iterations calls, each
@@ -511,6 +534,7 @@ def cmd_bench(a) -> int:
         a.model,
         backend=a.backend,
         cache_dir=a.cache_dir,
+        fp16=a.fp16,
         batches=batches,
         warmup_ms=a.warmup_ms,
         duration_s=a.duration_s,
@@ -906,6 +930,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="TensorRT engine cache for an .onnx model with --backend tensorrt "
         "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
     )
+    _trt_precision_arg(r, "profile 1:STREAMS:MAX-BATCH (encoder 1:STREAMS:2xMAX-BATCH)")
     r.add_argument("-q", "--quiet", action="store_true", help="no live status line")
     r.set_defaults(fn=cmd_run, prog="edgeaction run")
 
@@ -956,6 +981,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="TensorRT engine cache for an .onnx model with --backend tensorrt "
         "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
     )
+    _trt_precision_arg(bn, "profile MIN:MAX:MAX of --batch")
     bn.add_argument(
         "--batch", default="1", metavar="N[,N...]", help="batch sizes, e.g. 1,4,8 (default 1)"
     )
@@ -987,7 +1013,11 @@ def build_parser() -> argparse.ArgumentParser:
     bn.set_defaults(fn=cmd_bench)
 
     b = sub.add_parser(
-        "build-engine", help="compile an ONNX model into a TensorRT engine (needs TensorRT)"
+        "build-engine",
+        help="compile an ONNX model into a TensorRT engine (needs TensorRT)",
+        description=BUILD_ENGINE_DESCRIPTION,
+        epilog=BUILD_ENGINE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _engine_args(b)
 
@@ -1052,8 +1082,24 @@ def _unsafe_keras_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _trt_precision_arg(p: argparse.ArgumentParser, profile: str) -> None:
+    """--fp16/--no-fp16 for the engine built on the fly from an .onnx model."""
+    p.add_argument(
+        "--fp16",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --backend tensorrt and an .onnx model: build the cached engine in FP16 "
+        f"(default) or FP32; batch {profile}. TensorRT >= 10.12 takes model_fp16.onnx "
+        "or converts the graph to float16 first",
+    )
+
+
 def _engine_args(b: argparse.ArgumentParser, own_verbose: bool = True) -> None:
-    b.add_argument("model", help="ONNX model from `edgeaction export`")
+    b.add_argument(
+        "model",
+        help="ONNX model from `edgeaction export` (model.onnx or its directory; or "
+        "encoder.onnx / head.onnx of a --split export)",
+    )
     b.add_argument(
         "--out",
         help="engine path (default: beside the model, {stem}_b{MAX}_{fp16|fp32}_{sm87}.engine)",
@@ -1062,7 +1108,9 @@ def _engine_args(b: argparse.ArgumentParser, own_verbose: bool = True) -> None:
         "--fp16",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="FP16 engine (TensorRT >= 10.12 builds it from model_fp16.onnx: export --fp16)",
+        help="FP16 engine (default; --no-fp16 for FP32). TensorRT <= 10.11 sets its FP16 "
+        "flag; 10.12+ and 11.x build strongly typed from model_fp16.onnx (export --fp16), "
+        "else from a float16 conversion made now and checked against float32 under ORT",
     )
     b.add_argument(
         "--batch", default="1:4:8", metavar="MIN:OPT:MAX", help="batch profile (default 1:4:8)"
@@ -1118,7 +1166,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_engine_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="build-engine", description="Compile an ONNX model into a TensorRT engine."
+        prog="build-engine",
+        description=BUILD_ENGINE_DESCRIPTION,
+        epilog=BUILD_ENGINE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "-v", "--verbose", action="store_true", help="TensorRT's verbose log and tracebacks"

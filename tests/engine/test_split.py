@@ -7,10 +7,10 @@ import pytest
 
 from edgeaction.contract import SPLIT_KEY, ModelContract, SplitPart, split_part_from_onnx
 from edgeaction.engine import OrtRunner, open_runner
-from edgeaction.engine.split import TRT_REFUSAL, SplitRunner, find_split
+from edgeaction.engine.split import SplitRunner, find_split
 from edgeaction.errors import EdgeActionError
 from edgeaction.preprocess import normalize
-from tests.conftest import cli, make_onnx, make_split
+from tests.conftest import cli, make_onnx, make_split, trt_importable
 
 
 def _clips(contract, n, seed=0):
@@ -176,10 +176,13 @@ def test_part_metadata_round_trip_and_graph_checks(tiny_split, tiny_contract):
         OrtRunner(tiny_split / "head.onnx", contract=other, part=part)
 
 
-def test_tensorrt_and_bad_backend_are_refused_in_one_line(tiny_split):
+@pytest.mark.skipif(trt_importable(), reason="TensorRT is importable here")
+def test_tensorrt_parts_without_tensorrt_and_bad_backend_are_one_line(tiny_split):
+    """On TensorRT each part becomes a TrtRunner over its ONNX file (built on activate);
+    without TensorRT that fails at once with exit 2, before anything is built."""
     with pytest.raises(EdgeActionError) as e:
         SplitRunner(tiny_split, backend="tensorrt")
-    assert str(e.value) == TRT_REFUSAL
+    assert e.value.exit_code == 2 and "TensorRT's Python package is not installed" in str(e.value)
     with pytest.raises(EdgeActionError, match="--backend must be one of"):
         SplitRunner(tiny_split, backend="tflite")
     with pytest.raises(EdgeActionError, match="model not found"):

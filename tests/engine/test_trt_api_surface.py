@@ -315,6 +315,11 @@ def test_every_tensorrt_name_we_use_exists(bindings):
 
 def _build_engine_child(site, stubs, onnx, *args) -> subprocess.CompletedProcess:
     """`edgeaction build-engine` in a child where `import tensorrt` reaches the bindings."""
+    return _child(site, stubs, "-m", "edgeaction.cli", "build-engine", str(onnx), *args)
+
+
+def _child(site, stubs, *argv) -> subprocess.CompletedProcess:
+    """`python ARGV` in a child where `import tensorrt` reaches the real bindings."""
     alias = site.parent / "alias"
     (alias / "tensorrt").mkdir(parents=True, exist_ok=True)
     (alias / "tensorrt" / "__init__.py").write_text(
@@ -323,7 +328,7 @@ def _build_engine_child(site, stubs, onnx, *args) -> subprocess.CompletedProcess
     env = _env(site, stubs)
     env["PYTHONPATH"] = os.pathsep.join([str(alias), env["PYTHONPATH"]])
     return subprocess.run(
-        [sys.executable, "-m", "edgeaction.cli", "build-engine", str(onnx), *args],
+        [sys.executable, *argv],
         env=env,
         capture_output=True,
         text=True,
@@ -352,3 +357,42 @@ def test_real_bindings_without_gpu_exit_2(bindings, tiny_onnx):
         assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
         assert "found no usable NVIDIA GPU" in err[0] and "--backend onnxruntime" in err[0]
         assert not list(tiny_onnx.parent.glob("*.engine*"))
+
+
+def _one_gpu_line(p: subprocess.CompletedProcess) -> str:
+    assert p.returncode == 2, p.stderr
+    err = [x for x in p.stderr.splitlines() if ": error:" in x]
+    assert len(err) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert "found no usable NVIDIA GPU" in err[0] and "--backend onnxruntime" in err[0], err[0]
+    return err[0]
+
+
+def test_split_parts_reach_the_builder(bindings, tiny_split, tmp_path):
+    """A split part goes through build_engine (part metadata, not contract.json) up to
+    `trt.Builder`; and `run --backend tensorrt` on a split export opens a TrtRunner per
+    part with the run's profile (encoder twice the windows) and stops there in one line,
+    leaving no events file and nothing in the engine cache."""
+    for ver, (site, stubs) in bindings.items():
+        _one_gpu_line(_build_engine_child(site, stubs, tiny_split / "encoder.onnx"))
+        probe = (
+            "from edgeaction.engine.split import SplitRunner\n"
+            f"s = SplitRunner({str(tiny_split)!r}, backend='tensorrt', build={{'batch': (1, 2, 4)}})\n"
+            "e, h = s.encoder, s.head_runner\n"
+            "print(type(e).__name__, e.part.part, e._build_options['batch'], e._build_options['fp16'])\n"
+            "print(type(h).__name__, h.part.part, h._build_options['batch'])\n"
+        )
+        p = _child(site, stubs, "-c", probe)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.split("\n")[:2] == [
+            "TrtRunner encoder (1, 2, 8) True",
+            "TrtRunner head (1, 2, 4)",
+        ], (ver, p.stdout)
+        cache, events = tmp_path / f"cache{ver}", tmp_path / f"ev{ver}.jsonl"
+        p = _child(
+            site, stubs, "-m", "edgeaction.cli", "run", str(tiny_split), "--backend", "tensorrt",
+            "--source", "test://ball?frames=20", "--events", str(events), "--cache-dir",
+            str(cache), "-q",
+        )  # fmt: skip
+        line = _one_gpu_line(p)
+        assert "TensorRT" in line and not events.exists(), (ver, p.stderr)
+        assert not list(cache.glob("*.engine*")), list(cache.iterdir())

@@ -9,15 +9,7 @@ import pytest
 
 from edgeaction.engine.trt_build import parse_batch, sidecar_path, version_tuple
 from edgeaction.errors import EdgeActionError
-from tests.conftest import cli
-
-
-def _trt_importable() -> bool:
-    try:
-        import tensorrt  # noqa: F401
-    except Exception:
-        return False
-    return True
+from tests.conftest import cli, trt_importable
 
 
 def _error_line(p) -> str:
@@ -27,7 +19,7 @@ def _error_line(p) -> str:
     return lines[0]
 
 
-@pytest.mark.skipif(_trt_importable(), reason="TensorRT is importable here")
+@pytest.mark.skipif(trt_importable(), reason="TensorRT is importable here")
 def test_build_engine_without_tensorrt_exits_2_with_one_line(tiny_onnx):
     p = cli("build-engine", tiny_onnx, "--batch", "1:2:4", check=False)
     assert p.returncode == 2

@@ -356,6 +356,7 @@ def benchmark(
     runner: BaseRunner | None = None,
     progress=None,
     cache_dir=None,
+    fp16: bool = True,
 ) -> dict[str, Any]:
     """Benchmark a model at several batch sizes (trtexec semantics) and return the figures.
 
@@ -377,6 +378,10 @@ def benchmark(
         runner: BaseRunner or None. Use this (inactive or active) runner instead of
             opening `model`.
         progress: Callable `(message)` or None, told before each measurement.
+        cache_dir: Path or None. Engine cache for an `.onnx` model on TensorRT.
+        fp16: Boolean. Precision of the engine built from an `.onnx` model on TensorRT,
+            whose batch profile spans the batch sizes asked for (`min:max:max`).
+            Defaults to `True`.
 
     Returns:
         Dict: `machine`, `platform` (`edgeaction.platform.summary()`), `model`,
@@ -396,7 +401,8 @@ def benchmark(
         check_video_path(end_to_end)
     backend = resolve_backend(model, backend)
     if runner is None:
-        runner = open_runner(model, backend=backend, cache_dir=cache_dir)
+        build = {"fp16": fp16, "batch": (min(sizes), max(sizes), max(sizes))}
+        runner = open_runner(model, backend=backend, cache_dir=cache_dir, build=build)
     if end_to_end is not None and not runner.contract.uses_frames:
         fail(
             f"--end-to-end needs a model that reads frames; this one reads {runner.contract.modality}"

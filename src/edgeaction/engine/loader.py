@@ -16,6 +16,7 @@ def open_runner(
     path: str | os.PathLike,
     backend: str = "onnxruntime",
     cache_dir: str | os.PathLike | None = None,
+    build: dict | None = None,
     **kwargs,
 ) -> BaseRunner:
     """An inactive runner for `path`: `OrtRunner` for `.onnx`, `TrtRunner` for engines.
@@ -26,6 +27,9 @@ def open_runner(
         backend: String. `"onnxruntime"` (CPU default) or `"tensorrt"`.
         cache_dir: Path or None. Engine cache for an `.onnx` model on TensorRT (built
             once, reused; see `engine.cache`). None: `~/.cache/edgeaction/engines`.
+        build: Dict or None. `build_engine` options for an `.onnx` model on TensorRT
+            (`fp16`, default `True`; `batch` `(min, opt, max)`, default `(1, 4, 8)`);
+            unused otherwise.
         **kwargs: Passed to the runner (e.g. `intra_op_threads`).
     """
     p = Path(path)
@@ -43,8 +47,11 @@ def open_runner(
             fail(f"{p} is neither an engine ({'/'.join(ENGINE_SUFFIXES)}) nor an .onnx model")
         from .trt import TrtRunner  # an .onnx model is built into an engine on activate
 
-        if p.suffix == ".onnx" and cache_dir is not None:
-            kwargs["build_options"] = {**kwargs.get("build_options", {}), "cache_dir": cache_dir}
+        if p.suffix == ".onnx":
+            opts = {**(build or {}), **kwargs.pop("build_options", {})}
+            if cache_dir is not None:
+                opts["cache_dir"] = cache_dir
+            kwargs["build_options"] = opts
         return TrtRunner(p, **kwargs)
     if p.suffix != ".onnx":
         fail(f"{p} is not an .onnx model; the onnxruntime backend takes ONNX files")

@@ -28,14 +28,10 @@ from ..errors import fail
 from ..preprocess import normalize
 from .base import BaseRunner
 from .loader import BACKENDS, ENGINE_SUFFIXES
+from .trt_build import parse_batch
 
 ENCODER_FILE = "encoder.onnx"
 HEAD_FILE = "head.onnx"
-#: Why `SplitRunner(backend="tensorrt")` is refused in this release.
-TRT_REFUSAL = (
-    "the per-frame feature cache runs on onnxruntime in this release; use "
-    "--feature-cache off with --backend tensorrt"
-)
 _REEXPORT = "re-export with `edgeaction export --split`"
 
 
@@ -121,10 +117,14 @@ class SplitRunner:
     Args:
         model: Path of `model.onnx` or its export directory; `encoder.onnx` and
             `head.onnx` must lie beside it (see `find_split`).
-        backend: String. `"onnxruntime"` (CPU default). `"tensorrt"` is refused in this
-            release with one line (see `TRT_REFUSAL`).
+        backend: String. `"onnxruntime"` (CPU default) or `"tensorrt"`: each part is
+            built into its own engine on `activate` (or reused from the engine cache),
+            the encoder with a profile of up to twice `build["batch"]`'s maximum frames
+            (the runtime's encoder calls), the head with `build["batch"]` windows.
         cache_dir: Path or None. Engine cache for TensorRT (unused on onnxruntime).
-        **runner_kwargs: Passed to both runners (e.g. `intra_op_threads`, `providers`).
+        build: Dict or None. `build_engine` keywords for TensorRT (`fp16`, `batch` as
+            `(min, opt, max)` windows per call, ...). Defaults to FP16 and `(1, 4, 8)`.
+        **runner_kwargs: Passed to both ONNX Runtime runners (e.g. `intra_op_threads`).
     """
 
     def __init__(
@@ -132,13 +132,13 @@ class SplitRunner:
         model: str | os.PathLike,
         backend: str = "onnxruntime",
         cache_dir: str | os.PathLike | None = None,
+        build: dict | None = None,
         **runner_kwargs,
     ):
         if backend not in BACKENDS:
             fail(f"--backend must be one of {', '.join(BACKENDS)}. Received: {backend!r}")
         p = _resolve_model(model)
-        if backend == "tensorrt" or p.suffix in ENGINE_SUFFIXES:
-            fail(TRT_REFUSAL)
+        on_trt = backend == "tensorrt" or p.suffix in ENGINE_SUFFIXES
         found = _parts(p)
         if found is None:
             fail(
@@ -148,14 +148,27 @@ class SplitRunner:
         self.contract, self.encoder_part, self.head_part, enc, head = found
         self.features: int = self.encoder_part.features
         self.cache_dir = cache_dir
-        from .ort import OrtRunner
+        if on_trt:
+            from .trt import TrtRunner
 
-        self.encoder: BaseRunner = OrtRunner(
-            enc, contract=self.contract, part=self.encoder_part, **runner_kwargs
-        )
-        self.head_runner: BaseRunner = OrtRunner(
-            head, contract=self.contract, part=self.head_part, **runner_kwargs
-        )
+            opts = {k: v for k, v in (build or {}).items() if k != "out"}
+            bmin, bopt, bmax = parse_batch(opts.get("batch", (1, 4, 8)))
+
+            def mk(path: Path, part: SplitPart, batch: tuple) -> BaseRunner:
+                build_options = {**opts, "batch": batch, "cache_dir": cache_dir}
+                return TrtRunner(path, self.contract, part=part, build_options=build_options)
+
+            self.encoder: BaseRunner = mk(enc, self.encoder_part, (bmin, bopt, 2 * bmax))
+            self.head_runner: BaseRunner = mk(head, self.head_part, (bmin, bopt, bmax))
+        else:
+            from .ort import OrtRunner
+
+            self.encoder = OrtRunner(
+                enc, contract=self.contract, part=self.encoder_part, **runner_kwargs
+            )
+            self.head_runner = OrtRunner(
+                head, contract=self.contract, part=self.head_part, **runner_kwargs
+            )
         self.name = f"split:{p.name}"
         # Per-frame normalisation: `normalize` on the frames as one NTHWC clip.
         self._frame_contract = replace(self.contract, layout="NTHWC")

@@ -25,12 +25,13 @@ import json
 import logging
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..contract import ModelContract
+from ..contract import ModelContract, SplitPart, split_part_from_onnx
 from ..errors import fail
 from ..fsutil import verify_checksum
 from .base import BaseRunner, TensorMeta
@@ -98,13 +99,23 @@ def sidecar_mismatch(built: dict[str, Any], here: dict[str, Any]) -> str | None:
 class TrtRunner(BaseRunner):
     """Run a serialized TensorRT engine (name-based tensor API, TensorRT 8.6–11.x).
 
+    Given an `.onnx` model instead of an engine, the runner is a lazy loader in
+    Polygraphy's spirit: the engine is built on `activate` (or reused from the engine
+    cache, `engine.cache`) with `build_options`.
+
     Args:
-        path: Path of the `.engine` / `.plan` file; its sidecar `ENGINE.json` must be
-            beside it.
+        path: Path of the `.engine` / `.plan` file (its sidecar `ENGINE.json` must be
+            beside it), or of an `.onnx` model (whole model or split part).
         contract: ModelContract or None. The contract the caller expects (checked
             against the sidecar's); None takes the sidecar's.
         check_sidecar: Boolean. Refuse an engine built with another TensorRT version,
             GPU or model. Defaults to `True`.
+        build_options: Dict or None. For an `.onnx` model: `build_engine` keywords
+            (`fp16`, default `True`; `batch`, default `(1, 4, 8)`; `workspace_mib`, ...)
+            plus `cache_dir`. `out` writes the engine there instead of the cache.
+        part: SplitPart or None. The split part the caller expects this model to be
+            (encoder or head of an `export --split` model); checked against the part
+            the ONNX metadata or the engine's sidecar records.
     """
 
     def __init__(
@@ -113,6 +124,7 @@ class TrtRunner(BaseRunner):
         contract: ModelContract | None = None,
         check_sidecar: bool = True,
         build_options: dict[str, Any] | None = None,
+        part: SplitPart | None = None,
     ):
         self.path = Path(path)
         if not self.path.is_file():
@@ -128,9 +140,10 @@ class TrtRunner(BaseRunner):
             verify_checksum(self.path)  # an ONNX file altered since export is refused
             import_tensorrt()  # fail now (exit 2) rather than at activate
             self._onnx, self.path = self.path, None
-            self._build_options = {"fp16": False, "batch": (1, 4, 8), **(build_options or {})}
+            self._build_options = {"fp16": True, "batch": (1, 4, 8), **(build_options or {})}
             self.sidecar = None
-            built = contract_from_onnx(self._onnx)
+            built_part = split_part_from_onnx(self._onnx)
+            built = built_part.contract if built_part else contract_from_onnx(self._onnx)
             name = self._onnx.name
         else:
             self.sidecar = read_sidecar(self.path)
@@ -141,13 +154,22 @@ class TrtRunner(BaseRunner):
             built = ModelContract.from_dict(
                 self.sidecar["contract"], source=f"{self.path.name} sidecar"
             )
+            built_part = None
+            if self.sidecar.get("split_part") is not None:
+                built_part = SplitPart.from_json(
+                    json.dumps(self.sidecar["split_part"]), source=f"{self.path.name} sidecar"
+                )
             name = self.path.name
         if contract is not None and contract != built:
             fail(
                 f"{name} serves model '{built.name}', not the given contract "
                 f"'{contract.name}'; build the engine from this model's ONNX file"
             )
-        super().__init__(contract or built, name=f"tensorrt:{name}")
+        if part != built_part:
+            held = f"the split {built_part.part}" if built_part else "a whole model"
+            wanted = f"the split {part.part}" if part else "a whole model"
+            fail(f"{name} holds {held}, not {wanted}; give the file `edgeaction export` wrote")
+        super().__init__(contract or built, name=f"tensorrt:{name}", part=part)
 
     def _engine_from_onnx(self, trt) -> Path:
         """Reuse the engine beside the ONNX model when its sidecar fits, else build it."""
@@ -178,9 +200,13 @@ class TrtRunner(BaseRunner):
             why = cached_engine_problem(out, self._onnx, trt.__version__, device, self.contract)
             if why is None:
                 return out
-            _log.info("rebuilding %s: %s", out.name, why)
+            self._build_log(f"rebuilding {out.name}: {why}")
         build = {k: v for k, v in opts.items() if k != "cache_dir"}
-        return build_engine(self._onnx, **{**build, "out": out}, log=_log.info)
+        return build_engine(self._onnx, **{**build, "out": out}, log=self._build_log)
+
+    def _build_log(self, line: str) -> None:
+        # An engine build takes minutes on a Jetson: say so on stderr, not only in a log.
+        print(f"[{self.name}] {line}", file=sys.stderr, flush=True)
 
     def _reset(self) -> None:
         self._trt = self._runtime = self._engine = self._context = None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -218,13 +219,6 @@ def default_engine_path(
     return onnx.with_name(f"{onnx.stem}_b{max_batch}_{precision}_{tag}.engine")
 
 
-def _fp16_graph(onnx: Path) -> Path | None:
-    if onnx.stem.endswith("_fp16"):
-        return onnx
-    cand = onnx.with_name(f"{onnx.stem}_fp16.onnx")
-    return cand if cand.exists() else None
-
-
 def _check_args(workspace_mib, opt_level, dla_core, gpu_fallback) -> None:
     if workspace_mib is not None and (not isinstance(workspace_mib, int) or workspace_mib < 1):
         fail(f"--workspace must be a whole number of MiB >= 1. Received: {workspace_mib!r}")
@@ -282,8 +276,9 @@ def build_engine(
         The engine path; its sidecar is `sidecar_path(engine)`.
     """
     from .. import __version__
-    from ..contract import contract_from_onnx
+    from ..contract import contract_from_onnx, split_part_from_onnx
     from ..fsutil import atomic_write_bytes, check_writable_file, sha256_file, verify_checksum
+    from .fp16_source import fp16_source
 
     onnx = Path(onnx)
     if onnx.is_dir() and (onnx / "model.onnx").exists():
@@ -295,7 +290,10 @@ def build_engine(
     verify_checksum(onnx)  # never build an engine from a model altered since export
     bmin, bopt, bmax = parse_batch(batch)
     _check_args(workspace_mib, opt_level, dla_core, gpu_fallback)
-    contract = contract_from_onnx(onnx)
+    # A split part (encoder.onnx / head.onnx) carries the whole model's contract in its
+    # `edgeaction.split` metadata; look for it first (contract.json lies beside it too).
+    part = split_part_from_onnx(onnx)
+    contract = part.contract if part is not None else contract_from_onnx(onnx)
     if out is not None:
         check_writable_file(out, "engine file")
     if timing_cache is not None:
@@ -319,17 +317,14 @@ def build_engine(
             exit_code=2,
         )
 
-    source = onnx
+    # Strongly typed networks take their precision from the graph: FP16 needs a float16
+    # one (export's model_fp16.onnx, or converted now into a directory removed after
+    # parsing; a failure in between leaves it to TemporaryDirectory's finaliser).
+    source, fp16_graph, workdir = onnx, None, None
     if fp16 and typed:
-        source = _fp16_graph(onnx)
-        if source is None:
-            fail(
-                f"TensorRT {trt.__version__} builds strongly typed networks, so FP16 needs a "
-                f"float16 ONNX graph and {onnx.with_name(onnx.stem + '_fp16.onnx')} is missing; "
-                "run `edgeaction export --fp16` or build with --no-fp16"
-            )
-    if source != onnx:
-        verify_checksum(source)
+        workdir = tempfile.TemporaryDirectory(prefix="edgeaction-fp16-")
+        source, fp16_graph = fp16_source(onnx, part, contract, Path(workdir.name), log)
+    built_from = onnx if workdir is not None and source.parent != onnx.parent else source
     precision = "fp16" if fp16 else "fp32"
 
     flags = 0
@@ -339,7 +334,12 @@ def build_engine(
         flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(source)):
+    try:
+        parsed = parser.parse_from_file(str(source))
+    finally:
+        if workdir is not None:
+            workdir.cleanup()
+    if not parsed:
         errs = [str(parser.get_error(i)) for i in range(parser.num_errors)]
         fail(
             f"TensorRT's ONNX parser rejected {source.name}: "
@@ -367,7 +367,7 @@ def build_engine(
         if gpu_fallback:
             config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
 
-    profiles = _add_profile(trt, builder, network, config, contract, (bmin, bopt, bmax))
+    profiles = _add_profile(builder, network, config, contract, part, (bmin, bopt, bmax))
 
     cache_path = Path(timing_cache) if timing_cache is not None else None
     if cache_path is not None:
@@ -407,23 +407,36 @@ def build_engine(
         "precision": precision,
         "strongly_typed": typed,
         "profiles": profiles,
-        "onnx": {"file": source.name, "sha256": sha256_file(source)},
+        # The file whose sha256 the engine cache checks: the float32 model when its
+        # float16 graph was converted on the fly (`fp16_graph` says how).
+        "onnx": {"file": built_from.name, "sha256": sha256_file(built_from)},
         "build_seconds": round(seconds, 2),
         "edgeaction": __version__,
     }
+    if fp16_graph is not None:
+        meta["fp16_graph"] = fp16_graph
+    if part is not None:
+        meta["split_part"] = part.to_dict()
     write_engine(out, memoryview(serialized), meta)
     log(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB) in {seconds:.0f} s")
     return out
 
 
-def _add_profile(trt, builder, network, config, contract, batch) -> dict[str, list]:
-    """One optimisation profile: batch axis from `batch`, other axes from the contract."""
+def _add_profile(builder, network, config, contract, part, batch) -> dict[str, list]:
+    """One optimisation profile: batch axis from `batch`, other axes from the contract.
+
+    A split part has one input, shaped by its `SplitPart` (`(N, H, W, 3)` frames for the
+    encoder, `(N, T, F)` features for the head).
+    """
     bmin, bopt, bmax = batch
     wanted = {}
-    if contract.uses_frames:
-        wanted[contract.input_name] = contract.input_shape
-    if contract.uses_pose:
-        wanted[contract.pose_name] = contract.pose_shape
+    if part is not None:
+        wanted[part.input] = part.input_shape
+    else:
+        if contract.uses_frames:
+            wanted[contract.input_name] = contract.input_shape
+        if contract.uses_pose:
+            wanted[contract.pose_name] = contract.pose_shape
     profile = builder.create_optimization_profile()
     profiles = {}
     names = []
@@ -432,11 +445,13 @@ def _add_profile(trt, builder, network, config, contract, batch) -> dict[str, li
         names.append(t.name)
         if t.name not in wanted:
             fail(
-                f"engine input '{t.name}' is not in the contract (inputs "
-                f"{list(contract.input_names)}); re-export the model with `edgeaction export`"
+                f"engine input '{t.name}' is not in the contract (inputs {sorted(wanted)}); "
+                "re-export the model with `edgeaction export`"
             )
         shape = tuple(t.shape)
-        if t.name == contract.input_name and contract.uses_frames:
+        if part is not None:
+            part.check_io({t.name: shape}, {part.output: (None, part.output_size)}, "ONNX graph")
+        elif t.name == contract.input_name and contract.uses_frames:
             contract.check_input(t.name, shape, what="ONNX graph")
         else:
             contract.check_pose_input(shape, what="ONNX graph")

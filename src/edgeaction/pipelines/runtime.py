@@ -175,6 +175,8 @@ class Runtime:
         metrics: Path or None. Write the run's figures here as JSON at the end.
         backend: String. `"onnxruntime"` or `"tensorrt"`.
         cache_dir: Path or None. TensorRT engine cache for an `.onnx` model.
+        fp16: Boolean. Precision of the engines built from an `.onnx` model on TensorRT
+            (see `trt_build_options`). Defaults to `True`.
         options: `RunOptions`.
         status: Callable(dict) called about twice a second with live figures.
         log: Callable(str) for one-line notices (a stream failed, reconnected...).
@@ -193,6 +195,7 @@ class Runtime:
         metrics: str | os.PathLike | None = None,
         backend: str = "onnxruntime",
         cache_dir: str | os.PathLike | None = None,
+        fp16: bool = True,
         options: RunOptions | None = None,
         status: Callable[[dict], None] | None = None,
         log: Callable[[str], None] | None = None,
@@ -206,7 +209,7 @@ class Runtime:
         if not sources:
             fail("give at least one --source (a video file, rtsp://, v4l2://, csi://, test://)")
         self.specs = [parse_source(str(s)) for s in sources]
-        self.model, self.backend, self.cache_dir = model, backend, cache_dir
+        self.model, self.backend, self.cache_dir, self.fp16 = model, backend, cache_dir, fp16
         self.status, self.log = status, log or (lambda _m: None)
         self._given_runner = runner
         self._stop = threading.Event()
@@ -249,13 +252,16 @@ class Runtime:
             return self._given_runner, None
         # ORT's spinning worker threads would take the CPU GStreamer's decoders need.
         kw = {"spin": False} if self._on_ort() else {}
-        runner = open_runner(self.model, backend=self.backend, cache_dir=self.cache_dir, **kw)
+        build = self.trt_build_options()
+        runner = open_runner(
+            self.model, backend=self.backend, cache_dir=self.cache_dir, build=build, **kw
+        )
         c = runner.contract
         stride = opt.stride or c.stride
         split = None
-        on_trt = self.backend == "tensorrt" or Path(self.model).suffix in (".engine", ".plan")
-        if opt.feature_cache == "auto" and on_trt:
-            pass  # the feature cache runs on onnxruntime in this release (engine.split)
+        given_engine = Path(self.model).suffix in (".engine", ".plan")
+        if opt.feature_cache == "auto" and given_engine:
+            pass  # the engine given is what runs; `on` builds the parts beside it instead
         elif opt.feature_cache != "off" and c.uses_frames and not c.uses_pose:
             from ..engine.split import find_split
 
@@ -269,7 +275,7 @@ class Runtime:
                 from ..engine.split import SplitRunner
 
                 split = SplitRunner(
-                    self.model, backend=self.backend, cache_dir=self.cache_dir, **kw
+                    self.model, backend=self.backend, cache_dir=self.cache_dir, build=build, **kw
                 )
         elif opt.feature_cache == "on":
             fail(
@@ -277,6 +283,18 @@ class Runtime:
                 f"{c.name} has modality {c.modality}"
             )
         return runner, split
+
+    def trt_build_options(self) -> dict | None:
+        """`build_engine` options for an `.onnx` model run on TensorRT, else None.
+
+        The batch profile follows the run: at most `max_batch` windows per call, tuned
+        (`opt`) for one window per stream, since windows of all streams tend to be ready
+        together. The engine cache keys on the profile, so each layout is built once.
+        """
+        if self.backend != "tensorrt" or Path(self.model).suffix in (".engine", ".plan"):
+            return None
+        mb = self.options.max_batch or 8
+        return {"fp16": self.fp16, "batch": (1, min(len(self.specs), mb), mb)}
 
     def _on_ort(self) -> bool:
         return self.backend == "onnxruntime" and Path(self.model).suffix not in (
@@ -302,9 +320,10 @@ class Runtime:
         runner, split = self._open_model()
         own = self._given_runner is None
         try:
-            runner.activate()
             if split is not None:
-                split.activate()
+                split.activate()  # the whole model is not needed (nor built on TensorRT)
+            else:
+                runner.activate()
             self._setup(runner, split)
             q: queue.Queue = queue.Queue()
             gst()  # initialise GStreamer (and its plugin registry) once, in this thread
