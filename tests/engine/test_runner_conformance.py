@@ -14,9 +14,18 @@ RUNNERS = [
 ]
 
 
+#: Agreement expected between two runs of one runner. An engine built from an `.onnx`
+#: model is FP16 (the default), and TensorRT may pick other kernels per batch size.
+ATOL = {"onnxruntime": 1e-6, "tensorrt": 2e-3}
+
+
 @pytest.fixture(params=RUNNERS)
-def runner(request, tiny_onnx):
-    return open_runner(tiny_onnx, backend=request.param)
+def runner(request, tiny_onnx, tmp_path):
+    return open_runner(tiny_onnx, backend=request.param, cache_dir=tmp_path / "engines")
+
+
+def _atol(runner) -> float:
+    return ATOL["tensorrt" if runner.name.startswith("tensorrt") else "onnxruntime"]
 
 
 def _clips(contract, n, seed=0):
@@ -41,7 +50,7 @@ def test_lifecycle_and_metadata(runner, tiny_contract):
 def test_outputs_are_probabilities_for_any_batch(runner, tiny_contract, batch):
     with runner as r:
         p = r.infer({"frames": _clips(tiny_contract, batch)})["probs"]
-    assert p.shape == (batch, 3) and np.allclose(p.sum(1), 1, atol=1e-5)
+    assert p.shape == (batch, 3) and np.allclose(p.sum(1), 1, atol=max(1e-5, _atol(r)))
     assert r.last_inference_s is not None and r.last_inference_s > 0
 
 
@@ -50,7 +59,7 @@ def test_batched_equals_one_by_one(runner, tiny_contract):
     with runner as r:
         whole = r.classify(x)
         single = np.concatenate([r.classify(x[i : i + 1]) for i in range(4)])
-    assert np.allclose(whole, single, atol=1e-6)
+    assert np.allclose(whole, single, atol=_atol(r))
 
 
 def test_matches_numpy_reference(tiny_onnx, tiny_contract):

@@ -72,3 +72,27 @@ def test_runtime_profile_follows_streams_and_max_batch(tiny_split, tiny_contract
     assert opts(["test://ball"], backend="onnxruntime") is None
     engine = _fake_engine(tmp_path / "m.engine", tiny_contract)  # an engine is what it is
     assert opts(["test://ball"], model=engine) is None
+
+
+@pytest.mark.gpu
+def test_part_engines_match_onnxruntime_and_are_reused(tiny_split, tiny_contract, tmp_path):
+    from edgeaction.engine.split import SplitRunner
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+    cache = tmp_path / "engines"
+    with SplitRunner(tiny_split) as ref:
+        want = ref.head(ref.encode(frames)[:8].reshape(2, 4, -1))
+    with SplitRunner(tiny_split, backend="tensorrt", cache_dir=cache) as s:
+        got = s.head(s.encode(frames)[:8].reshape(2, 4, -1))
+        assert s.encoder_max_batch == 16 and s.head_max_batch == 8
+    assert np.allclose(got, want, atol=2e-3)
+    built = sorted(cache.glob("*.engine"))
+    assert [p.name.split("-")[0] for p in built] == ["encoder", "head"]
+    for e in built:
+        side = json.loads(sidecar_path(e).read_text())
+        assert side["precision"] == "fp16" and side["split_part"]["part"] in e.name
+    stamps = [p.stat().st_mtime_ns for p in built]
+    with SplitRunner(tiny_split, backend="tensorrt", cache_dir=cache) as s:
+        s.encode(frames[:1])
+    assert [p.stat().st_mtime_ns for p in built] == stamps  # reused, not rebuilt
