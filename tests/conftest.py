@@ -92,6 +92,54 @@ def cli_no_tf(
     return p
 
 
+def find_or_download(
+    pattern: str, spec: str, env_var: str, name: str, *pip_args: str
+) -> Path | None:
+    """A wheel or sdist matching `pattern` for the API-surface tests, never in the repo.
+
+    Looked up in `$ENV_VAR`, `/tmp/NAME` and `~/.cache/edgeaction/NAME`, else fetched
+    there with `pip download --no-deps PIP_ARGS SPEC`. None when that fails (no network):
+    the caller skips with a reason.
+    """
+    cache = Path.home() / ".cache" / "edgeaction" / name
+    for d in (os.environ.get(env_var), f"/tmp/{name}", cache):
+        if d and Path(d).is_dir():
+            hits = sorted(Path(d).glob(pattern))
+            if hits:
+                return hits[0]
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", *pip_args]
+            + ["-d", str(cache), spec],
+            capture_output=True,
+            timeout=300,
+            check=True,
+        )
+    except (subprocess.SubprocessError, OSError):
+        return None
+    hits = sorted(cache.glob(pattern))
+    return hits[0] if hits else None
+
+
+def attr_chain(node) -> list[str] | None:
+    """For the API-surface scans: `trt.A.B` → ["trt", "A", "B"], `self._ctx.push` →
+    ["ctx", "push"] (`self.` and leading underscores dropped); None for other nodes."""
+    import ast
+
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts = [node.id, *reversed(parts)]
+    if parts[0] == "self" and len(parts) > 1:
+        parts = parts[1:]
+    parts[0] = parts[0].lstrip("_")
+    return parts
+
+
 def trt_importable() -> bool:
     """Whether `import tensorrt` works here (never on our CPU machines)."""
     try:

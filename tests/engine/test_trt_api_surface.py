@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, attr_chain, find_or_download
 
 ENGINE_SRC = ROOT / "src" / "edgeaction" / "engine"
 WHEELS = {
@@ -94,20 +94,7 @@ print(json.dumps({"version": trt.__version__, "has": {n: has(n) for n in names}}
 
 
 # ---- the scan -------------------------------------------------------------------------------
-def _chain(node: ast.AST) -> list[str] | None:
-    """`trt.A.B` → ["trt", "A", "B"]; `self._engine.x` → ["engine", "x"]; else None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    parts.reverse()
-    if parts[0] == "self" and len(parts) > 1:
-        parts = parts[1:]
-    parts[0] = parts[0].lstrip("_")
-    return parts
+_chain = attr_chain
 
 
 def _guarded_nodes(tree: ast.AST) -> set[int]:
@@ -209,28 +196,6 @@ def test_scan_finds_the_builder_calls():
 
 
 # ---- the real bindings ----------------------------------------------------------------------
-def _find_wheel(pattern: str, package: str, version: str, cache: Path) -> Path | None:
-    dirs = [os.environ.get("EDGEACTION_TRT_WHEELS"), "/tmp/trtwheels", cache]
-    for d in dirs:
-        if d and Path(d).is_dir():
-            hits = sorted(Path(d).glob(pattern))
-            if hits:
-                return hits[0]
-    cache.mkdir(parents=True, exist_ok=True)
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
-            + ["--python-version", "3.11", "-d", str(cache), f"{package}=={version}"],
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
-    except (subprocess.SubprocessError, OSError):
-        return None
-    hits = sorted(cache.glob(pattern))
-    return hits[0] if hits else None
-
-
 @pytest.fixture(scope="module")
 def bindings(tmp_path_factory):
     """{version: (site dir, stub lib dir)} for each bindings wheel that can be had."""
@@ -239,11 +204,13 @@ def bindings(tmp_path_factory):
     if sys.version_info[:2] != (3, 11):
         pytest.skip("the pinned bindings wheels are cp311")
     root = tmp_path_factory.mktemp("trtbindings")
-    cache = Path.home() / ".cache" / "edgeaction" / "trtwheels"
     (root / "stub.c").write_text(_STUB_C)
     found = {}
     for ver, (package, pin, pattern) in WHEELS.items():
-        whl = _find_wheel(pattern, package, pin, cache)
+        whl = find_or_download(
+            pattern, f"{package}=={pin}", "EDGEACTION_TRT_WHEELS", "trtwheels",
+            "--only-binary=:all:", "--python-version", "3.11",
+        )  # fmt: skip
         if whl is None:
             continue
         site = root / ver / "site"

@@ -458,6 +458,7 @@ def benchmark(
         "runner": runner.name,
         "provider": provider[0] if isinstance(provider, list | tuple) and provider else provider,
         "max_batch": mb,
+        "cuda_binding": getattr(runner, "cuda_binding", None),  # TensorRT: cuda-python/pycuda
         "settings": {
             "batches": sizes,
             "warmup_ms": warmup_ms,

@@ -131,6 +131,7 @@ class TrtRunner(BaseRunner):
             fail(f"engine not found: {self.path}; build one with `edgeaction build-engine`")
         self._check_sidecar = check_sidecar
         self.last_timings: dict[str, float] | None = None
+        self.cuda_binding: str | None = None
         self._onnx = None
         self._reset()
         if self.path.suffix == ".onnx":
@@ -270,6 +271,7 @@ class TrtRunner(BaseRunner):
             self._max_batch = max_shape[0]
             self._context.set_input_shape(name, max_shape)
         self._stream = cuda_mem.Stream()
+        self.cuda_binding = cuda_mem.backend_name()  # "cuda-python 12.6.2" / "pycuda 2026.1"
         self._events = [cuda_mem.Event() for _ in range(4)]
         for name, (_, dtype, _) in self._io.items():
             shape = tuple(self._context.get_tensor_shape(name))

@@ -177,33 +177,15 @@ def engine_checksum_problem(engine: str | os.PathLike, sidecar: dict[str, Any]) 
 
 
 def gpu_info() -> dict[str, Any]:
-    """Name and compute capability of CUDA device 0 via cuda-python, where installed.
+    """Name and compute capability of CUDA device 0 (cuda-python or pycuda).
 
     Returns:
         `{"name": str, "compute_capability": "8.7"}`, or `None` values with a `note`
-        when cuda-python is missing or reports an error.
+        when no CUDA binding is installed or it reports an error.
     """
-    cudart = None
-    try:
-        from cuda.bindings import runtime as cudart  # cuda-python 12.8+ / 13.x
-    except ImportError:
-        try:
-            from cuda import cudart  # cuda-python 12.x
-        except ImportError:
-            return {"name": None, "compute_capability": None, "note": "cuda-python missing"}
-    try:
-        err, dev = cudart.cudaGetDevice()
-        if int(err) != 0:
-            return {"name": None, "compute_capability": None, "note": str(err)}
-        err, props = cudart.cudaGetDeviceProperties(dev)
-        if int(err) != 0:
-            return {"name": None, "compute_capability": None, "note": str(err)}
-    except Exception as e:  # cuda-python raises its own types
-        return {"name": None, "compute_capability": None, "note": first_line(e)}
-    name = props.name
-    if isinstance(name, bytes | bytearray):
-        name = name.split(b"\0", 1)[0].decode("utf-8", "replace")
-    return {"name": str(name), "compute_capability": f"{props.major}.{props.minor}"}
+    from .cuda_mem import device_info
+
+    return device_info()
 
 
 def default_engine_path(

@@ -60,11 +60,11 @@ EXTRAS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "runtime": [
         ("onnxruntime", ("onnxruntime", "onnxruntime-gpu")),
         ("cv2", ("opencv-python-headless", "opencv-python", "opencv-contrib-python")),
+        ("onnx", ("onnx",)),  # the float16 graph TensorRT 10.12+/11 builds FP16 from
     ],
     "train": [
         ("tensorflow", ("tensorflow", "tensorflow-cpu")),
         ("tf2onnx", ("tf2onnx",)),
-        ("onnx", ("onnx",)),
     ],
     "pose": [("mediapipe", ("mediapipe",))],
     "cuda": [("cuda", ("cuda-python", "cuda-bindings"))],

@@ -16,7 +16,7 @@ writes into `--out`:
   other file written, holds a credential.
 - `Dockerfile.jetson` (NVIDIA's L4T TensorRT 10.3 image, JetPack 6) and `Dockerfile.x86`
   (NVIDIA's TensorRT 10.3 image): system TensorRT and PyGObject reached from a
-  `--system-site-packages` venv holding `edgeaction[runtime]` only (no TensorFlow).
+  `--system-site-packages` venv holding `edgeaction[runtime,cuda]` only (no TensorFlow).
 - `install.sh`: installs the unit and the environment file, enables and (re)starts the
   service.
 
@@ -452,8 +452,8 @@ RUN python3 -m venv --system-site-packages /opt/edgeaction/venv
 WORKDIR /opt/edgeaction/src
 COPY pyproject.toml README.md ./
 COPY src ./src
-# The runtime extra only: onnxruntime + OpenCV, no TensorFlow.
-RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime]' \\
+# The runtime and cuda extras only: onnxruntime, onnx, OpenCV, cuda-python 12.x; no TensorFlow.
+RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime,cuda]' \\
     && /opt/edgeaction/venv/bin/python -c "import tensorrt, gi; gi.require_version('Gst', '1.0'); from gi.repository import Gst; Gst.init(None)"
 
 # The model (an engine must be built on the machine that runs it: build-engine, or
@@ -486,7 +486,7 @@ die() {{ echo "install.sh: $*" >&2; exit 1; }}
 [[ $(id -u) -eq 0 ]] || die "run as root: sudo bash $0"
 command -v systemctl >/dev/null || die "systemctl not found: this needs a systemd machine"
 id -u "$RUN_USER" >/dev/null 2>&1 || die "user $RUN_USER does not exist here; regenerate with --user"
-[[ -x "$EXE" ]] || die "$EXE not found; install edgeaction there (pip install '.[runtime]' in a --system-site-packages venv) or regenerate with --venv"
+[[ -x "$EXE" ]] || die "$EXE not found; install edgeaction there (pip install '.[runtime,cuda]' in a --system-site-packages venv) or regenerate with --venv"
 [[ -e "$MODEL" ]] || die "model $MODEL not found; copy it there or regenerate with the right path"
 getent group video >/dev/null || die "group video does not exist (SupplementaryGroups=video)"
 
