@@ -263,9 +263,9 @@ TensorRT engine of the same model; their contracts must agree (labels, frames, s
 colour, modality). Exits 0 whatever the agreement: it is a report.
 
 examples:
-  edgeaction compare models/a/model.onnx models/a/model_fp16.onnx data/   # FP16 vs FP32
-  edgeaction compare runs/a models/a/model.onnx data/ --split all         # Keras vs ONNX
-  edgeaction compare models/a/model.onnx a.engine data/ --json cmp.json
+  edgeaction compare models/a/model.onnx models/a/model_fp16.onnx --data data/  # FP16 vs FP32
+  edgeaction compare runs/a models/a/model.onnx --data data/ --split all        # Keras vs ONNX
+  edgeaction compare models/a/model.onnx a.engine --data data/ --json cmp.json --plot cmp.png
 """
 
 
@@ -568,6 +568,7 @@ def cmd_build_engine(a) -> int:
         dla_core=a.dla_core,
         gpu_fallback=a.gpu_fallback,
         verbose=a.verbose or getattr(a, "trt_verbose", False),
+        layer_info=a.layer_info,
     )
     return 0
 
@@ -1125,6 +1126,12 @@ def _engine_args(b: argparse.ArgumentParser, own_verbose: bool = True) -> None:
     b.add_argument("--dla-core", type=int, metavar="N", help="build for DLA core N (Jetson)")
     b.add_argument(
         "--gpu-fallback", action="store_true", help="with --dla-core: run the rest on the GPU"
+    )
+    b.add_argument(
+        "--layer-info",
+        metavar="FILE.json",
+        help="write each layer's tactic and input/output precisions (TensorRT's engine "
+        "inspector, as trtexec --exportLayerInfo): which layers really run in FP16",
     )
     if own_verbose:
         b.add_argument(

@@ -87,7 +87,13 @@ class _StagedRunner:
 
     def infer(self, feed, check_inputs=True):
         out = self._inner.infer(feed, check_inputs)
-        self.last_timings = {"h2d_ms": 0.1, "compute_ms": 0.5, "d2h_ms": 0.05, "other": 1.0}
+        self.last_timings = {
+            "enqueue_ms": 0.02,
+            "h2d_ms": 0.1,
+            "compute_ms": 0.5,
+            "d2h_ms": 0.05,
+            "other": 1.0,
+        }
         return out
 
 
@@ -99,11 +105,12 @@ def test_stage_timings_and_max_batch(tiny_onnx):
     assert [b["batch"] for b in r["batches"]] == [1, 4]
     assert r["skipped"][0]["batch"] == 8 and "maximum batch 4" in r["skipped"][0]["reason"]
     st = r["batches"][0]["stages_ms"]
-    assert set(st) == {"h2d_ms", "compute_ms", "d2h_ms", "other"}
+    assert set(st) == {"enqueue_ms", "h2d_ms", "compute_ms", "d2h_ms", "other"}
     assert st["compute_ms"]["median"] == pytest.approx(0.5)
     text = format_summary(r)
     assert "GPU Compute Time: min = 0.5000 ms" in text and "H2D Latency: min = 0.1000" in text
     assert "other: min = 1.0000 ms" in text and "batch 8: skipped" in text
+    assert "Enqueue Time: min = 0.0200 ms" in text
 
 
 def test_parsers_and_summarize():

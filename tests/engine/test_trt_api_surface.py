@@ -52,6 +52,7 @@ _OBJECTS = {
     "runtime": "Runtime",
     "engine": "ICudaEngine",
     "context": "IExecutionContext",
+    "inspector": "EngineInspector",
 }
 # Names the scan cannot attribute to a type (return values, overridden callbacks): listed
 # by hand and checked in every version.

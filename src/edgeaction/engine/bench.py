@@ -42,7 +42,12 @@ from .loader import open_runner
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 DEFAULT_PERCENTILES = (90.0, 95.0, 99.0)
 # trtexec's names for the stages a TensorRT runner reports in `last_timings`.
-STAGE_NAMES = {"h2d_ms": "H2D Latency", "compute_ms": "GPU Compute Time", "d2h_ms": "D2H Latency"}
+STAGE_NAMES = {
+    "enqueue_ms": "Enqueue Time",
+    "h2d_ms": "H2D Latency",
+    "compute_ms": "GPU Compute Time",
+    "d2h_ms": "D2H Latency",
+}
 
 
 # ---- argument parsing ----------------------------------------------------------------------

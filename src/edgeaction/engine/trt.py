@@ -9,12 +9,13 @@ runner is made, before TensorRT is imported, and again on the bytes deserialized
 Buffers are allocated once for the profile's largest batch (page-locked host memory and
 device memory per tensor); each `infer` uses views of the batch's shape. One inference:
 H2D copies → `execute_async_v3` → D2H copies on one stream, timed with CUDA events into
-`last_timings` (`h2d_ms`, `compute_ms`, `d2h_ms`).
+`last_timings` (`h2d_ms`, `compute_ms`, `d2h_ms`; `enqueue_ms`, the host time of the
+`execute_async_v3` call).
 
 ```python
 with TrtRunner("models/a/model_b8_fp16_sm87.engine") as r:
     probs = r.classify(clips)
-    r.last_timings          # {"h2d_ms": 0.4, "compute_ms": 2.1, "d2h_ms": 0.01}
+    r.last_timings  # {"enqueue_ms": 0.05, "h2d_ms": 0.4, "compute_ms": 2.1, "d2h_ms": 0.01}
 ```
 """
 
@@ -26,6 +27,7 @@ import logging
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -331,14 +333,17 @@ class TrtRunner(BaseRunner):
         for name in feed:
             cuda_mem.copy_htod(self._dev[name], self._host[name], sizes[name], s)
         e1.record(s)
+        t0 = time.perf_counter()  # host time to enqueue the work (trtexec's Enqueue Time)
         if not context.execute_async_v3(s.handle):
             fail(f"{self.name}: TensorRT execute_async_v3 failed (see the log above)")
+        enqueue_ms = (time.perf_counter() - t0) * 1000.0
         e2.record(s)
         for name in outputs:
             cuda_mem.copy_dtoh(self._host[name], self._dev[name], sizes[name], s)
         e3.record(s)
         s.synchronize()
         self.last_timings = {
+            "enqueue_ms": enqueue_ms,
             "h2d_ms": e1.ms_since(e0),
             "compute_ms": e2.ms_since(e1),
             "d2h_ms": e3.ms_since(e2),

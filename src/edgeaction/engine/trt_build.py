@@ -223,6 +223,7 @@ def build_engine(
     dla_core: int | None = None,
     gpu_fallback: bool = False,
     verbose: bool = False,
+    layer_info: str | os.PathLike | None = None,
     log: Callable[[str], None] = print,
 ) -> Path:
     """Compile an ONNX model into a TensorRT engine with a dynamic-batch profile.
@@ -252,6 +253,10 @@ def build_engine(
             Defaults to `False`.
         verbose: Boolean. TensorRT's verbose log and detailed layer info. Defaults to
             `False`.
+        layer_info: Path or None. Write the engine inspector's JSON here: every layer
+            with its tactic and its inputs' and outputs' formats and precisions (trtexec's
+            `--exportLayerInfo`; how to see which layers really run in FP16). Builds with
+            detailed profiling verbosity.
         log: Callable taking one string, for progress lines. Defaults to `print`.
 
     Returns:
@@ -280,6 +285,8 @@ def build_engine(
         check_writable_file(out, "engine file")
     if timing_cache is not None:
         check_writable_file(timing_cache, "timing cache")
+    if layer_info is not None:
+        check_writable_file(layer_info, "layer info file")
 
     trt = import_tensorrt()
     version = version_tuple(trt.__version__)
@@ -336,7 +343,7 @@ def build_engine(
         config.builder_optimization_level = int(opt_level)
     if fp16 and not typed:
         config.set_flag(trt.BuilderFlag.FP16)
-    if verbose:
+    if verbose or layer_info is not None:
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     if dla_core is not None:
         if dla_core >= builder.num_DLA_cores:
@@ -400,6 +407,8 @@ def build_engine(
     if part is not None:
         meta["split_part"] = part.to_dict()
     write_engine(out, memoryview(serialized), meta)
+    if layer_info is not None:
+        _write_layer_info(trt, logger, out, Path(layer_info), log)
     log(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB) in {seconds:.0f} s")
     return out
 
@@ -450,6 +459,24 @@ def _add_profile(builder, network, config, contract, part, batch) -> dict[str, l
         fail(f"the ONNX graph lacks contract input(s) {missing}; re-export the model")
     config.add_optimization_profile(profile)
     return profiles
+
+
+def _write_layer_info(trt, logger, engine_path: Path, dest: Path, log) -> None:
+    """The engine inspector's JSON of a built engine, written atomically to `dest`."""
+    from ..fsutil import atomic_write_text
+
+    runtime = trt.Runtime(logger)
+    engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
+    if engine is None:
+        fail(f"TensorRT could not read back {engine_path.name} to inspect its layers")
+    inspector = engine.create_engine_inspector()
+    text = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+    try:
+        layers = json.loads(text).get("Layers", [])
+    except ValueError:
+        layers = []
+    atomic_write_text(dest, text if text.endswith("\n") else text + "\n")
+    log(f"wrote {dest} ({len(layers)} layers: precisions and tactics)")
 
 
 def _make_logger(trt, verbose: bool):
