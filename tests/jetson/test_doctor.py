@@ -157,3 +157,19 @@ def test_probes_never_raise(tmp_path):
     assert ep.dpkg_versions(["libnvinfer10"], tmp_path) == {}
     assert ep.run_tool([str(tmp_path / "no-such-tool")]) is None
     assert ep.gst_elements(["no_such_element_xyz"]) == {"no_such_element_xyz": False}
+
+
+def test_pycuda_counts_as_the_cuda_binding(tmp_path, monkeypatch):
+    """The TensorRT runner takes pycuda where cuda-python is absent (engine/cuda_mem.py)."""
+    from edgeaction.jetson.doctor import diagnose
+    from edgeaction.platform import has_module
+
+    if has_module("cuda"):
+        pytest.skip("cuda-python is installed here")
+    (tmp_path / "pycuda").mkdir()
+    (tmp_path / "pycuda" / "__init__.py").write_text("")  # found, never imported
+    cuda = diagnose()["extras"]["cuda"]
+    assert not cuda["installed"] and "pycuda" in cuda["install"]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cuda = diagnose()["extras"]["cuda"]
+    assert cuda["installed"] and cuda["packages"] == {"pycuda": "installed"}

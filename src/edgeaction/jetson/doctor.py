@@ -74,7 +74,8 @@ _EXTRA_HINT = {
     "runtime": "pip install 'edgeaction[runtime]'",
     "train": "pip install 'edgeaction[train]'",
     "pose": "pip install 'edgeaction[pose]' && pip install --no-deps mediapipe==0.10.21",
-    "cuda": "pip install 'edgeaction[cuda]' (cuda-python 12.x on JetPack 6)",
+    "cuda": "pip install 'edgeaction[cuda]' (cuda-python 12.x), or pycuda built against "
+    "the CUDA toolkit",
 }
 
 
@@ -165,6 +166,9 @@ def _extras() -> dict[str, Any]:
             pkgs[_SHOWN.get(mod, mod)] = (
                 (ep.dist_version(*dists) or "installed") if ep.has_module(mod) else None
             )
+        if extra == "cuda" and pkgs["cuda-python"] is None and ep.has_module("pycuda"):
+            # the other binding the TensorRT runner takes (engine/cuda_mem.py)
+            pkgs = {"pycuda": ep.dist_version("pycuda") or "installed"}
         missing = [m for m, v in pkgs.items() if v is None]
         out[extra] = {
             "installed": not missing,
