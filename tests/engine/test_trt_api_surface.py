@@ -9,8 +9,11 @@ module and look at its classes, enums and methods.
 
 What this proves: every `trt.X` / `trt.X.Y` name and every method or property name our
 code calls on a builder, network, parser, config, profile, runtime, engine or context
-exists in those versions. What it does not prove: that any of it behaves (nothing is
-built or run; that needs the `gpu`-marked tests on a device).
+exists in those versions; every such call passes a number of positional arguments and
+keyword names that fits one overload of the pybind11 signature the bindings declare;
+every attribute we assign is a property with a setter. What it does not prove: that any
+of it behaves (nothing is built or run; that needs the `gpu`-marked tests on a device),
+nor that an argument of the right count has the right type or value.
 
 The names are collected from `src/edgeaction/engine/*.py` by a heuristic AST scan:
 attribute chains rooted at a name `trt`, plus attributes used on variables named like
@@ -28,6 +31,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,20 +81,42 @@ void *getBuilderPluginRegistry(int a) { return 0; }
 void *getPluginRegistry(void) { return 0; }
 int initLibNvInferPlugins(void *a, const char *b) { return 0; }
 """
-# Run in the child: import the real bindings as `tensorrt`, report which names exist.
+# Run in the child: import the real bindings as `tensorrt`, report which names exist,
+# the pybind11 signature lines of the callables asked for, and which attributes are
+# properties with a setter.
 _PROBE = """
-import json, sys
+import inspect, json, sys
 import tensorrt_bindings as trt
 sys.modules["tensorrt"] = trt
-names = json.loads(sys.argv[1])
-def has(path):
+ask = json.loads(sys.argv[1])
+def get(path):
     obj = trt
     for part in path.split("."):
         if not hasattr(obj, part):
-            return False
+            return None
         obj = getattr(obj, part)
-    return True
-print(json.dumps({"version": trt.__version__, "has": {n: has(n) for n in names}}))
+    return obj
+def doc(path):
+    obj = get(path)
+    if obj is None:
+        return None
+    if inspect.isclass(obj):
+        return ["__init__", obj.__init__.__doc__ or ""]
+    name = path.split(".")[-1]
+    if inspect.isfunction(obj):  # plain Python (trt.nptype): its signature, pybind-style
+        return [name, f"{name}{inspect.signature(obj)} -> object"]
+    return [name, obj.__doc__ or ""]
+def settable(path):
+    cls, _, name = path.rpartition(".")
+    c = get(cls)
+    prop = inspect.getattr_static(c, name, None) if c is not None else None
+    return isinstance(prop, property) and prop.fset is not None
+print(json.dumps({
+    "version": trt.__version__,
+    "has": {n: get(n) is not None for n in ask["names"]},
+    "docs": {n: doc(n) for n in ask["calls"]},
+    "settable": {n: settable(n) for n in ask["props"]},
+}))
 """
 
 
@@ -158,6 +184,66 @@ def scan_names(files) -> tuple[set[str], set[str]]:
         guarded_any |= hasattr_names
     # a name also used outside any guard must exist everywhere
     return used, guarded_any - unguarded
+
+
+def scan_calls(files) -> tuple[dict[str, set], set[str]]:
+    """How our code calls TensorRT, for the signature check (same heuristic as names).
+
+    Returns:
+        `(calls, props)`: `calls` maps a path (`Builder.create_network`, `Runtime` for a
+        constructor) to the set of `(positional count, keyword names)` it is called with
+        (calls with `*args`/`**kw` and dunder methods are left out); `props` holds the
+        paths assigned to (`IBuilderConfig.DLA_core = ...`), which must be settable
+        properties.
+    """
+    calls: dict[str, set] = {}
+    props: set[str] = set()
+    for f in files:
+        tree = ast.parse(Path(f).read_text(), filename=str(f))
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute):
+                parts = _chain(n.func)
+                path = _to_trt_path(parts) if parts else None
+                starred = any(isinstance(a, ast.Starred) for a in n.args)
+                if not path or starred or any(k.arg is None for k in n.keywords):
+                    continue
+                if path.split(".")[-1].startswith("__") or path == "__version__":
+                    continue
+                kws = tuple(sorted(k.arg for k in n.keywords))
+                calls.setdefault(path, set()).add((len(n.args), kws))
+            elif isinstance(n, ast.Assign):
+                for t in n.targets:
+                    parts = _chain(t) if isinstance(t, ast.Attribute) else None
+                    path = _to_trt_path(parts) if parts else None
+                    if path and "." in path and parts[0] != "trt":
+                        props.add(path)
+    return calls, props
+
+
+def signatures(doc: str, name: str) -> list[tuple[list[str], int]]:
+    """`[(parameter names, required count), ...]` per overload from a pybind11 docstring.
+
+    pybind11 writes `name(self: T, a: int, b: X = <...>) -> R` as the first line, or one
+    numbered line per overload; `self` is dropped.
+    """
+    out = []
+    for line in doc.splitlines():
+        m = re.match(rf"^\s*(?:\d+\.\s+)?{re.escape(name)}\((.*)\)\s*->", line)
+        if not m or m.group(1) == "*args, **kwargs":
+            continue
+        params, depth, cur = [], 0, ""
+        for ch in m.group(1) + ",":
+            if ch == "," and depth == 0:
+                params.append(cur.strip())
+                cur = ""
+                continue
+            depth += ch in "([{<"
+            depth -= ch in ")]}>"
+            cur += ch
+        params = [x for x in params if x and x.split(":")[0].strip() != "self"]
+        names = [x.split(":")[0].split("=")[0].strip() for x in params]
+        out.append((names, sum("=" not in x for x in params)))
+    return out
 
 
 def _to_trt_path(parts: list[str]) -> str | None:
@@ -249,9 +335,10 @@ def _env(site: Path, stubs: Path | None) -> dict:
     return env
 
 
-def _probe(site: Path, stubs: Path, names: list[str]) -> dict:
+def _probe(site: Path, stubs: Path, names: list[str], calls=(), props=()) -> dict:
+    ask = {"names": names, "calls": sorted(calls), "props": sorted(props)}
     p = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(names)],
+        [sys.executable, "-c", _PROBE, json.dumps(ask)],
         env=_env(site, stubs),
         capture_output=True,
         text=True,
@@ -278,6 +365,62 @@ def test_every_tensorrt_name_we_use_exists(bindings):
             problems.append(f"{n} (version-guarded) is in none of {sorted(have)}")
     report = {ver: sorted(n for n in names if not r["has"][n]) for ver, r in results.items()}
     print(f"checked {len(names)} names; missing per version (guarded only): {report}")
+    assert not problems, problems
+
+
+def test_scan_finds_calls_and_properties():
+    calls, props = scan_calls(sorted(ENGINE_SRC.glob("*.py")))
+    assert (1, ()) in calls["Builder.create_network"]
+    assert (4, ()) in calls["IOptimizationProfile.set_shape"]
+    assert (2, ()) in calls["IBuilderConfig.set_timing_cache"]
+    assert (1, ()) in calls["Runtime"]  # trt.Runtime(logger)
+    assert {"IBuilderConfig.DLA_core", "IBuilderConfig.builder_optimization_level"} <= props
+    sig = signatures(
+        "create_network(self: tensorrt.tensorrt.Builder, flags: int = 0) -> "
+        "tensorrt.tensorrt.INetworkDefinition\n\nCreate a network.",
+        "create_network",
+    )
+    assert sig == [(["flags"], 0)]
+    two = signatures(
+        "set_shape(*args, **kwargs)\nOverloaded function.\n\n"
+        "1. set_shape(self: P, input: str, min: tensorrt.tensorrt.Dims, opt: Dims, "
+        "max: Dims) -> None\n\n2. set_shape(self: P, f: Callable[[int, str], int] = "
+        "<built-in>) -> None",
+        "set_shape",
+    )
+    assert two == [(["input", "min", "opt", "max"], 4), (["f"], 0)]
+
+
+def test_every_tensorrt_call_fits_a_signature(bindings):
+    """Each call's positional count and keywords fit one overload the bindings declare,
+    and each attribute we assign is a property with a setter. Still not behaviour: a
+    right-sized call can pass a wrong value."""
+    calls, props = scan_calls(sorted(ENGINE_SRC.glob("*.py")))
+    problems, checked = [], 0
+    for ver, (site, stubs) in bindings.items():
+        r = _probe(site, stubs, [], calls, props)
+        for path, uses in sorted(calls.items()):
+            if r["docs"][path] is None:
+                continue  # a version-guarded name absent here (the names test covers it)
+            name, doc = r["docs"][path]
+            sigs = signatures(doc, name)
+            assert sigs, f"{ver}: no signature for {path} in {doc[:200]!r}"
+            for npos, kws in uses:
+                checked += 1
+                fits = any(
+                    npos <= len(names)
+                    and set(kws) <= set(names[npos:])
+                    and npos + len(kws) >= required
+                    for names, required in sigs
+                )
+                if not fits:
+                    problems.append(f"{ver}: {path}({npos} args, {list(kws)}) vs {sigs}")
+        for path in sorted(props):
+            if not r["settable"][path] and r["docs"].get(path) is None:
+                has = _probe(site, stubs, [path])["has"][path]
+                if has:  # present but read-only (absent: covered by the names test)
+                    problems.append(f"{ver}: {path} is assigned but not a settable property")
+    print(f"checked {checked} calls and {len(props)} properties")
     assert not problems, problems
 
 

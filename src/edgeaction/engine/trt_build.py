@@ -451,9 +451,9 @@ def _add_profile(builder, network, config, contract, part, batch) -> dict[str, l
                 f"input '{t.name}' has a fixed batch {shape[0]}; use --batch "
                 f"{shape[0]}:{shape[0]}:{shape[0]} or re-export with a dynamic batch"
             )
-        shapes = [wanted[t.name](b) for b in (bmin, bopt, bmax)]
-        profile.set_shape(t.name, *shapes)
-        profiles[t.name] = [list(s) for s in shapes]
+        lo, mid, hi = (wanted[t.name](b) for b in (bmin, bopt, bmax))
+        profile.set_shape(t.name, lo, mid, hi)
+        profiles[t.name] = [list(lo), list(mid), list(hi)]
     missing = sorted(set(wanted) - set(names))
     if missing:
         fail(f"the ONNX graph lacks contract input(s) {missing}; re-export the model")
