@@ -107,6 +107,35 @@ def scan_names(path: Path = CUDA_MEM) -> dict[str, set[str]]:
     return out
 
 
+def scan_cudart_calls(path: Path = CUDA_MEM) -> dict[str, set[int]]:
+    """Runtime function → the argument counts `cuda_mem.py` calls it with.
+
+    Direct calls (`rt.cudaGetErrorName(err)`) and calls through the error check
+    (`self._call(self.rt.cudaMalloc, nbytes, what=...)`: the arguments after the function;
+    `what` is the check's own keyword).
+    """
+    tree = ast.parse(path.read_text(), filename=str(path))
+    out: dict[str, set[int]] = {}
+    for n in ast.walk(tree):
+        if not isinstance(n, ast.Call) or any(isinstance(a, ast.Starred) for a in n.args):
+            continue
+        fn = _chain(n.func) if isinstance(n.func, ast.Attribute) else None
+        if fn and fn[0] == "rt" and len(fn) == 2:
+            out.setdefault(fn[1], set()).add(len(n.args))
+        elif fn and fn[-1] == "call" and n.args:
+            target = _chain(n.args[0]) if isinstance(n.args[0], ast.Attribute) else None
+            if target and target[0] == "rt" and len(target) == 2:
+                out.setdefault(target[1], set()).add(len(n.args) - 1)
+    return out
+
+
+def test_scan_finds_the_runtime_calls():
+    calls = scan_cudart_calls()
+    assert calls["cudaMemcpyAsync"] == {5} and calls["cudaMalloc"] == {1}
+    assert calls["cudaStreamCreate"] == {0} and calls["cudaGetErrorName"] == {1}
+    assert calls["cudaEventElapsedTime"] == {2}
+
+
 def _with_prefixes(names: set[str]) -> set[str]:
     return names | {n.split(".")[0] for n in names}
 
@@ -441,6 +470,14 @@ def has(path):
         obj = getattr(obj, part)
     return True
 out["has"] = {n: has(n) for n in json.loads(sys.argv[1])}
+import inspect
+def params(name):
+    try:
+        ps = inspect.signature(getattr(rt, name)).parameters.values()
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return [len(ps), sum(p.default is inspect.Parameter.empty for p in ps)]
+out["params"] = {n: params(n) for n in json.loads(sys.argv[2])}
 out["device_info"] = cuda_mem.device_info()
 makers = {
     "Stream": cuda_mem.Stream,
@@ -475,7 +512,8 @@ def test_real_cuda_python_names_and_no_driver(cuda_python_sites):
     names = sorted(_with_prefixes(scan_names()["cudart"]))
     report = {}
     for ver, site in cuda_python_sites.items():
-        p = _child(site, _PROBE, json.dumps(names))
+        calls = scan_cudart_calls()
+        p = _child(site, _PROBE, json.dumps(names), json.dumps(sorted(calls)))
         assert p.returncode == 0 and "Traceback" not in p.stderr, (ver, p.stderr[-2000:])
         r = json.loads(p.stdout.strip().splitlines()[-1])
         assert r["backend"] == f"cuda-python {ver}" or r["backend"].startswith(
@@ -484,6 +522,10 @@ def test_real_cuda_python_names_and_no_driver(cuda_python_sites):
         assert r["module"] == CUDA_PYTHON[ver][1], r["module"]
         missing = [n for n, ok in r["has"].items() if not ok]
         assert not missing, (ver, missing)
+        for fn, counts in calls.items():  # each call's argument count fits the signature
+            total, required = r["params"][fn] or (None, None)
+            assert total is not None, (ver, fn, "no signature")
+            assert all(required <= c <= total for c in counts), (ver, fn, counts, total)
         for what, call in (
             ("Stream", "cudaStreamCreate"),
             ("Event", "cudaEventCreate"),

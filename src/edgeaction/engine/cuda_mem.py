@@ -260,13 +260,13 @@ class _CudaPython:
 
     def htod(self, dst: int, host: np.ndarray, stream) -> None:
         kind = self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice
-        args = (dst, host.ctypes.data, host.nbytes, kind, stream)
-        self._call(self.rt.cudaMemcpyAsync, *args, what="cudaMemcpyAsync H2D")
+        src, n = host.ctypes.data, host.nbytes
+        self._call(self.rt.cudaMemcpyAsync, dst, src, n, kind, stream, what="cudaMemcpyAsync H2D")
 
     def dtoh(self, host: np.ndarray, src: int, stream) -> None:
         kind = self.rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        args = (host.ctypes.data, src, host.nbytes, kind, stream)
-        self._call(self.rt.cudaMemcpyAsync, *args, what="cudaMemcpyAsync D2H")
+        dst, n = host.ctypes.data, host.nbytes
+        self._call(self.rt.cudaMemcpyAsync, dst, src, n, kind, stream, what="cudaMemcpyAsync D2H")
 
 
 class _PyCuda:
