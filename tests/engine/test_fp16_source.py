@@ -125,3 +125,18 @@ def test_unconvertible_graph_is_one_line(tiny_contract, tmp_path):
     with pytest.raises(EdgeActionError, match="cannot convert bad.onnx to float16") as e:
         fp16_source(bad, None, tiny_contract, tmp_path, print)
     assert "\n" not in str(e.value) and "--no-fp16" in str(e.value)
+
+
+def test_pose_model_is_checked_on_keypoints(tmp_path):
+    from edgeaction.contract import ModelContract
+    from tests.pipelines.test_runtime import _pose_onnx
+
+    c = ModelContract(
+        name="posey", labels=("x", "y"), frames=6, height=32, width=32, modality="pose"
+    )
+    model = _pose_onnx(tmp_path / "pose.onnx", c)
+    feed, what = check_inputs(model, None, c)
+    assert list(feed) == ["pose"] and feed["pose"].shape == (8, 6, 132)
+    assert 0 <= feed["pose"].min() and feed["pose"].max() <= 1  # normalised landmarks
+    graph, facts = fp16_source(model, None, c, tmp_path, print)
+    assert facts["top1_agreement"] >= 0.875 and facts["check_inputs"] == what
