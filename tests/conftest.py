@@ -149,6 +149,25 @@ def trt_importable() -> bool:
     return True
 
 
+def cuda_device() -> str | None:
+    """Why CUDA cannot be used here (no binding, no driver, no GPU), or None when it can.
+
+    Asked in a child process, so a failed CUDA start does not stay in the test process.
+    """
+    code = (
+        "from edgeaction.engine.cuda_mem import device_info\n"
+        "i = device_info()\n"
+        "print('' if i['name'] else (i.get('note') or 'no CUDA device'))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    if p.returncode != 0:
+        return (p.stderr.strip().splitlines() or ["the CUDA probe failed"])[-1]
+    return p.stdout.strip() or None
+
+
 def pytest_collection_modifyitems(config, items):
     has_trt = trt_importable()
     if not has_trt:
@@ -156,6 +175,13 @@ def pytest_collection_modifyitems(config, items):
         for it in items:
             if "gpu" in it.keywords:
                 it.add_marker(skip)
+    if any(it.get_closest_marker("cuda") for it in items):
+        why = cuda_device()
+        if why:
+            skip = pytest.mark.skip(reason=f"needs an NVIDIA GPU and a CUDA binding: {why[:200]}")
+            for it in items:
+                if it.get_closest_marker("cuda"):
+                    it.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -43,8 +43,8 @@ from ..errors import EdgeActionError, fail, first_line
 
 ENV = "EDGEACTION_CUDA"
 CUDA_PYTHON_HOW = (
-    'pip install "edgeaction[cuda]" (cuda-python, with the major version of the CUDA '
-    "driver: 12.x on JetPack 6, 13.x with a CUDA 13 driver)"
+    'pip install "edgeaction[cuda]" (cuda-python 12.x, which runs on CUDA 12 and newer '
+    "drivers; 13.x needs a CUDA 13 driver: never on JetPack 6, match the major version)"
 )
 PYCUDA_HOW = "pip install pycuda where the CUDA toolkit is installed (it builds against it)"
 ONNX_HOW = "run the ONNX model with --backend onnxruntime"
