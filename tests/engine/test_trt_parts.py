@@ -70,8 +70,9 @@ def test_runtime_profile_follows_streams_and_max_batch(tiny_split, tiny_contract
     rt = Runtime(tiny_split, ["test://ball"], events=None, backend="tensorrt", fp16=False)
     assert rt.trt_build_options()["fp16"] is False
     assert opts(["test://ball"], backend="onnxruntime") is None
-    engine = _fake_engine(tmp_path / "m.engine", tiny_contract)  # an engine is what it is
-    assert opts(["test://ball"], model=engine) is None
+    # a given engine runs as it is; the options serve the parts of `--feature-cache on`
+    engine = _fake_engine(tmp_path / "m.engine", tiny_contract)
+    assert opts(["test://ball"] * 2, backend="onnxruntime", model=engine)["batch"] == (1, 2, 8)
 
 
 @pytest.mark.gpu

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import os
 import sys
@@ -44,8 +43,6 @@ from .trt_build import (
     import_tensorrt,
     sidecar_path,
 )
-
-_log = logging.getLogger(__name__)
 
 
 def read_sidecar(engine: str | os.PathLike) -> dict[str, Any]:
@@ -175,7 +172,8 @@ class TrtRunner(BaseRunner):
         super().__init__(contract or built, name=f"tensorrt:{name}", part=part)
 
     def _engine_from_onnx(self, trt) -> Path:
-        """Reuse the engine beside the ONNX model when its sidecar fits, else build it."""
+        """The cached engine of the ONNX model when it still fits here, else a new build
+        (into the cache, or `build_options["out"]`)."""
         from ..fsutil import sha256_file
         from .cache import cached_engine_path, cached_engine_problem
         from .trt_build import build_engine, parse_batch

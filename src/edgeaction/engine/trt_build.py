@@ -313,7 +313,8 @@ def build_engine(
     if fp16 and typed:
         workdir = tempfile.TemporaryDirectory(prefix="edgeaction-fp16-")
         source, fp16_graph = fp16_source(onnx, part, contract, Path(workdir.name), log)
-    built_from = onnx if workdir is not None and source.parent != onnx.parent else source
+    converted = workdir is not None and source.parent == Path(workdir.name)
+    built_from = onnx if converted else source  # what the cache checks the sha256 of
     precision = "fp16" if fp16 else "fp32"
 
     flags = 0

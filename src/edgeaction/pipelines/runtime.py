@@ -285,13 +285,15 @@ class Runtime:
         return runner, split
 
     def trt_build_options(self) -> dict | None:
-        """`build_engine` options for an `.onnx` model run on TensorRT, else None.
+        """`build_engine` options for engines built on the fly on TensorRT, else None.
 
-        The batch profile follows the run: at most `max_batch` windows per call, tuned
-        (`opt`) for one window per stream, since windows of all streams tend to be ready
-        together. The engine cache keys on the profile, so each layout is built once.
+        For an `.onnx` model on `--backend tensorrt`, and for the split parts beside a
+        given engine (`--feature-cache on`). The batch profile follows the run: at most
+        `max_batch` windows per call, tuned (`opt`) for one window per stream, since
+        windows of all streams tend to be ready together. The engine cache keys on the
+        profile, so each layout is built once.
         """
-        if self.backend != "tensorrt" or Path(self.model).suffix in (".engine", ".plan"):
+        if self._on_ort():
             return None
         mb = self.options.max_batch or 8
         return {"fp16": self.fp16, "batch": (1, min(len(self.specs), mb), mb)}
