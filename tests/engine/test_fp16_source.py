@@ -71,6 +71,10 @@ def test_split_parts_are_converted_with_their_own_inputs(tiny_split, tiny_contra
     head, hf = fp16_source(tiny_split / "head.onnx", head_part, tiny_contract, tmp_path, print)
     assert enc.name == "encoder_fp16.onnx" and head.name == "head_fp16.onnx"
     assert "top1_agreement" not in ef and ef["check_inputs"] == "32 seeded random frames"
+    frames, _ = check_inputs(tiny_split / "encoder.onnx", enc_part, tiny_contract)
+    ref = ort.InferenceSession(str(tiny_split / "encoder.onnx")).run(None, frames)[0]
+    assert ef["max_rel_diff"] == pytest.approx(ef["max_abs_diff"] / np.abs(ref).max())
+    assert 0 < ef["max_rel_diff"] < 1e-2
     assert hf["check_inputs"] == "encoder features of 8 seeded random clips"
     assert hf["top1_agreement"] >= 0.875 and hf["max_abs_diff"] < 1e-2
     feed, _ = check_inputs(tiny_split / "head.onnx", head_part, tiny_contract)

@@ -93,17 +93,21 @@ def fp16_source(
     out = workdir / f"{onnx.stem}_fp16.onnx"
     onnx_mod.save(m16, str(out))
     feed, what = check_inputs(onnx, part, contract)
-    diff, agree = compare_graphs(onnx, out, feed, probs=part is None or part.part == "head")
+    figures = compare_graphs(onnx, out, feed, probs=part is None or part.part == "head")
     facts: dict[str, Any] = {
         "graph": f"{onnx.name} converted on the fly by {CONVERTER}",
         "kept_float32": kept,
-        "max_abs_diff": diff,
+        **figures,
         "check_inputs": what,
     }
-    line = f"float16 vs float32 under ONNX Runtime on {what}: max |diff| {diff:.1e}"
+    line = (
+        f"float16 vs float32 under ONNX Runtime on {what}: max |diff| {figures['max_abs_diff']:.1e}"
+    )
+    agree = figures.get("top1_agreement")
     if agree is not None:
-        facts["top1_agreement"] = agree
         line += f", top-1 agreement {agree:.1%}"
+    else:  # features: how large the error is against the features themselves
+        line += f" ({figures['max_rel_diff']:.1e} of the largest feature)"
     log(line)
     if agree is not None and agree < MIN_AGREEMENT:
         log(
@@ -151,20 +155,28 @@ def check_inputs(
 
 def compare_graphs(
     fp32: str | os.PathLike, fp16: str | os.PathLike, feed: dict, probs: bool
-) -> tuple[float, float | None]:
-    """`(max |diff|, top-1 agreement or None)` of the first outputs of two graphs."""
-    a = _ort(fp32).run(None, feed)[0]
+) -> dict[str, float]:
+    """How the first outputs of two graphs differ on `feed`.
+
+    Returns:
+        `max_abs_diff`; with `probs`, `top1_agreement` (share of rows whose argmax
+        agrees), else `max_rel_diff` (max |diff| over the largest |float32 value|).
+    """
+    a = _ort(fp32).run(None, feed)[0].astype(np.float64)
     try:
-        b = _ort(fp16).run(None, feed)[0]
+        b = _ort(fp16).run(None, feed)[0].astype(np.float64)
     except Exception as e:  # onnxruntime raises its own exception types
         fail(
             f"the float16 graph of {Path(fp32).name} does not run ({first_line(e)}); "
             "run `edgeaction export --fp16` or build with --no-fp16"
         )
-    diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
-    if not probs:
-        return diff, None
-    return diff, float(np.mean(np.argmax(a, -1) == np.argmax(b, -1)))
+    diff = float(np.max(np.abs(a - b)))
+    if probs:
+        return {
+            "max_abs_diff": diff,
+            "top1_agreement": float(np.mean(a.argmax(-1) == b.argmax(-1))),
+        }
+    return {"max_abs_diff": diff, "max_rel_diff": diff / max(float(np.max(np.abs(a))), 1e-12)}
 
 
 def _ort(path):
