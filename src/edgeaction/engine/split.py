@@ -28,7 +28,7 @@ from ..errors import fail
 from ..preprocess import normalize
 from .base import BaseRunner
 from .loader import BACKENDS, ENGINE_SUFFIXES
-from .trt_build import parse_batch
+from .trt_build import DEFAULT_BATCH, parse_batch
 
 ENCODER_FILE = "encoder.onnx"
 HEAD_FILE = "head.onnx"
@@ -152,7 +152,7 @@ class SplitRunner:
             from .trt import TrtRunner
 
             opts = {k: v for k, v in (build or {}).items() if k != "out"}
-            bmin, bopt, bmax = parse_batch(opts.get("batch", (1, 4, 8)))
+            bmin, bopt, bmax = parse_batch(opts.get("batch", DEFAULT_BATCH))
 
             def mk(path: Path, part: SplitPart, batch: tuple) -> BaseRunner:
                 build_options = {**opts, "batch": batch, "cache_dir": cache_dir}

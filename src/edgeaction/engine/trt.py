@@ -37,6 +37,7 @@ from ..errors import fail
 from ..fsutil import verify_checksum
 from .base import BaseRunner, TensorMeta
 from .trt_build import (
+    DEFAULT_BATCH,
     GPU_HOW,
     engine_checksum_problem,
     gpu_info,
@@ -140,7 +141,7 @@ class TrtRunner(BaseRunner):
             verify_checksum(self.path)  # an ONNX file altered since export is refused
             import_tensorrt()  # fail now (exit 2) rather than at activate
             self._onnx, self.path = self.path, None
-            self._build_options = {"fp16": True, "batch": (1, 4, 8), **(build_options or {})}
+            self._build_options = {"fp16": True, "batch": DEFAULT_BATCH, **(build_options or {})}
             self.sidecar = None
             built_part = split_part_from_onnx(self._onnx)
             built = built_part.contract if built_part else contract_from_onnx(self._onnx)

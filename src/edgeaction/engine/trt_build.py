@@ -40,6 +40,9 @@ TRT_HOW = (
     "--system-site-packages; elsewhere install TensorRT from NVIDIA, or skip the engine "
     "and run the ONNX model with --backend onnxruntime"
 )
+#: The batch profile (min, opt, max) when none is given: `build-engine`'s and the engines
+#: built on the fly (`TrtRunner` given an `.onnx`, `SplitRunner` on TensorRT).
+DEFAULT_BATCH = (1, 4, 8)
 GPU_HOW = (
     "build the engine on the target device (Jetson or a machine with an NVIDIA GPU and "
     "driver), or run the ONNX model with --backend onnxruntime"
@@ -216,7 +219,7 @@ def build_engine(
     onnx: str | os.PathLike,
     out: str | os.PathLike | None = None,
     fp16: bool = True,
-    batch: tuple[int, int, int] | str = (1, 4, 8),
+    batch: tuple[int, int, int] | str = DEFAULT_BATCH,
     workspace_mib: int | None = None,
     timing_cache: str | os.PathLike | None = None,
     opt_level: int | None = None,

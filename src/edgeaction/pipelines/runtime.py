@@ -42,6 +42,8 @@ from .metrics import Latency, open_fds, peak_rss_mb, process_age_s, rss_mb
 from .windows import ClipBuffer, Window
 
 FEATURE_CACHE = ("auto", "on", "off")
+#: Windows per runner call when `--max-batch` is not given (capped by the engine's).
+DEFAULT_MAX_BATCH = 8
 #: Width of the frames MediaPipe sees for pose models (the width `pose-extract` caps to).
 POSE_WIDTH = 640
 
@@ -295,7 +297,7 @@ class Runtime:
         """
         if self._on_ort():
             return None
-        mb = self.options.max_batch or 8
+        mb = self.options.max_batch or DEFAULT_MAX_BATCH
         return {"fp16": self.fp16, "batch": (1, min(len(self.specs), mb), mb)}
 
     def _on_ort(self) -> bool:
@@ -389,11 +391,11 @@ class Runtime:
         self.stride = opt.stride or c.stride
         self.subsample = opt.subsample or c.subsample
         limit = split.head_max_batch if split is not None else runner.max_batch
-        self.max_batch = min(x for x in (opt.max_batch or 8, limit) if x)
+        self.max_batch = min(x for x in (opt.max_batch or DEFAULT_MAX_BATCH, limit) if x)
         self.enc_batch = self.max_batch
         if split is not None:
             self.enc_batch = min(
-                x for x in ((opt.max_batch or 8) * 2, split.encoder_max_batch) if x
+                x for x in ((opt.max_batch or DEFAULT_MAX_BATCH) * 2, split.encoder_max_batch) if x
             )
         self.timeout_s = opt.batch_timeout_ms / 1000.0
         self.pending: list[_Pending] = []
