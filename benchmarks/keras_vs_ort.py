@@ -131,8 +131,8 @@ def main() -> int:
 
         def feed(n: int) -> dict:
             f = {c.input_name: np.repeat(x, n, axis=0)} if c.uses_frames else {}
-            if c.uses_pose:
-                f[c.pose_name] = np.zeros(c.pose_shape(n), np.float32)
+            if c.uses_keypoints:
+                f[c.pose_name] = np.zeros(c.keypoint_shape(n), np.float32)
             return f
 
         with runner:

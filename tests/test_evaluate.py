@@ -115,7 +115,7 @@ def test_default_out_is_beside_the_model(exported, synth_data, tmp_path):
 def test_evaluate_help():
     p = cli("evaluate", "--help")
     assert p.returncode == 0 and "usage: edgeaction evaluate" in p.stdout
-    for opt in ("--out", "--layout", "--split", "--pose", "--batch", "predictions.csv"):
+    for opt in ("--out", "--layout", "--split", "--keypoints", "--batch", "predictions.csv"):
         assert opt in p.stdout
 
 
@@ -197,20 +197,18 @@ def _pose_onnx(path, labels):
     return path
 
 
-def test_pose_model_needs_the_pose_cache(tmp_path, synth_data):
+def test_a_bad_keypoint_cache_is_one_line(tmp_path, synth_data):
     labels = tuple(sorted(d.name for d in synth_data.iterdir() if d.is_dir()))
     _pose_onnx(tmp_path / "pose.onnx", labels)
-    p = cli_no_tf("evaluate", tmp_path / "pose.onnx", synth_data, check=False)
-    _one_line_error(p, "reads pose keypoints", "--pose")
-    p = cli_no_tf(
-        "evaluate", tmp_path / "pose.onnx", synth_data, "--pose", tmp_path / "empty", check=False
-    )
-    _one_line_error(p, "pose cache")
-    (tmp_path / "empty").mkdir()
-    p = cli_no_tf(
-        "evaluate", tmp_path / "pose.onnx", synth_data, "--pose", tmp_path / "empty", check=False
-    )
-    _one_line_error(p, "pose-extract")
+    cache = tmp_path / "cache"
+    p = cli_no_tf("evaluate", tmp_path / "pose.onnx", synth_data, "--keypoints", cache, check=False)
+    _one_line_error(p, "keypoint cache", "not found", "edgeaction keypoints")
+    cache.mkdir()
+    p = cli_no_tf("evaluate", tmp_path / "pose.onnx", synth_data, "--pose", cache, check=False)
+    _one_line_error(p, "holds no keypoints", f"edgeaction keypoints {synth_data} --kind pose")
+    (cache / "index.json").write_text(json.dumps({"version": 2, "kind": "hands", "clips": {}}))
+    p = cli_no_tf("evaluate", tmp_path / "pose.onnx", synth_data, "--pose", cache, check=False)
+    _one_line_error(p, "holds hands keypoints", "model posey reads pose", "--kind pose")
 
 
 # ---- in process: a random tiny ONNX model on a data set without a split ------------------------
@@ -254,8 +252,9 @@ def test_a_split_the_data_set_lacks(tmp_path, synth_data, tiny_contract):
 
 
 def test_pose_model_reads_the_cache(tmp_path, synth_data):
-    from edgeaction import datasets, pose
+    from edgeaction import datasets
     from edgeaction.evaluate import evaluate
+    from edgeaction.keypoints import RAW_DIMS, extract
 
     labels = tuple(sorted(d.name for d in synth_data.iterdir() if d.is_dir()))
     model = _pose_onnx(tmp_path / "pose.onnx", labels)
@@ -264,9 +263,9 @@ def test_pose_model_reads_the_cache(tmp_path, synth_data):
     cache = tmp_path / "cache"
     for it in ds.items:
         path = cache / f"{it.key(ds.root)}.npz"
-        kp = rng.random((12, pose.KEYPOINTS, pose.CHANNELS)).astype(np.float32)
+        kp = rng.random((12, RAW_DIMS["pose"])).astype(np.float32)
         stat = (it.path.stat().st_size, it.path.stat().st_mtime_ns)
-        pose._write_entry(path, kp, it, stat, (48, 48), "test")
+        extract._write_entry(path, kp, it, stat, (48, 48), "test", "pose")
     r = evaluate(
         model, synth_data, out=tmp_path / "out", split="all", pose_dir=cache, progress=False
     )

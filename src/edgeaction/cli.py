@@ -20,7 +20,7 @@ from .errors import EdgeActionError
 
 # Kept here (not imported from train.models) so `edgeaction --help` never loads Keras;
 # tests/train/test_models.py checks it matches train.models.ARCHS.
-ARCH_NAMES = ("edge-tiny", "edge-mnv3", "seed-a", "seed-b", "pose-lstm")
+ARCH_NAMES = ("edge-tiny", "edge-mnv3", "seed-a", "seed-b", "pose-lstm", "hands", "rgb-hands")
 
 TRAIN_EPILOG = """\
 architectures (defaults: frames, size, optimizer, epochs, batch):
@@ -29,11 +29,14 @@ architectures (defaults: frames, size, optimizer, epochs, batch):
   seed-a      ResNet50 → Conv2D 64 2x2 → 2x SimpleRNN          16, 112², SGD, 20, 10
   seed-b      ConvLSTM2D frames + LSTM pose keypoints (fused)  20, 64², Adam, 20, 8
   pose-lstm   LSTM over MediaPipe pose keypoints only          30, -, Adam, 50, 16
+  hands       Conv1D + BiLSTM over MediaPipe hand features     32, -, Adam, 80, 16
+  rgb-hands   edge-tiny frames + the hands branch (fused)      16, 64², Adam, 40, 8
 
 examples:
   edgeaction train data/ --out runs/a                      # class folders, edge-tiny
   edgeaction train --arch seed-a --describe                # layers, params, FLOPs
-  edgeaction pose-extract data/ --out pose/ && edgeaction train data/ --arch seed-b --pose pose/ --out runs/b
+  edgeaction keypoints data/ --kind hands --out hands/ && edgeaction train data/ --arch hands --keypoints hands/ --out runs/h
+  edgeaction keypoints data/ --kind pose --out pose/ && edgeaction train data/ --arch seed-b --keypoints pose/ --out runs/b
   edgeaction train data/ --out runs/a --epochs 40 --resume # train on from the last epoch
 """
 
@@ -47,7 +50,8 @@ typical use:
   edgeaction run models/a/model.onnx --source clip.mp4 --events ev.jsonl --out-video ann.mp4
   edgeaction demo                                              # all of the above, on CPU
 
-pose models: edgeaction pose-extract data/ --out pose/ && edgeaction train data/ --arch seed-b --pose pose/ --out runs/b
+gestures (hand keypoints): edgeaction keypoints data/ --kind hands --out hands/
+  && edgeaction train data/ --arch hands --keypoints hands/ --out runs/h
 """
 
 
@@ -127,7 +131,8 @@ def cmd_train(a) -> int:
             seed=a.seed,
             head=a.head,
             layout=a.layout,
-            pose_dir=a.pose,
+            keypoints_dir=a.keypoints,
+            augment=not a.no_augment,
             weights=a.weights,
             policy=a.short_clips,
             flip=not a.no_flip,
@@ -166,6 +171,7 @@ def _describe(a) -> int:
         height=size,
         width=size,
         modality=spec.modality,
+        pose_name=spec.keypoint_input,
     )
     kw = {"head": a.head}
     if a.weights:
@@ -185,7 +191,13 @@ def cmd_export(a) -> int:
         os.environ["EDGEACTION_UNSAFE_KERAS"] = "1"
     with outside_root_allowed(a.allow_outside_root):
         export_model(
-            a.run, a.out, opset=a.opset, data=a.data, pose_dir=a.pose, fp16=a.fp16, split=a.split
+            a.run,
+            a.out,
+            opset=a.opset,
+            data=a.data,
+            pose_dir=a.keypoints,
+            fp16=a.fp16,
+            split=a.split,
         )
     if a.triton:
         from .contract import ModelContract
@@ -207,7 +219,7 @@ def cmd_evaluate(a) -> int:
         out=a.out,
         layout=a.layout,
         split=a.split,
-        pose_dir=a.pose,
+        pose_dir=a.keypoints,
         backend=a.backend,
         batch=a.batch,
         progress=sys.stderr.isatty(),
@@ -245,7 +257,7 @@ writes into --out (default: <model dir>/eval-<data name>/):
 examples:
   edgeaction evaluate runs/a data/                        # Keras run, test split
   edgeaction evaluate models/a/model.onnx data/ --split all
-  edgeaction evaluate runs/b data/ --pose pose/           # pose models need the cache
+  edgeaction evaluate runs/h data/ --keypoints hands/      # keypoint models: a cache (default: extracted on the fly)
 """
 
 
@@ -277,7 +289,7 @@ def cmd_compare(a) -> int:
         a.model_b,
         a.data,
         split=a.split,
-        pose_dir=a.pose,
+        pose_dir=a.keypoints,
         layout=a.layout,
         json_path=a.json,
         plot_path=a.plot,
@@ -294,43 +306,55 @@ def cmd_compare(a) -> int:
     return 0
 
 
-POSE_EPILOG = """\
-writes into --out:
-  <clip key>.npz  keypoints (frames, 33, 4) float32 per clip: x, y (0..1 of the frame),
-                  z and visibility of the 33 MediaPipe Pose landmarks, all zeros in a
-                  frame without a person; plus the source path, size and mtime, the frame
-                  count, the MediaPipe version and model complexity
-  index.json      clip key -> npz file, label, split, frames, frames_with_person
+KEYPOINTS_EPILOG = """\
+kinds (values per frame):
+  pose        MediaPipe Pose: 33 landmarks x, y (0..1 of the frame), z, visibility (132);
+              all zeros in a frame without a person
+  hands       MediaPipe Hands: 2 hand slots x (21 landmarks x, y, z, present, right,
+              score) (132); an empty slot has present 0 (frames without a hand are
+              explicit, never zeros that read as a hand in the corner)
+  pose+hands  both (264)
+
+writes into --out (one directory per kind):
+  <clip key>.npz  keypoints (frames, values) float32 per clip, the kind, the source path,
+                  size and mtime, the frame count, the MediaPipe version and model
+  index.json      kind; clip key -> npz file, label, split, frames, frames_found
 
 Every frame is decoded by the reader training uses (at the source size, scaled to at
-most 640 px wide), so keypoints i belong to frame i of the clip. Clips whose cache entry is up to date
-(same file size and mtime) are skipped; --force extracts them again. Unreadable clips
-are skipped with a warning. Needs mediapipe==0.10.21, the last release that ships its
-pose model offline (extra 'pose', then `pip install --no-deps mediapipe==0.10.21`;
-scripts/setup.sh does both). Never loads TensorFlow.
+most 640 px wide), so keypoints i belong to frame i of the clip. Clips whose cache entry
+is up to date (same kind, file size and mtime) are skipped; --force extracts them again.
+Unreadable clips are skipped with a warning; clips where nothing was found in any frame
+are listed. Needs mediapipe==0.10.21, the last release that ships its models offline
+(extra 'pose', then `pip install --no-deps mediapipe==0.10.21`; scripts/setup.sh does
+both). Never loads TensorFlow. `pose-extract` is `keypoints --kind pose`.
 
 examples:
-  edgeaction pose-extract data/ --out pose/
-  edgeaction train data/ --arch pose-lstm --pose pose/ --out runs/p
+  edgeaction keypoints data/ --kind hands --out hands/
+  edgeaction train data/ --arch hands --keypoints hands/ --out runs/h
+  edgeaction keypoints data/ --kind pose --out pose/     # = edgeaction pose-extract data/ --out pose/
 """
 
 
-def cmd_pose_extract(a) -> int:
-    from .pose import extract_dataset
+def cmd_keypoints(a) -> int:
+    from .keypoints import extract_dataset
 
     s = extract_dataset(
         a.data,
         a.out,
+        kind=a.kind,
         layout=a.layout,
         progress=True,
         force=a.force,
         allow_outside_root=a.allow_outside_root,
+        max_hands=a.max_hands,
     )
     speed = f"{s['fps']:.0f} fps" if s["fps"] else "all cached"
+    what = "a person" if a.kind == "pose" else "a hand" if a.kind == "hands" else "a find"
     print(
-        f"pose-extract: {s['clips']} clips ({s['extracted']} extracted, {s['cached']} cached, "
-        f"{len(s['bad'])} unreadable), {s['frames']} frames, {100 * s['person_rate']:.1f} % "
-        f"with a person, {s['seconds']:.1f} s ({speed}); wrote {s['index']}"
+        f"keypoints ({a.kind}): {s['clips']} clips ({s['extracted']} extracted, {s['cached']} "
+        f"cached, {len(s['bad'])} unreadable), {s['frames']} frames, "
+        f"{100 * s['found_rate']:.1f} % with {what}, {s['seconds']:.1f} s ({speed}); "
+        f"wrote {s['index']}"
     )
     return 0
 
@@ -419,7 +443,9 @@ def cmd_run(a) -> int:
             f"{s['windows']} windows, {s['fps']:.0f} fps{extra}{end}",
             file=sys.stderr,
         )
-    steps = ", ".join(x for x in map(pct, ("infer", "encode", "head", "pose", "window")) if x)
+    steps = ", ".join(
+        x for x in map(pct, ("infer", "encode", "head", "keypoints", "features", "window")) if x
+    )
     cache = " (feature cache)" if m["feature_cache"] else ""
     print(
         f"{len(m['streams'])} streams, {m['frames']} frames, {m['windows']} windows, "
@@ -664,9 +690,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="RNN head of the edge archs (default gru)",
     )
     t.add_argument(
+        "--keypoints",
         "--pose",
+        dest="keypoints",
         type=Path,
-        help="pose keypoint cache from `edgeaction pose-extract` (seed-b, pose-lstm)",
+        metavar="DIR",
+        help="keypoint cache from `edgeaction keypoints DATA --kind KIND --out DIR`, of the "
+        "kind the arch reads (hands: hands; seed-b, pose-lstm: pose); --pose is an alias",
+    )
+    t.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="keypoint models: no random time warp, rotation (±15°), scale (±15 %%) or shift "
+        "(±8 %%) of the keypoints in training",
     )
     t.add_argument(
         "--weights",
@@ -728,10 +764,13 @@ def build_parser() -> argparse.ArgumentParser:
         "default: seeded random inputs)",
     )
     e.add_argument(
+        "--keypoints",
         "--pose",
+        dest="keypoints",
         type=Path,
         metavar="DIR",
-        help="pose keypoint cache of --data from `edgeaction pose-extract` (pose models)",
+        help="keypoint cache of --data from `edgeaction keypoints` (keypoint models; default: "
+        "extracted on the fly); --pose is an alias",
     )
     e.add_argument(
         "--fp16",
@@ -807,24 +846,47 @@ def build_parser() -> argparse.ArgumentParser:
     _dataset_args(cp, "compare")
     cp.set_defaults(fn=cmd_compare)
 
-    x = sub.add_parser(
-        "pose-extract",
-        help="extract MediaPipe pose keypoints of every clip of a data set into a cache",
-        description="Run MediaPipe Pose (33 landmarks) on every frame of every clip of DATA "
-        "and cache the keypoints for pose models (`edgeaction train --pose DIR`).",
-        epilog=POSE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    x.add_argument("data", help="labelled data set (any layout `edgeaction train` reads)")
-    x.add_argument("--out", type=Path, required=True, help="cache directory to write")
-    x.add_argument(
-        "--layout",
-        choices=["folders", "frames", "manifest"],
-        help="data layout (default: detected)",
-    )
-    x.add_argument("--force", action="store_true", help="extract again even if cached")
-    _outside_root_arg(x)
-    x.set_defaults(fn=cmd_pose_extract)
+    for verb in ("keypoints", "pose-extract"):
+        alias = verb == "pose-extract"
+        x = sub.add_parser(
+            verb,
+            help="the same as `keypoints --kind pose`"
+            if alias
+            else "extract MediaPipe pose / hand keypoints of every clip of a data set into a cache",
+            description="Run MediaPipe Pose and/or Hands on every frame of every clip of DATA "
+            "and cache the raw keypoints for keypoint models "
+            "(`edgeaction train --keypoints DIR`).",
+            epilog=KEYPOINTS_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        x.add_argument("data", help="labelled data set (any layout `edgeaction train` reads)")
+        x.add_argument("--out", type=Path, required=True, help="cache directory to write")
+        if alias:
+            x.set_defaults(kind="pose", max_hands=2)
+        else:
+            x.add_argument(
+                "--kind",
+                choices=["pose", "hands", "pose+hands"],
+                required=True,
+                help="what to extract (see below)",
+            )
+            x.add_argument(
+                "--max-hands",
+                type=int,
+                choices=[1, 2],
+                default=2,
+                help="hands MediaPipe looks for (default 2). 1 for one-handed gestures: with "
+                "2 and one hand in view the palm detector runs on every frame, about half "
+                "the speed here and live; models trained on the cache extract the same way",
+            )
+        x.add_argument(
+            "--layout",
+            choices=["folders", "frames", "manifest"],
+            help="data layout (default: detected)",
+        )
+        x.add_argument("--force", action="store_true", help="extract again even if cached")
+        _outside_root_arg(x)
+        x.set_defaults(fn=cmd_keypoints)
 
     r = sub.add_parser(
         "run",
@@ -1044,10 +1106,13 @@ def _dataset_args(p: argparse.ArgumentParser, verb: str) -> None:
         "split of --seed, as in training",
     )
     p.add_argument(
+        "--keypoints",
         "--pose",
+        dest="keypoints",
         type=Path,
         metavar="DIR",
-        help="pose keypoint cache from `edgeaction pose-extract` (models that read pose)",
+        help="keypoint cache from `edgeaction keypoints` (keypoint models; default: extracted "
+        "on the fly with MediaPipe); --pose is an alias",
     )
     p.add_argument(
         "--batch",

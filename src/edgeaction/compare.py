@@ -11,9 +11,9 @@ r["top1_agreement"], r["max_abs_diff"], r["disagreeing_clips"]
 ```
 
 The two contracts must agree on what the clip is (labels, frames, size, colour, modality,
-keypoints); each model gets the input normalised by its own contract. With a Keras model
-TensorFlow is loaded before any video is decoded; an ONNX- or engine-only comparison
-never imports it.
+keypoints and their feature set); each model gets the input normalised by its own
+contract. With a Keras model TensorFlow is loaded before any video is decoded; an ONNX-
+or engine-only comparison never imports it.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def contract_difference(a: ModelContract, b: ModelContract) -> str | None:
     Returns:
         None, or a short phrase naming the first field that differs with both values.
     """
-    fields = SHARED_FIELDS + (("keypoints",) if a.uses_pose or b.uses_pose else ())
+    kp = ("keypoints", "keypoint_features") if a.uses_keypoints or b.uses_keypoints else ()
+    fields = SHARED_FIELDS + kp
     for f in fields:
         va, vb = getattr(a, f), getattr(b, f)
         if va != vb:
@@ -107,8 +108,10 @@ def compare(
         model_b: The other model, in any of the same forms.
         data: Data set root (any layout `datasets.discover` knows).
         split: String. `"test"`, `"val"`, `"train"` or `"all"`. Defaults to `"test"`.
-        pose_dir: Path or None. Pose cache from `edgeaction pose-extract`, for models
-            that read pose keypoints.
+        pose_dir: Path or None. Keypoint cache of `data` from `edgeaction keypoints`
+            (`--keypoints DIR`), of the kind the models read. None: keypoint models get
+            their keypoints extracted on the fly with MediaPipe (once per clip, fed to
+            both).
         layout: String or None. Data-set layout; None detects it.
         json_path: Path or None. Also write the result there as JSON (atomically).
         plot_path: Path or None. Also draw `plot_compare` there (PNG, atomically).
@@ -142,7 +145,11 @@ def compare(
     if not data_root.exists():
         fail(f"data set {data_root} not found; give a labelled data set (`edgeaction synth`)")
     if pose_dir is not None and not Path(pose_dir).is_dir():
-        fail(f"pose cache {pose_dir} not found; run `edgeaction pose-extract {data} --out DIR`")
+        fail(
+            f"keypoint cache {pose_dir} not found; run `edgeaction keypoints {data} --kind KIND "
+            f"--out {pose_dir}` (KIND: what the models read), or leave out --keypoints to "
+            "extract them on the fly"
+        )
     if json_path is not None:
         check_writable_file(json_path, "--json file")
     if plot_path is not None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EdgeActionError, fail, first_line
+from .keypoints.features import DEFAULT_FEATURES, FEATURE_SETS, kind_of
 
 CONTRACT_KEY = "edgeaction.contract"
 #: `metadata_props` key of the parts written by `edgeaction export --split` (`SplitPart`).
@@ -32,7 +33,7 @@ SCHEMA_VERSION = 1
 LAYOUTS = ("NTHWC", "NCTHW", "NTCHW")
 COLOUR_ORDERS = ("RGB", "BGR")
 DTYPES = ("float32", "float16", "uint8")
-MODALITIES = ("rgb", "pose", "rgb+pose")
+MODALITIES = ("rgb", "pose", "rgb+pose", "hands", "rgb+hands", "pose+hands")
 POSE_CHANNELS = 4  # x, y, z, visibility per landmark (MediaPipe Pose)
 
 
@@ -62,12 +63,22 @@ class ModelContract:
             sampling of T frames from longer clips). Defaults to `1`.
         outputs_probabilities: Boolean. Whether the output is already softmaxed.
             Defaults to `True`.
-        modality: String. What the model reads: `"rgb"` (frames only), `"pose"` (pose
-            keypoints only) or `"rgb+pose"` (both, two inputs). Defaults to `"rgb"`.
-        pose_name: String. Name of the pose input tensor, `(N, T, keypoints * 4)`
-            float32: per frame and landmark x, y (0..1 of the frame), z and visibility, as
-            `edgeaction.pose` extracts them. Defaults to `"pose"`.
-        keypoints: Integer. Landmarks per frame. Defaults to `33` (MediaPipe Pose).
+        modality: String. What the model reads: `"rgb"` (frames only); keypoints only:
+            `"pose"` (MediaPipe Pose), `"hands"` (MediaPipe Hands) or `"pose+hands"`; or
+            frames and keypoints, two inputs: `"rgb+pose"`, `"rgb+hands"`. Defaults to
+            `"rgb"`.
+        pose_name: String. Name of the keypoint input tensor (the name is historic: it
+            serves every keypoint kind), `(N, T, D)` float32: per frame the values of
+            the feature set `keypoint_features` (`edgeaction.keypoints.features`).
+            Defaults to `"pose"`.
+        keypoints: Integer. Pose landmarks per frame, for the `pose-xyzv` feature set
+            (D = keypoints * 4). Defaults to `33` (MediaPipe Pose).
+        keypoint_features: String. The named feature set turning a window of raw
+            keypoints into the keypoint input, the same in training and serving; empty
+            for `"rgb"`. Defaults to the kind's current set (`pose-xyzv`, `hands-v1`,
+            `pose+hands-v1`).
+        max_hands: Integer, 1 or 2. Hands MediaPipe looks for when extracting the
+            keypoints (hand kinds), as the training cache was extracted. Defaults to `2`.
         producer: Dict of strings. Versions of the tools that made the model
             (edgeaction, tensorflow, keras, tf2onnx, opset, ...).
     """
@@ -91,6 +102,8 @@ class ModelContract:
     modality: str = "rgb"
     pose_name: str = "pose"
     keypoints: int = 33
+    keypoint_features: str = ""
+    max_hands: int = 2
     producer: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
@@ -103,6 +116,8 @@ class ModelContract:
         object.__setattr__(self, "producer", {str(k): str(v) for k, v in self.producer.items()})
         if not self.stride:
             object.__setattr__(self, "stride", max(1, self.frames // 2))
+        if self.uses_keypoints and not self.keypoint_features:
+            object.__setattr__(self, "keypoint_features", DEFAULT_FEATURES[self.keypoint_kind])
 
     def _problem(self) -> str | None:
         if not isinstance(self.name, str) or not self.name:
@@ -154,7 +169,7 @@ class ModelContract:
             )
         if not isinstance(self.pose_name, str) or not self.pose_name:
             return "pose_name must be a non-empty string"
-        if self.modality == "rgb+pose" and self.pose_name == self.input_name:
+        if self.uses_frames and self.uses_keypoints and self.pose_name == self.input_name:
             return f"pose_name and input_name must differ. Received: both {_show(self.pose_name)}"
         if (
             not isinstance(self.keypoints, int)
@@ -162,6 +177,25 @@ class ModelContract:
             or not 1 <= self.keypoints <= 1024
         ):
             return f"keypoints must be an integer in 1..1024. Received: keypoints={_show(self.keypoints)}"
+        if self.max_hands not in (1, 2) or isinstance(self.max_hands, bool):
+            return f"max_hands must be 1 or 2. Received: max_hands={_show(self.max_hands)}"
+        if not isinstance(self.keypoint_features, str):
+            return f"keypoint_features must be a string. Received: {_show(self.keypoint_features)}"
+        kind = kind_of(self.modality)
+        if self.keypoint_features and kind is None:
+            return f"modality {self.modality} reads no keypoints; leave keypoint_features empty"
+        if self.keypoint_features:
+            fs = FEATURE_SETS.get(self.keypoint_features)
+            if fs is None:
+                return (
+                    f"keypoint_features {_show(self.keypoint_features)} is not a feature set "
+                    f"this edgeaction knows ({', '.join(FEATURE_SETS)}); upgrade edgeaction"
+                )
+            if fs.kind != kind:
+                return (
+                    f"keypoint_features {self.keypoint_features} reads {fs.kind} keypoints, "
+                    f"modality {self.modality} reads {kind}"
+                )
         if not isinstance(self.producer, dict) or not all(
             isinstance(v, str) or v is None or _finite(v) or isinstance(v, bool)
             for v in self.producer.values()
@@ -183,35 +217,53 @@ class ModelContract:
     @property
     def uses_frames(self) -> bool:
         """Whether the model reads video frames (input `input_name`)."""
-        return self.modality in ("rgb", "rgb+pose")
+        return self.modality == "rgb" or self.modality.startswith("rgb+")
 
     @property
-    def uses_pose(self) -> bool:
-        """Whether the model reads pose keypoints (input `pose_name`)."""
-        return self.modality in ("pose", "rgb+pose")
+    def keypoint_kind(self) -> str | None:
+        """The raw keypoints the model reads (`pose`, `hands`, `pose+hands`), or None."""
+        return kind_of(self.modality)
+
+    @property
+    def uses_keypoints(self) -> bool:
+        """Whether the model reads keypoints (input `pose_name`)."""
+        return self.keypoint_kind is not None
+
+    @property
+    def keypoint_dims(self) -> int:
+        """Values per frame of the keypoint input (D); 0 for a model that reads none."""
+        if not self.keypoint_features:
+            return 0
+        if self.keypoint_features == "pose-xyzv":
+            return self.keypoints * POSE_CHANNELS
+        return FEATURE_SETS[self.keypoint_features].dims
 
     @property
     def input_names(self) -> tuple[str, ...]:
         """Names of every model input, frames first."""
         return tuple(
             n
-            for n, used in ((self.input_name, self.uses_frames), (self.pose_name, self.uses_pose))
+            for n, used in (
+                (self.input_name, self.uses_frames),
+                (self.pose_name, self.uses_keypoints),
+            )
             if used
         )
 
-    def pose_shape(self, batch: int | None = None) -> tuple:
-        """Shape of the pose input: `(batch, T, keypoints * 4)`."""
-        return (batch, self.frames, self.keypoints * POSE_CHANNELS)
+    def keypoint_shape(self, batch: int | None = None) -> tuple:
+        """Shape of the keypoint input: `(batch, T, D)`."""
+        return (batch, self.frames, self.keypoint_dims)
 
-    def check_pose_input(self, shape, what: str = "model") -> None:
-        """Fail with one line when a model's pose input shape disagrees with this contract."""
-        want, shape = self.pose_shape(), tuple(shape)
+    def check_keypoint_input(self, shape, what: str = "model") -> None:
+        """Fail with one line when a model's keypoint input shape disagrees with this contract."""
+        want, shape = self.keypoint_shape(), tuple(shape)
         if len(shape) != 3 or any(
             isinstance(g, int) and g > 0 and g != w
             for w, g in zip(want[1:], shape[1:], strict=True)
         ):
             fail(
-                f"contract wants pose input {list(want)}, {what} pose input has {list(shape)}; "
+                f"contract wants keypoint input {list(want)}, {what} keypoint input has "
+                f"{list(shape)}; "
                 "re-export the model with `edgeaction export`"
             )
 

@@ -269,8 +269,11 @@ def evaluate(
         split: String. `"test"`, `"val"`, `"train"` or `"all"`. When the data set gives
             no split, the stratified split of `seed` is used (as training does).
             Defaults to `"test"`.
-        pose_dir: Path or None. Pose cache from `edgeaction pose-extract`; needed when
-            the model reads pose keypoints.
+        pose_dir: Path or None. Keypoint cache of `data` from `edgeaction keypoints DATA
+            --kind KIND --out DIR` (`--keypoints DIR`), of the kind the model reads. None:
+            keypoint models get their keypoints extracted on the fly with MediaPipe (one
+            extractor for the whole evaluation, reset per clip), as the cache would hold
+            them. Ignored for frame-only models.
         backend: String. `"auto"`, `"keras"`, `"onnxruntime"` or `"tensorrt"`.
         batch: Integer. Clips per inference call. Defaults to `8`.
         progress: Boolean. Show a progress bar. Defaults to `True`.
@@ -304,7 +307,11 @@ def evaluate(
     if Path(out).exists() and not Path(out).is_dir():
         fail(f"evaluation output directory {out} is a file, not a directory; choose another path")
     if pose_dir is not None and not Path(pose_dir).is_dir():
-        fail(f"pose cache {pose_dir} not found; run `edgeaction pose-extract {data} --out DIR`")
+        fail(
+            f"keypoint cache {pose_dir} not found; run `edgeaction keypoints {data} --kind KIND "
+            f"--out {pose_dir}` (KIND: what the model reads), or leave out --keypoints to "
+            "extract them on the fly"
+        )
 
     from .datasets import outside_root_allowed
 
@@ -320,11 +327,6 @@ def evaluate(
 
 def _evaluate(m, data_root, out, layout, split, pose_dir, batch, progress, seed, t0) -> dict:
     c = m.contract
-    if c.uses_pose and pose_dir is not None and not any(Path(pose_dir).glob("*.npz")):
-        fail(
-            f"pose cache {pose_dir} holds no keypoints; run `edgeaction pose-extract "
-            f"{data_root} --out {pose_dir}` first"
-        )
     preload()  # a missing matplotlib fails now, not after decoding
     if m.max_batch:
         batch = min(batch, m.max_batch)
@@ -369,6 +371,8 @@ def _evaluate(m, data_root, out, layout, split, pose_dir, batch, progress, seed,
         "bad_clips": len(bad),
         "bad_clip_list": [{"path": p, "error": e} for p, e in bad],
     }
+    if c.uses_keypoints:
+        summary["keypoints"] = clips.keypoint_source
     title = f"{c.name} ({m.backend}) on {ds.root.name}, split {split}"
     report = write_report(out_dir, y, scores, c.labels, extra=_flat(summary), title=title)
     summary.update(
@@ -395,21 +399,26 @@ def _evaluate(m, data_root, out, layout, split, pose_dir, batch, progress, seed,
 class ClipBatches:
     """The clips of one split of a data set, decoded in batches for one contract.
 
-    Shared by `evaluate` and `compare`: checks the pose cache is given, finds the data
-    set, refuses labels the model does not know, picks the split; `iterate` yields
-    `(items, raw clips (N,T,H,W,3) uint8 or None, pose (N,T,K*4) float32 or None)` per
-    batch, records unreadable clips in `bad` and the decoding time in `decode_s`, and
-    fails when no clip at all could be read.
+    Shared by `evaluate` and `compare`: checks a keypoint cache is of the kind the model
+    reads, finds the data set, refuses labels the model does not know, picks the split;
+    `iterate` yields `(items, raw clips (N,T,H,W,3) uint8 or None, keypoint input
+    (N,T,D) float32 or None)` per batch, records unreadable clips in `bad` and the
+    decoding (and keypoint extraction) time in `decode_s`, and fails when no clip at all
+    could be read.
+
+    A keypoint model reads its raw keypoints from `pose_dir` when given, else extracts
+    them on the fly with one MediaPipe extractor of its kind (opened by `iterate`, reset
+    per clip, closed at the end); either way the T entries sampled like the frames go
+    through the contract's feature set (`keypoints.compute`).
     """
 
     def __init__(self, c, data_root, layout, split, pose_dir, batch, seed, who="the model"):
         from . import datasets
 
-        if c.uses_pose and pose_dir is None:
-            fail(
-                f"model {c.name} reads pose keypoints (modality {c.modality}); give its pose "
-                f"cache with --pose DIR (from `edgeaction pose-extract {data_root} --out DIR`)"
-            )
+        if c.uses_keypoints and pose_dir is not None:
+            from .keypoints import check_cache
+
+            check_cache(pose_dir, c.keypoint_kind, data_root, f"model {c.name}", c.max_hands)
         self.ds = datasets.discover(data_root, layout=layout, seed=seed)
         unknown = sorted(set(self.ds.labels) - set(c.labels))
         if unknown:
@@ -423,12 +432,27 @@ class ClipBatches:
         self.data_root, self.split = data_root, split
         self.bad: list[tuple[str, str]] = []
         self.decode_s = 0.0
+        self.extractor = None
+
+    @property
+    def keypoint_source(self) -> str | None:
+        """Where keypoint inputs come from (`"cache DIR"`, `"extracted on the fly (...)"`)."""
+        if not self.contract.uses_keypoints:
+            return None
+        if self.pose_dir is not None:
+            return f"cache {self.pose_dir}"
+        return f"extracted on the fly (MediaPipe {self.contract.keypoint_kind})"
 
     def iterate(self, progress: bool, desc: str):
         from tqdm.auto import tqdm
 
         c, items = self.contract, self.items
         kept = 0
+        if c.uses_keypoints and self.pose_dir is None and self.extractor is None:
+            from .keypoints import extractor_for
+
+            # MediaPipe is imported before any video is decoded (see keypoints.extract)
+            self.extractor = extractor_for(c).open()
         bar = tqdm(total=len(items), desc=desc, unit="clip", disable=not progress, leave=False)
         try:
             for start in range(0, len(items), self.batch):
@@ -436,7 +460,7 @@ class ClipBatches:
                 t = time.monotonic()
                 clips, poses, good = [], [], []
                 for it in chunk:
-                    got = _load_one(it, self.ds.root, c, self.pose_dir)
+                    got = _load_one(it, self.ds.root, c, self.pose_dir, self.extractor)
                     if isinstance(got, str):
                         self.bad.append((str(it.path), got))
                         continue
@@ -444,7 +468,7 @@ class ClipBatches:
                     poses.append(got[1])
                     good.append(it)
                 raw = np.stack(clips) if good and c.uses_frames else None
-                pose = np.stack(poses).astype(np.float32) if good and c.uses_pose else None
+                pose = np.stack(poses).astype(np.float32) if good and c.uses_keypoints else None
                 self.decode_s += time.monotonic() - t
                 bar.update(len(chunk))
                 if good:
@@ -452,6 +476,9 @@ class ClipBatches:
                     yield good, raw, pose
         finally:
             bar.close()
+            if self.extractor is not None:
+                self.extractor.close()
+                self.extractor = None
         bad = self.bad
         if not kept:
             first = f"; first: {bad[0][0]}: {bad[0][1]}" if bad else ""
@@ -463,8 +490,8 @@ class ClipBatches:
             log.warning("%d of %d clips could not be read and were left out", len(bad), len(items))
 
 
-def _load_one(it, root: Path, c: ModelContract, pose_dir) -> tuple | str:
-    """`(clip or None, pose or None)` of one item, or the reason it cannot be read."""
+def _load_one(it, root: Path, c: ModelContract, pose_dir, ex=None) -> tuple | str:
+    """`(clip or None, keypoint input or None)` of one item, or the reason it cannot be read."""
     from . import datasets
 
     clip = pose = None
@@ -477,14 +504,55 @@ def _load_one(it, root: Path, c: ModelContract, pose_dir) -> tuple | str:
             if bad:
                 return bad[0][1]
             clip, length = x[0], lengths[0]
-        if c.uses_pose:
-            from .pose import load_pose
-
-            pose = load_pose(pose_dir, it, root, c.frames, expect_frames=length)
+        if c.uses_keypoints:
+            pose = keypoint_input(it, root, c, pose_dir, ex, length)
     except EdgeActionError as e:
         log.warning("skipping clip %s: %s", it.describe(), e)
         return str(e)
     return clip, pose
+
+
+def keypoint_input(
+    item,
+    root: Path,
+    c: ModelContract,
+    pose_dir=None,
+    ex=None,
+    length: int | None = None,
+    policy: str = "loop",
+) -> np.ndarray:
+    """The keypoint input `(T, D)` float32 of one data-set clip for contract `c`.
+
+    Raw keypoints of the contract's kind come from the cache `pose_dir`, else are
+    extracted from the clip with MediaPipe (`ex`, an open extractor of that kind, or a
+    new one); the T entries at the frames' indices (`sample_indices`) go through the
+    contract's feature set. A clip in which no hand / person is found still gets an
+    input (the feature set encodes absence).
+
+    Args:
+        item: The clip (`datasets.ClipItem`).
+        root: Root of its data set (the cache key is `item.key(root)`).
+        c: `ModelContract` of a keypoint model.
+        pose_dir: Path or None. Keypoint cache of the data set.
+        ex: `keypoints.Extractor` or None. Reused when extracting (reset per clip).
+        length: Integer or None. Frames the clip decodes to, when its frames were
+            decoded: keypoints of another length are refused (they would not align).
+        policy: String. Short-clip policy of `sample_indices`. Defaults to `"loop"`.
+    """
+    from . import keypoints
+
+    kind = c.keypoint_kind
+    if pose_dir is not None:
+        raw = keypoints.load_window(pose_dir, item, root, c.frames, kind, policy, length)
+    else:
+        every = keypoints.extract_video(item, kind=kind, ex=ex)
+        if length is not None and len(every) != int(length):
+            fail(
+                f"{item.describe()}: {len(every)} frames decoded for keypoints but {length} "
+                "for the model's frames; keypoints and frames would not align"
+            )
+        raw = keypoints.sample_keypoints(every, c.frames, policy)
+    return keypoints.compute(c.keypoint_features, raw)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

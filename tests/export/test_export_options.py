@@ -119,7 +119,7 @@ import sys
 from pathlib import Path
 from edgeaction.contract import ModelContract
 from edgeaction.train.models import build_model
-for arch, modality in (("pose-lstm", "pose"), ("seed-b", "rgb+pose")):
+for arch, modality in (("pose-lstm", "pose"), ("seed-b", "rgb+pose"), ("hands", "hands")):
     c = ModelContract(name=arch, labels=("a", "b", "c"), frames=4, height=32, width=32,
                       modality=modality)
     d = Path(sys.argv[1]) / arch
@@ -131,7 +131,7 @@ for arch, modality in (("pose-lstm", "pose"), ("seed-b", "rgb+pose")):
 
 @pytest.fixture(scope="module")
 def pose_runs(tmp_path_factory):
-    """Untrained pose-lstm and seed-b runs (no encoder sub-model)."""
+    """Untrained pose-lstm, seed-b and hands runs (no encoder sub-model)."""
     root = tmp_path_factory.mktemp("pose_runs")
     subprocess.run([sys.executable, "-c", BUILD, str(root)], check=True, capture_output=True)
     return root
@@ -144,15 +144,37 @@ def _one_line_error(p, text):
 
 
 def test_split_needs_an_encoder(pose_runs, tmp_path):
-    for arch in ("pose-lstm", "seed-b"):
+    for arch in ("pose-lstm", "seed-b", "hands"):
         p = cli("export", pose_runs / arch, "--out", tmp_path / arch, "--split", check=False)
         _one_line_error(p, "--split needs a model with a per-frame 'encoder' sub-model")
         d = tmp_path / arch
         assert not d.exists() or not any(d.iterdir())
 
 
-def test_data_parity_of_a_pose_model_needs_the_cache(pose_runs, synth_data, tmp_path):
-    p = cli("export", pose_runs / "pose-lstm", "--out", tmp_path, "--data", synth_data, check=False)
-    _one_line_error(p, "give the pose cache")
-    p = cli("export", pose_runs / "pose-lstm", "--out", tmp_path, "--pose", tmp_path, check=False)
-    _one_line_error(p, "--pose needs --data")
+def test_data_parity_refuses_a_cache_of_another_kind(pose_runs, synth_data, tmp_path):
+    cache = tmp_path / "hands"
+    cache.mkdir()
+    (cache / "index.json").write_text(json.dumps({"version": 2, "kind": "hands", "clips": {}}))
+    out = tmp_path / "out"
+    run = pose_runs / "pose-lstm"
+    p = cli("export", run, "--out", out, "--data", synth_data, "--keypoints", cache, check=False)
+    _one_line_error(p, "holds hands keypoints, model pose-lstm reads pose")
+    p = cli("export", run, "--out", out, "--keypoints", cache, check=False)
+    _one_line_error(p, "--keypoints needs --data")
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_hands_parity_runs_on_random_hand_keypoints(pose_runs, tmp_path):
+    from edgeaction.export.onnx_export import random_keypoint_input, random_raw_keypoints
+    from edgeaction.keypoints.features import HAND_LANDMARKS, found
+
+    raw = random_raw_keypoints("hands", 64, 16, np.random.default_rng(0))
+    present = raw.reshape(64, 16, 2, -1)[..., HAND_LANDMARKS * 3]
+    assert set(np.unique(present)) == {0.0, 1.0}  # hands come and go, as MediaPipe reports
+    assert not found(raw.reshape(-1, raw.shape[-1]), "hands").all()
+    c = ModelContract.load(pose_runs / "hands" / "contract.json")
+    x = random_keypoint_input(c, 4, np.random.default_rng(0))
+    assert x.shape == c.keypoint_shape(4) and np.isfinite(x).all()
+    p = cli("export", pose_runs / "hands", "--out", tmp_path)
+    assert "random hands keypoints through hands-v1" in p.stdout, p.stdout
+    assert "top-1 agreement 100%" in p.stdout and (tmp_path / "model.onnx").is_file()

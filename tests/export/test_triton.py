@@ -410,11 +410,9 @@ def test_googles_text_format_parser_accepts_the_config(tiny_contract):
     for c in (tiny_contract, both):
         msg = text_format.Parse(triton_config(c, instances=2), cls())
         assert msg.name == triton_model_name(c.name) and msg.platform == "onnxruntime_onnx"
-        assert [list(i.dims) for i in msg.input] == [
-            list(s[1:])
-            for s, used in ((c.input_shape(), c.uses_frames), (c.pose_shape(), c.uses_pose))
-            if used
-        ]
+        want = [list(c.input_shape()[1:])] if c.uses_frames else []
+        want += [list(c.keypoint_shape()[1:])] if c.uses_keypoints else []
+        assert [list(i.dims) for i in msg.input] == want
         assert list(msg.output[0].dims) == [c.num_classes]
         assert msg.output[0].label_filename == "labels.txt"
         assert list(msg.dynamic_batching.preferred_batch_size) == [4, 8]

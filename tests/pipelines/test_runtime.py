@@ -205,7 +205,7 @@ def test_sigint_flushes_events_and_finalises_the_video(tmp_path, tiny_onnx):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["ann.mp4", "ev.jsonl", "tiny.onnx"]
 
 
-# ---- pose-reading models ---------------------------------------------------------------------
+# ---- keypoint models (pose; hands: tests/keypoints/test_keypoints_runtime.py) ---------------
 def _pose_onnx(path: Path, contract) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -244,7 +244,8 @@ def test_pose_model_gets_landmarks_per_frame(tmp_path, real_clips):
                 options=RunOptions(emit="every")).run()  # fmt: skip
     s = m["streams"][0]
     assert s["windows"] == _windows(s["frames"], 6, 3) and s["windows"] > 10
-    assert m["latency_ms"]["pose"]["count"] == s["frames"]
+    assert m["latency_ms"]["keypoints"]["count"] == s["frames"]
+    assert m["latency_ms"]["features"]["count"] == m["batches"]
     assert {e["label"] for e in _events(tmp_path / "e.jsonl")} <= {"x", "y"}
 
 

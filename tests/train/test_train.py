@@ -134,9 +134,17 @@ def test_seed_b_trains_and_exports_with_two_inputs(synth_data, pose_cache, tmp_p
     assert rep["max_abs_diff"] < 1e-4 and rep["top1_agreement"] == 1.0
 
 
-def test_pose_models_need_the_cache(synth_data, tmp_path):
+def test_keypoint_models_need_a_cache_of_their_kind(synth_data, pose_cache, tmp_path):
     p = cli("train", synth_data, "--arch", "pose-lstm", "--out", tmp_path / "p", check=False)
-    _one_line_error(p, "pose-extract")
+    _one_line_error(p, "edgeaction keypoints")
+    assert "--kind pose" in p.stderr
+    # a hands model given a pose cache: one line naming both kinds, nothing written
+    p = cli(
+        "train", synth_data, "--arch", "hands", "--keypoints", pose_cache, "--out",
+        tmp_path / "h", check=False,
+    )  # fmt: skip
+    _one_line_error(p, "holds pose keypoints, --arch hands reads hands")
+    assert not (tmp_path / "h" / "model.keras").exists()
 
 
 def test_pose_lstm_trains_from_the_cache(synth_data, pose_cache, tmp_path):

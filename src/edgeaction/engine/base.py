@@ -114,7 +114,7 @@ class BaseRunner:
         feed = {}
         for name, arr, used in (
             (c.input_name, clips, c.uses_frames),
-            (c.pose_name, pose, c.uses_pose),
+            (c.pose_name, pose, c.uses_keypoints),
         ):
             if used and arr is None:
                 fail(f"{self.name}: model (modality {c.modality}) needs input '{name}'")
@@ -163,8 +163,8 @@ class BaseRunner:
         if c.uses_frames:
             m = ins[c.input_name]
             c.check_input(m.name, m.shape, np.dtype(m.dtype).name, what=self.name)
-        if c.uses_pose:
-            c.check_pose_input(ins[c.pose_name].shape, what=self.name)
+        if c.uses_keypoints:
+            c.check_keypoint_input(ins[c.pose_name].shape, what=self.name)
         if c.output_name not in outs:
             fail(
                 f"{self.name}: contract wants output '{c.output_name}', model outputs are "

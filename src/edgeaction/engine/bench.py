@@ -10,8 +10,8 @@ write_json("bench.json", r); plot_bench("bench.png", r)
 ```
 
 For each batch size a feed is built from the contract (random uint8 clips normalised
-into the contract's layout and dtype, plus random pose keypoints when the model reads
-pose); `infer` runs for `warmup_ms`, then at least `duration_s` seconds **and** at least
+into the contract's layout and dtype, plus uniform random values of the keypoint
+input's shape (`contract.keypoint_shape`) when the model reads keypoints); `infer` runs for `warmup_ms`, then at least `duration_s` seconds **and** at least
 `iterations` times (trtexec's `--warmUp`, `--duration`, `--iterations`). Each call is
 timed with `time.perf_counter`.
 
@@ -215,8 +215,8 @@ def make_feed(contract, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
             0, 256, (batch, contract.frames, contract.height, contract.width, 3), dtype=np.uint8
         )
         feed[contract.input_name] = normalize(raw, contract)
-    if contract.uses_pose:
-        feed[contract.pose_name] = rng.random(contract.pose_shape(batch)).astype(np.float32)
+    if contract.uses_keypoints:
+        feed[contract.pose_name] = rng.random(contract.keypoint_shape(batch)).astype(np.float32)
     return feed
 
 
@@ -310,7 +310,7 @@ def time_end_to_end(
     c = runner.contract
     if not c.uses_frames:
         fail(f"--end-to-end needs a model that reads frames; {c.name} reads {c.modality} only")
-    pose = np.zeros(c.pose_shape(1), np.float32) if c.uses_pose else None
+    pose = np.zeros(c.keypoint_shape(1), np.float32) if c.uses_keypoints else None
     times: dict[str, list[float]] = {"decode": [], "preprocess": [], "infer": [], "total": []}
     decoded = 0
     start = time.perf_counter()

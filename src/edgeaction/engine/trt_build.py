@@ -430,8 +430,8 @@ def _add_profile(builder, network, config, contract, part, batch) -> dict[str, l
     else:
         if contract.uses_frames:
             wanted[contract.input_name] = contract.input_shape
-        if contract.uses_pose:
-            wanted[contract.pose_name] = contract.pose_shape
+        if contract.uses_keypoints:
+            wanted[contract.pose_name] = contract.keypoint_shape
     profile = builder.create_optimization_profile()
     profiles = {}
     names = []
@@ -449,7 +449,7 @@ def _add_profile(builder, network, config, contract, part, batch) -> dict[str, l
         elif t.name == contract.input_name and contract.uses_frames:
             contract.check_input(t.name, shape, what="ONNX graph")
         else:
-            contract.check_pose_input(shape, what="ONNX graph")
+            contract.check_keypoint_input(shape, what="ONNX graph")
         if shape[0] > 0 and not bmin == bmax == shape[0]:
             fail(
                 f"input '{t.name}' has a fixed batch {shape[0]}; use --batch "

@@ -67,7 +67,7 @@ DATA_PARITY_CLIPS = 32
 #: `metadata_props` key of the split parts' JSON (part, features, contract).
 SPLIT_KEY = "edgeaction.split"
 #: Architectures without a per-frame encoder (`--split` refuses them).
-NO_ENCODER = ("seed-b", "pose-lstm")
+NO_ENCODER = ("seed-b", "pose-lstm", "hands", "rgb-hands")
 ENCODER_INPUT = "frame"
 FEATURES = "features"
 
@@ -117,9 +117,12 @@ def export_model(
             the parity check runs on its `test` split, else its `val` split (the split
             the run was trained with: seed, layout and short-clip policy from
             `RUN/report/metrics.json`), normalised as the contract says. None: seeded
-            random inputs.
-        pose_dir: Path or None. Pose cache from `edgeaction pose-extract`; needed with
-            `data` when the model reads pose keypoints.
+            random inputs (for a keypoint input: random raw keypoints of the model's kind
+            through its feature set, see `random_keypoint_input`).
+        pose_dir: Path or None. Keypoint cache of `data` from `edgeaction keypoints`
+            (`--keypoints DIR`), of the kind the model reads; with `data` only. None:
+            a keypoint model's held-out clips get their keypoints extracted with
+            MediaPipe.
         fp16: Boolean. Also write `model_fp16.onnx` (float16 inside, float32 inputs and
             outputs), checked against the float32 graph: fails below 98 % top-1
             agreement, warns below 99.5 %. Defaults to `False`.
@@ -142,7 +145,7 @@ def export_model(
             "without --split"
         )
     if pose_dir is not None and data is None:
-        fail("--pose needs --data: it holds the keypoints of the --data clips")
+        fail("--keypoints needs --data: it holds the keypoints of the --data clips")
     out_dir = check_writable_dir(out, "export output directory")
     onnx = require("onnx")
     t0 = time.monotonic()
@@ -159,10 +162,14 @@ def export_model(
             "parity_source": "seeded random inputs",
             "frames_name": contract.input_name,
         }
+        feed = None
         if data is not None:
             feed, source = held_out_inputs(
                 data, contract, keras_path, pose_dir, parity_clips or DATA_PARITY_CLIPS, log
             )
+        elif contract.uses_keypoints and contract.keypoint_features != "pose-xyzv":
+            feed, source = random_inputs(contract, req["inputs"], req["parity_clips"])
+        if feed is not None:
             np.savez(td / "parity.npz", **feed)
             req.update(parity_npz=str(td / "parity.npz"), parity_source=source)
         if fp16:
@@ -349,8 +356,8 @@ def _finish(model, contract: ModelContract, onnx) -> None:
     onnx.checker.check_model(model)
     for inp in model.graph.input:
         dims = _dims(inp)
-        if contract.uses_pose and inp.name == contract.pose_name:
-            contract.check_pose_input(dims, what="exported ONNX")
+        if contract.uses_keypoints and inp.name == contract.pose_name:
+            contract.check_keypoint_input(dims, what="exported ONNX")
         else:
             contract.check_input(inp.name, dims, what="exported ONNX")
 
@@ -423,7 +430,8 @@ def held_out_inputs(
         contract: The model contract (frames, size, colour, normalisation, inputs).
         keras_path: The run's `model.keras`; its `report/metrics.json` gives the seed,
             layout and short-clip policy of the training split.
-        pose_dir: Path or None. Pose cache; needed when the model reads pose keypoints.
+        pose_dir: Path or None. Keypoint cache of `data` (of the kind the model reads);
+            None: keypoints are extracted from the clips with MediaPipe.
         limit: Integer. At most this many clips, spread over the labels.
         log: Callable for the progress line.
 
@@ -433,15 +441,12 @@ def held_out_inputs(
     from .. import datasets
     from ..preprocess import normalize
 
-    if contract.uses_pose:
-        if pose_dir is None:
-            fail(
-                f"model {contract.name} reads pose keypoints (modality {contract.modality}); "
-                f"give the pose cache of {data} with --pose DIR (from `edgeaction pose-extract "
-                f"{data} --out DIR`)"
-            )
-        if not Path(pose_dir).is_dir():
-            fail(f"pose cache {pose_dir} not found; run `edgeaction pose-extract {data} --out DIR`")
+    if contract.uses_keypoints and pose_dir is not None:
+        from ..keypoints import check_cache
+
+        check_cache(
+            pose_dir, contract.keypoint_kind, data, f"model {contract.name}", contract.max_hands
+        )
     cfg = _train_settings(keras_path)
     policy = cfg.get("policy", "loop")
     ds = datasets.discover(data, layout=cfg.get("layout"), seed=int(cfg.get("seed", 0)))
@@ -449,11 +454,40 @@ def held_out_inputs(
     if split is None:
         fail(f"{data} has no test or val clips to check parity on; give a data set with a split")
     clips, poses, bad = [], [], []
+    ex = None
+    if contract.uses_keypoints and pose_dir is None:
+        from ..keypoints import extractor_for
+
+        ex = extractor_for(contract).open()  # MediaPipe before any decoding
+    try:
+        _held_out(ds, split, contract, pose_dir, ex, policy, limit, clips, poses, bad)
+    finally:
+        if ex is not None:
+            ex.close()
+    if not clips:
+        first = f"; first: {bad[0][0]}: {bad[0][1]}" if bad else ""
+        fail(f"none of the '{split}' clips of {data} could be read for the parity check{first}")
+    feed = {}
+    if contract.uses_frames:
+        feed[contract.input_name] = normalize(np.stack(clips), contract).astype(np.float32)
+    if contract.uses_keypoints:
+        feed[contract.pose_name] = np.stack(poses).astype(np.float32)
+    source = f"held-out clips from {data} ({split})"
+    skipped = f", {len(bad)} unreadable skipped" if bad else ""
+    log(f"parity inputs: {len(clips)} {source}{skipped}")
+    return feed, source
+
+
+def _held_out(ds, split, contract, pose_dir, ex, policy, limit, clips, poses, bad) -> None:
+    """Decode up to `limit` clips of `split` into `clips` / `poses`; unreadable ones → `bad`."""
+    from .. import datasets
+    from ..evaluate import keypoint_input
+
     for it in _interleave(ds.split(split)):
         if len(clips) == limit:
             break
         try:
-            length, clip = None, None
+            length, clip, kp = None, None, None
             if contract.uses_frames:
                 x, _, b, lengths = datasets.load_clips(
                     [it],
@@ -469,27 +503,90 @@ def held_out_inputs(
                     bad.append(b[0])
                     continue
                 clip, length = x[0], lengths[0]
-            if contract.uses_pose:
-                from ..pose import load_pose
-
-                kp = load_pose(pose_dir, it, ds.root, contract.frames, policy, length)
-                poses.append(kp)
+            if contract.uses_keypoints:
+                kp = keypoint_input(it, ds.root, contract, pose_dir, ex, length, policy)
         except EdgeActionError as e:
             bad.append((str(it.path), str(e)))
             continue
         clips.append(clip)
-    if not clips:
-        first = f"; first: {bad[0][0]}: {bad[0][1]}" if bad else ""
-        fail(f"none of the '{split}' clips of {data} could be read for the parity check{first}")
+        poses.append(kp)
+
+
+def random_raw_keypoints(kind: str, n: int, frames: int, rng: np.random.Generator) -> np.ndarray:
+    """Seeded raw keypoint windows `(n, frames, RAW_DIMS[kind])` float32 shaped like MediaPipe's.
+
+    Pose: uniform 0..1 (x, y, z, visibility). Hands: per window and slot a hand whose
+    21 landmarks sit around a centre that moves across the frame (x, y in 0..1, z
+    small), present in most frames of slot 0 and some of slot 1 (absent slots zeros, as
+    extraction writes them), with a handedness flag and score; about one window in 8
+    has no hand at all. For parity checks on inputs a real feature set sees.
+
+    Args:
+        kind: String. `"pose"`, `"hands"` or `"pose+hands"`.
+        n: Integer. Windows.
+        frames: Integer. T, frames per window.
+        rng: numpy Generator.
+    """
+    from ..keypoints import check_kind
+    from ..keypoints.features import HAND_LANDMARKS, HAND_SLOT, HAND_SLOTS, RAW_DIMS
+
+    check_kind(kind)
+    parts = []
+    if kind in ("pose", "pose+hands"):
+        parts.append(rng.uniform(0.0, 1.0, (n, frames, RAW_DIMS["pose"])))
+    if kind in ("hands", "pose+hands"):
+        u = np.linspace(0.0, 1.0, frames)[None, :, None, None]
+        a, b = rng.uniform(0.2, 0.8, (2, n, 1, HAND_SLOTS, 2))
+        centre = a + (b - a) * u + rng.normal(0.0, 0.01, (n, frames, HAND_SLOTS, 2))
+        shape = rng.uniform(-0.08, 0.08, (n, 1, HAND_SLOTS, HAND_LANDMARKS, 2))
+        jitter = rng.normal(0.0, 0.003, (n, frames, HAND_SLOTS, HAND_LANDMARKS, 2))
+        xy = centre[..., None, :] + shape + jitter
+        z = rng.uniform(-0.1, 0.1, (n, frames, HAND_SLOTS, HAND_LANDMARKS, 1))
+        xyz = np.concatenate([np.clip(xy, 0.0, 1.0), z], -1).reshape(n, frames, HAND_SLOTS, -1)
+        present = rng.random((n, frames, HAND_SLOTS)) < np.array([0.9, 0.3])
+        present &= rng.random((n, 1, 1)) >= 0.125
+        right = rng.integers(0, 2, (n, 1, HAND_SLOTS)).astype(np.float64)
+        score = rng.uniform(0.5, 1.0, (n, 1, HAND_SLOTS))
+        h = np.zeros((n, frames, HAND_SLOTS, HAND_SLOT))
+        h[..., : HAND_LANDMARKS * 3] = xyz * present[..., None]
+        h[..., HAND_LANDMARKS * 3] = present
+        h[..., HAND_LANDMARKS * 3 + 1] = right * present
+        h[..., HAND_LANDMARKS * 3 + 2] = score * present
+        parts.append(h.reshape(n, frames, -1))
+    return np.concatenate(parts, -1).astype(np.float32)
+
+
+def random_keypoint_input(contract, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Seeded keypoint input `(n, T, D)` float32 for a keypoint model's checks.
+
+    The `pose-xyzv` feature set (raw pose landmarks as they are) gets uniform 0..1 values
+    of the contract's shape, as before; other feature sets get `random_raw_keypoints` of
+    their kind through `keypoints.compute`, so the values are those the model sees.
+    """
+    if contract.keypoint_features == "pose-xyzv":
+        return rng.random((n, *contract.keypoint_shape()[1:]), dtype=np.float32)
+    from ..keypoints import compute
+
+    raw = random_raw_keypoints(contract.keypoint_kind, n, contract.frames, rng)
+    return compute(contract.keypoint_features, raw)
+
+
+def random_inputs(contract, specs: list[dict], n: int) -> tuple[dict[str, np.ndarray], str]:
+    """Seeded parity inputs made here (keypoint feature sets other than `pose-xyzv`).
+
+    Frames are uniform in their spec's range, as the converter draws them; the keypoint
+    input is `random_keypoint_input`.
+    """
+    rng = np.random.default_rng(0)
     feed = {}
-    if contract.uses_frames:
-        feed[contract.input_name] = normalize(np.stack(clips), contract).astype(np.float32)
-    if contract.uses_pose:
-        feed[contract.pose_name] = np.stack(poses).astype(np.float32)
-    source = f"held-out clips from {data} ({split})"
-    skipped = f", {len(bad)} unreadable skipped" if bad else ""
-    log(f"parity inputs: {len(clips)} {source}{skipped}")
-    return feed, source
+    for spec in specs:
+        if contract.uses_keypoints and spec["name"] == contract.pose_name:
+            feed[spec["name"]] = random_keypoint_input(contract, n, rng)
+        else:
+            size = (n, *spec["shape"][1:])
+            feed[spec["name"]] = rng.uniform(*spec["range"], size).astype(np.float32)
+    kind, fs = contract.keypoint_kind, contract.keypoint_features
+    return feed, f"seeded random inputs (random {kind} keypoints through {fs})"
 
 
 def _input_specs(contract) -> list[dict]:
@@ -504,8 +601,8 @@ def _input_specs(contract) -> list[dict]:
             for m, s in zip(contract.mean, contract.std, strict=True)
         ]
         specs.append({"name": contract.input_name, "shape": shape, "range": [min(ends), max(ends)]})
-    if contract.uses_pose:
-        shape = list(contract.pose_shape(1))
+    if contract.uses_keypoints:
+        shape = list(contract.keypoint_shape(1))
         specs.append({"name": contract.pose_name, "shape": shape, "range": [0.0, 1.0]})
     return specs
 

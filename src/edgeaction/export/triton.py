@@ -168,8 +168,8 @@ def triton_config(
         inputs.append(
             tensor(contract.input_name, DATA_TYPES[contract.dtype], contract.input_shape()[1:])
         )
-    if contract.uses_pose:
-        inputs.append(tensor(contract.pose_name, "TYPE_FP32", contract.pose_shape()[1:]))
+    if contract.uses_keypoints:
+        inputs.append(tensor(contract.pose_name, "TYPE_FP32", contract.keypoint_shape()[1:]))
     output = tensor(contract.output_name, "TYPE_FP32", [contract.num_classes], labels=True)
     payload = json.dumps(contract.to_dict(), separators=(",", ":"), ensure_ascii=True)
     batching = ["dynamic_batching {"]
@@ -702,8 +702,10 @@ def check_triton_config(
         expected_inputs.append(
             (contract.input_name, DATA_TYPES[contract.dtype], list(contract.input_shape()[1:]))
         )
-    if contract.uses_pose:
-        expected_inputs.append((contract.pose_name, "TYPE_FP32", list(contract.pose_shape()[1:])))
+    if contract.uses_keypoints:
+        expected_inputs.append(
+            (contract.pose_name, "TYPE_FP32", list(contract.keypoint_shape()[1:]))
+        )
     inputs = _as_list(conf["input"])
     want(
         len(inputs) == len(expected_inputs),

@@ -252,7 +252,7 @@ def _check_contract(c: ModelContract, what: str) -> None:
     if c.modality != "rgb":
         fail(
             f"DeepStream configs support frame-only models; {what} is a '{c.modality}' model "
-            "(pose keypoints have no DeepStream preprocess): run it with `edgeaction run`"
+            "(MediaPipe keypoints have no DeepStream preprocess): run it with `edgeaction run`"
         )
     if c.dtype != "float32":
         fail(

@@ -15,8 +15,16 @@ Windows of one stream are classified and emitted in order.
 With a model exported with `--split` (encoder.onnx + head.onnx beside model.onnx), the
 *per-frame feature cache* runs the encoder once per kept frame (batched across streams)
 and the head over each window of cached features, so a stride-1 window costs about one
-encoder pass per frame instead of T. Pose-reading models get MediaPipe landmarks once
-per kept frame, windowed the same way.
+encoder pass per frame instead of T.
+
+Keypoint models (contract modality `pose`, `hands`, `pose+hands`, `rgb+...`) get raw
+MediaPipe keypoints of every kept frame from a per-stream keypoint thread between the
+stream's decoder and the shared queue (`source i ─ decode ─ thread ─ MediaPipe thread ─
+queue`), in order, on the display branch's frames (at most 640 wide, as `edgeaction
+keypoints` extracts for training), so one stream's MediaPipe never holds up another
+stream's windows. The main thread windows the raw vectors like the frames and turns each
+batch of raw windows into the model's input with the contract's feature set
+(`keypoints.compute`) just before the runner call.
 
 Never imports TensorFlow.
 """
@@ -44,8 +52,8 @@ from .windows import ClipBuffer, Window
 FEATURE_CACHE = ("auto", "on", "off")
 #: Windows per runner call when `--max-batch` is not given (capped by the engine's).
 DEFAULT_MAX_BATCH = 8
-#: Width of the frames MediaPipe sees for pose models (the width `pose-extract` caps to).
-POSE_WIDTH = 640
+#: Widest frame MediaPipe sees for keypoint models (the width `edgeaction keypoints` caps to).
+KEYPOINT_WIDTH = 640
 
 
 @dataclass
@@ -126,7 +134,7 @@ class _StreamState:
     source: str
     name: str
     frames: ClipBuffer | None  # uint8 frames (whole-model path) or None
-    pose: ClipBuffer | None  # keypoints (T, K*4) windows, or None
+    pose: ClipBuffer | None  # raw keypoint windows (T, RAW_DIMS[kind]), or None
     features: ClipBuffer | None  # encoder features (feature cache), or None
     smoother: LabelSmoother
     emit: EmitPolicy
@@ -152,7 +160,7 @@ class _Pending:
 
     stream: int
     window: Window | None
-    pose: np.ndarray | None
+    pose: np.ndarray | None  # raw keypoints (T, RAW_DIMS[kind]) of the window
     ready_s: float
     frame: tuple | None = None  # (index, pts, image) for the encoder
 
@@ -264,7 +272,7 @@ class Runtime:
         given_engine = Path(self.model).suffix in (".engine", ".plan")
         if opt.feature_cache == "auto" and given_engine:
             pass  # the engine given is what runs; `on` builds the parts beside it instead
-        elif opt.feature_cache != "off" and c.uses_frames and not c.uses_pose:
+        elif opt.feature_cache != "off" and c.uses_frames and not c.uses_keypoints:
             from ..engine.split import find_split
 
             parts = find_split(self.model)
@@ -332,11 +340,17 @@ class Runtime:
             q: queue.Queue = queue.Queue()
             gst()  # initialise GStreamer (and its plugin registry) once, in this thread
             width = self.display_width_needed()
+            self.workers = [
+                _KeypointWorker(st, q, self.subsample, self.lat["keypoints"], self._lat_lock)
+                for st in self.state
+                if st.extractor is not None
+            ]
+            inbox = {w.index: w.inbox for w in self.workers}
             self.streams = [
                 Stream(
                     i,
                     spec,
-                    q,
+                    inbox.get(i, q),
                     self.contract.width,
                     self.contract.height,
                     self.contract.colour,
@@ -348,6 +362,8 @@ class Runtime:
                 )
                 for i, spec in enumerate(self.specs)
             ]
+            for w in self.workers:
+                w.start(self.streams[w.index])
             self.t0 = time.perf_counter()
             self.setup_s = self.t0 - t_start
             for s in self.streams:
@@ -357,6 +373,8 @@ class Runtime:
             finally:
                 for s in self.streams:
                     s.stop()
+                for w in self.workers:
+                    w.finish()  # the frames the stream left get their keypoints too
                 self._drain(q)
                 self._flush(force=True)
             return self._finish()
@@ -368,8 +386,9 @@ class Runtime:
                 split.deactivate()
             if own:
                 runner.deactivate()
+            busy = {w.index for w in getattr(self, "workers", []) if w.running}
             for st in getattr(self, "state", []):
-                if st.extractor is not None:
+                if st.extractor is not None and st.index not in busy:
                     st.extractor.close()
 
     def _decode_nice(self) -> int:
@@ -380,8 +399,8 @@ class Runtime:
         widths = []
         if any(self.video_paths):
             widths.append(self.options.display_width)
-        if self.contract.uses_pose:
-            widths.append(POSE_WIDTH)
+        if self.contract.uses_keypoints:
+            widths.append(KEYPOINT_WIDTH)
         return max(widths) if widths else None
 
     def _setup(self, runner, split) -> None:
@@ -399,7 +418,12 @@ class Runtime:
             )
         self.timeout_s = opt.batch_timeout_ms / 1000.0
         self.pending: list[_Pending] = []
-        self.lat = {k: Latency() for k in ("infer", "encode", "head", "pose", "post", "window")}
+        self.lat = {
+            k: Latency()
+            for k in ("infer", "encode", "head", "keypoints", "features", "post", "window")
+        }
+        self._lat_lock = threading.Lock()  # `keypoints` is written by the keypoint threads
+        self.workers: list[_KeypointWorker] = []
         self.batches = 0
         self.batched_windows = 0
         self.state = []
@@ -410,15 +434,16 @@ class Runtime:
                 source=spec.display,
                 name=f"stream {i}",
                 frames=None if cache or not c.uses_frames else ClipBuffer(c.frames, self.stride),
-                pose=ClipBuffer(c.frames, self.stride) if c.uses_pose else None,
+                pose=ClipBuffer(c.frames, self.stride) if c.uses_keypoints else None,
                 features=ClipBuffer(c.frames, self.stride) if cache else None,
                 smoother=LabelSmoother(opt.smooth, opt.smooth_mode),
                 emit=EmitPolicy(opt.emit),
             )
-            if c.uses_pose:
-                from ..pose import PoseExtractor
+            if c.uses_keypoints:
+                from ..keypoints import extractor_for
 
-                st.extractor = PoseExtractor().open()
+                # opened here, before GStreamer starts (see keypoints.extract)
+                st.extractor = extractor_for(c).open()
             self.state.append(st)
         self._last_status = 0.0
         self.first_frame_s: float | None = None
@@ -459,7 +484,10 @@ class Runtime:
         st = self.state[i]
         if kind == "frame":
             self.streams[i].release()
-            self._on_frame(st, payload)
+            if isinstance(payload, _KeyedFrame):
+                self._on_frame(st, payload.frame, payload.keypoints)
+            else:
+                self._on_frame(st, payload)
         elif kind == "started":
             st.state = "running"
         elif kind == "eos":
@@ -486,7 +514,7 @@ class Runtime:
         self.sink.emit({"stream": st.index, "source": st.source, "event": event, **info})
 
     # ---- per frame -----------------------------------------------------------------------
-    def _on_frame(self, st: _StreamState, f) -> None:
+    def _on_frame(self, st: _StreamState, f, kp: np.ndarray | None = None) -> None:
         now = time.perf_counter()
         if self.first_frame_s is None:
             self.first_frame_s = now - self.t0
@@ -498,16 +526,13 @@ class Runtime:
         st.seen += 1
         if (st.seen - 1) % self.subsample == 0:
             st.kept += 1
-            self._on_kept(st, f, now)
+            self._on_kept(st, f, kp, now)
         if f.display is not None and self.video_paths[st.index] is not None:
             self._write_video(st, f.display)
 
-    def _on_kept(self, st: _StreamState, f, now: float) -> None:
-        kp = None
-        if st.pose is not None:
-            t = time.perf_counter()
-            kp = st.extractor(f.display).reshape(-1)
-            self.lat["pose"].add(1000 * (time.perf_counter() - t))
+    def _on_kept(self, st: _StreamState, f, kp: np.ndarray | None, now: float) -> None:
+        if st.pose is not None and kp is None:
+            fail(f"{st.name}: a kept frame arrived without its keypoints (internal error)")
         if st.features is not None:  # feature cache: the encoder sees every kept frame
             self.pending.append(_Pending(st.index, None, None, now, (f.index, f.pts, f.image)))
             return
@@ -574,7 +599,13 @@ class Runtime:
     def _classify(self, batch: list[_Pending]) -> None:
         c = self.contract
         clips = normalize(np.stack([p.window.frames for p in batch]), c) if c.uses_frames else None
-        pose = np.stack([p.pose for p in batch]).astype(np.float32) if c.uses_pose else None
+        pose = None
+        if c.uses_keypoints:
+            from ..keypoints import compute
+
+            t = time.perf_counter()
+            pose = compute(c.keypoint_features, np.stack([p.pose for p in batch]))
+            self.lat["features"].add(1000 * (time.perf_counter() - t))
         t = time.perf_counter()
         probs = self.runner.classify(clips, pose)
         self.lat["infer"].add(1000 * (time.perf_counter() - t))
@@ -733,6 +764,112 @@ class Runtime:
                     self.log(f"{st.name}: could not remove a partial video ({first_line(e)})")
                 st.writer = None
         self.sink.close(discard=True)
+
+
+@dataclass
+class _KeyedFrame:
+    """A decoded frame and the raw keypoints of it (None for a frame sub-sampling drops)."""
+
+    frame: object  # video.reader.Frame
+    keypoints: np.ndarray | None
+
+
+_DONE = object()
+
+
+class _KeypointWorker:
+    """Raw keypoints of one stream's kept frames, extracted in a thread of its own.
+
+    Sits between a `sources.Stream` and the runtime's shared queue: takes the stream's
+    messages in order from `inbox`, runs MediaPipe (the stream's extractor) on the display
+    frame of every kept frame (every `subsample`-th, as the main thread counts them),
+    scaled down to `KEYPOINT_WIDTH` when wider, and passes every message on in order,
+    frames as `_KeyedFrame`. The stream's frame slots stay taken until the main thread
+    releases them, so a stream holds at most `capacity` frames between its decoder and
+    the windows (a file waits, a live source drops); a slow MediaPipe holds up only its
+    own stream. A failed extraction fails the stream with one line (`"error"`), stops
+    its decoder and drops what it sends after that.
+
+    Args:
+        st: `_StreamState` with an open `extractor`.
+        out: The runtime's shared queue.
+        subsample: Integer. Keep every n-th frame.
+        lat: `Latency` of the per-frame extraction time (ms), shared by the workers.
+        lock: Lock around `lat`.
+    """
+
+    def __init__(self, st: _StreamState, out: queue.Queue, subsample: int, lat, lock):
+        self.index, self.name, self.ex = st.index, st.name, st.extractor
+        self.out, self.subsample, self.lat, self.lock = out, subsample, lat, lock
+        self.inbox: queue.Queue = queue.Queue()  # bounded by the stream's frame slots
+        self.seen = 0
+        self.failed = False
+        self.stream = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, stream) -> None:
+        self.stream = stream
+        self._thread = threading.Thread(
+            target=self._run, name=f"edgeaction-keypoints-{self.index}", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def finish(self, timeout: float = 10.0) -> None:
+        """Process what the (stopped) stream left, then end the thread."""
+        if self._thread is None:
+            return
+        self.inbox.put(_DONE)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            msg = self.inbox.get()
+            if msg is _DONE:
+                return
+            kind, i, payload = msg
+            if self.failed:  # the stream was failed here: free its frames, drop the rest
+                if kind == "frame":
+                    self.stream.release()
+                continue
+            if kind == "frame":
+                self.seen += 1
+                kp = None
+                if (self.seen - 1) % self.subsample == 0:
+                    try:
+                        kp = self._extract(payload.display)
+                    except Exception as e:  # noqa: BLE001 - one stream fails, not the run
+                        self._fail(e)
+                        self.stream.release()
+                        continue
+                payload = _KeyedFrame(payload, kp)
+            self.out.put((kind, i, payload))
+
+    def _extract(self, rgb: np.ndarray | None) -> np.ndarray:
+        if rgb is None:
+            fail(f"{self.name}: no display frame to extract keypoints from (internal error)")
+        t = time.perf_counter()
+        h, w = rgb.shape[:2]
+        if w > KEYPOINT_WIDTH:
+            from .._lazy import require
+
+            cv2 = require("cv2")
+            size = (KEYPOINT_WIDTH, max(2, 2 * round(h * KEYPOINT_WIDTH / w / 2)))
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        kp = self.ex(rgb)
+        ms = 1000 * (time.perf_counter() - t)
+        with self.lock:
+            self.lat.add(ms)
+        return kp
+
+    def _fail(self, e: Exception) -> None:
+        self.failed = True
+        text = str(e) if isinstance(e, EdgeActionError) else first_line(e)
+        self.out.put(("error", self.index, f"{self.name}: keypoint extraction failed: {text}"))
+        threading.Thread(target=self.stream.stop, daemon=True).start()
 
 
 def _safe(text: str) -> str:

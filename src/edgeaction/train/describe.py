@@ -61,13 +61,23 @@ def layer_flops(layer) -> int:
     if isinstance(layer, L.Conv2D):
         kh, kw = layer.kernel_size
         return 2 * math.prod(osh[1:]) * kh * kw * ish[-1] // max(1, layer.groups)
+    if isinstance(layer, L.Conv1D):
+        (k,) = layer.kernel_size
+        return 2 * math.prod(osh[1:]) * k * ish[-1] // max(1, layer.groups)
+    if isinstance(layer, L.Bidirectional):
+        return _rnn_flops(layer.forward_layer, ish) + _rnn_flops(layer.backward_layer, ish)
     if isinstance(layer, L.LSTM | L.GRU | L.SimpleRNN):
-        gates = 4 if isinstance(layer, L.LSTM) else 3 if isinstance(layer, L.GRU) else 1
-        steps, fin, u = ish[1], ish[-1], layer.units
-        return 2 * steps * gates * (fin * u + u * u)
+        return _rnn_flops(layer, ish)
     if isinstance(layer, L.Dense):
         return 2 * math.prod(ish[1:]) * layer.units
     return 0
+
+
+def _rnn_flops(layer, ish) -> int:
+    L = keras.layers
+    gates = 4 if isinstance(layer, L.LSTM) else 3 if isinstance(layer, L.GRU) else 1
+    steps, fin, u = ish[1], ish[-1], layer.units
+    return 2 * steps * gates * (fin * u + u * u)
 
 
 def model_flops(model, per_frame: int) -> int:

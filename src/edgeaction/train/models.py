@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .._lazy import require
 from ..contract import ModelContract
 from ..errors import fail
+from ..keypoints.features import INPUT_NAMES, kind_of
 
 keras = require("keras")
 
@@ -198,7 +199,7 @@ def build_seed_b(contract: ModelContract, **_) -> keras.Model:
     if min(contract.height, contract.width) < 32:
         fail(f"seed-b needs frames of at least 32x32. Received: {contract.width}x{contract.height}")
     frames = keras.Input(contract.input_shape()[1:], name=contract.input_name)
-    pose = keras.Input(contract.pose_shape()[1:], name=contract.pose_name)
+    pose = keras.Input(contract.keypoint_shape()[1:], name=contract.pose_name)
     x = frames
     for i, f in enumerate((4, 8, 14, 16)):
         last = i == 3
@@ -221,11 +222,50 @@ def build_seed_b(contract: ModelContract, **_) -> keras.Model:
 def build_pose_lstm(contract: ModelContract, **_) -> keras.Model:
     """`pose-lstm`: pose keypoints only, LSTM 64 → 128 → 64 → Dense 64 → 32 → softmax."""
     L = keras.layers
-    pose = keras.Input(contract.pose_shape()[1:], name=contract.pose_name)
+    pose = keras.Input(contract.keypoint_shape()[1:], name=contract.pose_name)
     x = _pose_lstm_branch(pose)
     x = L.Dense(64, activation="relu", name="dense_64")(x)
     x = L.Dense(32, activation="relu", name="dense_32")(x)
     return keras.Model(pose, _softmax(contract, x), name="pose_lstm")
+
+
+def _hands_branch(kp, widths=(64, 64), units: int = 64):
+    """Conv1D-BN-ReLU blocks (local stroke shape) → bidirectional LSTM (the whole path).
+
+    LSTM rather than GRU: tf2onnx maps it to ONNX's native `LSTM` op (TensorRT runs it
+    as one layer), where a GRU becomes a `Loop`.
+    """
+    L = keras.layers
+    x = kp
+    for i, w in enumerate(widths):
+        x = L.Conv1D(w, 3, padding="same", use_bias=False, name=f"kp_conv{i}")(x)
+        x = L.BatchNormalization(momentum=0.9, name=f"kp_bn{i}")(x)
+        x = L.ReLU(name=f"kp_relu{i}")(x)
+    return L.Bidirectional(L.LSTM(units), name="kp_bilstm")(x)
+
+
+def build_hands(contract: ModelContract, units: int = 64, **_) -> keras.Model:
+    """`hands`: hand-keypoint features (`keypoint_features`, e.g. `hands-v1`) per frame →
+    Conv1D 64 → Conv1D 64 → BiLSTM 64 → dropout → softmax."""
+    kp = keras.Input(contract.keypoint_shape()[1:], name=contract.pose_name)
+    x = _hands_branch(kp, units=units)
+    x = keras.layers.Dropout(0.3, name="dropout")(x)
+    return keras.Model(kp, _softmax(contract, x), name="hands")
+
+
+def build_rgb_hands(contract: ModelContract, units: int = 64, **_) -> keras.Model:
+    """`rgb-hands`, seed B's fusion with a hands branch: edge-tiny's per-frame CNN (folded)
+    → LSTM over frames ‖ the `hands` branch over hand features → Dense 64 → softmax."""
+    L = keras.layers
+    frames, f = _folded(contract, _tiny_encoder(contract.height, contract.width))
+    kp = keras.Input(contract.keypoint_shape()[1:], name=contract.pose_name)
+    f = L.LSTM(units, name="frames_lstm")(f)
+    f = L.Dropout(0.3, name="frames_dropout")(f)
+    h = _hands_branch(kp, units=units)
+    x = L.Concatenate(name="fuse")([f, h])
+    x = L.Dense(64, activation="relu", name="dense_64")(x)
+    x = L.Dropout(0.3, name="dropout")(x)
+    return keras.Model([frames, kp], _softmax(contract, x), name="rgb_hands")
 
 
 @dataclass(frozen=True)
@@ -245,6 +285,11 @@ class ArchSpec:
     heads: tuple[str, ...] = ()
     # Normalisation the backbone expects: (colour, scale, mean, std); None = contract default.
     norm: tuple | None = None
+
+    @property
+    def keypoint_input(self) -> str:
+        """Name of the keypoint input of a new model (the contract's `pose_name`)."""
+        return INPUT_NAMES.get(kind_of(self.modality), "pose")
 
 
 # ResNet50's ImageNet weights expect Caffe-style input: BGR, 0..255, mean subtracted.
@@ -293,6 +338,24 @@ ARCHS: dict[str, ArchSpec] = {
         lr=1e-3,
         loss="categorical_crossentropy",
         epochs=50,
+    ),
+    "hands": ArchSpec(
+        build_hands,
+        "MediaPipe hand keypoint features: Conv1D 64 → Conv1D 64 → BiLSTM 64 → softmax",
+        modality="hands",
+        frames=32,
+        lr=2e-3,
+        epochs=80,
+    ),
+    "rgb-hands": ArchSpec(
+        build_rgb_hands,
+        "edge-tiny CNN per frame → LSTM ‖ the hands branch → Dense 64 → softmax",
+        modality="rgb+hands",
+        frames=16,
+        size=64,
+        lr=1e-3,
+        epochs=40,
+        batch=8,
     ),
 }
 

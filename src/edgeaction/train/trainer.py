@@ -38,10 +38,6 @@ from ..synth import FLIP_PAIRS
 
 log = logging.getLogger("edgeaction.train")
 
-# MediaPipe Pose landmark pairs that swap under a horizontal flip (left <-> right).
-_POSE_FLIP = [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19]
-_POSE_FLIP += [22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31]
-
 
 @dataclass
 class TrainConfig:
@@ -62,7 +58,8 @@ class TrainConfig:
     seed: int = 0
     head: str | None = None
     layout: str | None = None
-    pose_dir: Path | None = None
+    keypoints_dir: Path | None = None
+    augment: bool = True
     weights: Path | None = None
     policy: str = "loop"
     flip: bool = True
@@ -86,30 +83,50 @@ def _flip_map(labels: tuple[str, ...]) -> np.ndarray:
     return perm
 
 
-def flip_pose(p: np.ndarray) -> np.ndarray:
-    """Mirror pose keypoints `(..., T, 33*4)`: x -> 1-x and left/right landmarks swap.
+def _feed(contract: ModelContract, frames, keypoints):
+    """Model input(s): one array, or a dict by input name for several inputs.
 
-    Frames without a person (all zeros) stay zeros.
-    """
-    k = p.reshape(*p.shape[:-1], p.shape[-1] // 4, 4).copy()
-    seen = k[..., 3] > 0
-    k[..., 0] = np.where(seen, 1.0 - k[..., 0], 0.0)
-    if k.shape[-2] == len(_POSE_FLIP):
-        k = k[..., _POSE_FLIP, :]
-    return k.reshape(p.shape)
-
-
-def _feed(contract: ModelContract, frames, pose):
-    """Model input(s): one array, or a dict by input name for several inputs."""
+    `keypoints` is the keypoint input already computed (`_keypoint_input`)."""
     feed = {}
     if contract.uses_frames:
         feed[contract.input_name] = normalize(frames, contract)
-    if contract.uses_pose:
-        feed[contract.pose_name] = pose.astype(np.float32)
+    if contract.uses_keypoints:
+        feed[contract.pose_name] = keypoints.astype(np.float32)
     return next(iter(feed.values())) if len(feed) == 1 else feed
 
 
-def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None):
+def _keypoint_input(contract: ModelContract, raw, policy: str, rng=None, flip=None):
+    """Keypoint input `(N, T, D)` of raw keypoints, through the contract's feature set.
+
+    `raw` holds, per clip, the whole clip's raw keypoints `(n, R)` (keypoint-only
+    models: sampled here, with a random time warp when `rng` is given) or a window
+    already sampled at the frames' indices `(T, R)` (models that read frames too). With
+    `rng` every window also gets a small random similarity transform
+    (`keypoints.features.augment`); `flip` marks the clips to mirror.
+    """
+    from ..keypoints.extract import sample_keypoints
+    from ..keypoints.features import augment, compute, mirror, time_warp_indices
+
+    t, kind = contract.frames, contract.keypoint_kind
+    wins = []
+    for j, r in enumerate(raw):
+        if contract.uses_frames:
+            w = r
+        elif rng is not None:
+            w = r[time_warp_indices(len(r), t, rng)]
+        else:
+            w = sample_keypoints(r, t, policy)
+        if flip is not None and flip[j]:
+            w = mirror(w, kind)
+        if rng is not None:
+            w = augment(w, kind, rng)
+        wins.append(w)
+    if not wins:
+        return np.zeros((0, *contract.keypoint_shape()[1:]), np.float32)
+    return compute(contract.keypoint_features, np.stack(wins))
+
+
+def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None, cfg):
     keras = require("keras")
     x, p, y = data
 
@@ -117,8 +134,9 @@ def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None):
         """Shuffled, normalised batches with label-aware augmentation.
 
         A random horizontal flip swaps mirrored labels (swipe_left <-> swipe_right) and
-        mirrors pose keypoints with it; a random channel permutation and inversion keep
-        the model from learning colours.
+        mirrors keypoints with it; a random channel permutation and inversion keep the
+        model from learning colours; keypoints get a random time warp and similarity
+        transform (`--no-augment` turns those off).
         """
 
         def __init__(self):
@@ -133,14 +151,16 @@ def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None):
             sel = self.order[i * batch : (i + 1) * batch]
             yb = y[sel].copy()
             xb = x[sel].copy() if x is not None else None
-            pb = p[sel].copy() if p is not None else None
+            flip = None
             if flip_perm is not None:
                 flip = self.rng.random(len(sel)) < 0.5
                 if xb is not None:
                     xb[flip] = xb[flip][:, :, :, ::-1]
-                if pb is not None:
-                    pb[flip] = flip_pose(pb[flip])
                 yb[flip] = flip_perm[yb[flip]]
+            pb = None
+            if p is not None:
+                rng = self.rng if cfg.augment else None
+                pb = _keypoint_input(contract, [p[k] for k in sel], cfg.policy, rng, flip)
             if xb is not None:
                 for j in range(len(xb)):
                     xb[j] = xb[j][..., self.rng.permutation(3)]
@@ -156,10 +176,14 @@ def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None):
 
 
 def _load_split(items, ds, contract, cfg, verbose, desc):
-    """Decode the frames and/or load cached pose of `items`: `(x, pose, y, bad, lengths)`."""
-    from ..pose import load_cached, load_pose, sample_pose
+    """Decode the frames and/or load cached keypoints of `items`: `(x, raw, y, bad, lengths)`.
 
-    x = pose = None
+    `raw` is a list per clip: the whole clip's raw keypoints for keypoint-only models,
+    the window at the frames' sample indices for models that read frames too.
+    """
+    from ..keypoints.extract import load_cached, load_window
+
+    x = raw = None
     keep = list(range(len(items)))
     bad, lengths = [], []
     if contract.uses_frames:
@@ -178,26 +202,34 @@ def _load_split(items, ds, contract, cfg, verbose, desc):
     else:
         index = {lab: i for i, lab in enumerate(ds.labels)}
         y = np.asarray([index[it.label] for it in items], np.int64)
-    if contract.uses_pose:
-        if cfg.pose_dir is None:
-            fail(
-                f"{cfg.arch} reads pose keypoints: run `edgeaction pose-extract DATA --out DIR` "
-                "once, then train with --pose DIR"
-            )
-        pose = []
+    if contract.uses_keypoints:
+        kind, kdir = contract.keypoint_kind, cfg.keypoints_dir
+        raw = []
         for j, i in enumerate(keep):
             if contract.uses_frames:  # same frame count as decoded, same sample indices
-                pose.append(
-                    load_pose(
-                        cfg.pose_dir, items[i], ds.root, contract.frames, cfg.policy, lengths[j]
+                raw.append(
+                    load_window(
+                        kdir, items[i], ds.root, contract.frames, kind, cfg.policy, lengths[j]
                     )
                 )
             else:
-                kp = load_cached(cfg.pose_dir, items[i], ds.root)
-                lengths.append(len(kp))
-                pose.append(sample_pose(kp, contract.frames, cfg.policy))
-        pose = np.stack(pose) if pose else np.zeros((0, *contract.pose_shape()[1:]), np.float32)
-    return x, pose, y, bad, lengths
+                raw.append(load_cached(kdir, items[i], ds.root, kind))
+                lengths.append(len(raw[-1]))
+    return x, raw, y, bad, lengths
+
+
+def _keypoint_cache(contract: ModelContract, cfg: TrainConfig) -> ModelContract:
+    """Check the keypoint cache fits the arch; the contract takes its extraction settings."""
+    from ..keypoints.extract import cache_max_hands, check_cache
+
+    kind = contract.keypoint_kind
+    if cfg.keypoints_dir is None:
+        fail(
+            f"{cfg.arch} reads {kind} keypoints: run `edgeaction keypoints {cfg.data} --kind "
+            f"{kind} --out DIR` once, then train with --keypoints DIR"
+        )
+    check_cache(cfg.keypoints_dir, kind, cfg.data, who=f"--arch {cfg.arch}")
+    return replace(contract, max_hands=cache_max_hands(cfg.keypoints_dir))
 
 
 def _strategy(tf, distribute: bool):
@@ -313,6 +345,7 @@ def train(cfg: TrainConfig) -> dict:
         height=cfg.size,
         width=cfg.size,
         modality=spec.modality,
+        pose_name=spec.keypoint_input,
         producer={
             "edgeaction": __version__,
             "tensorflow": tf.__version__,
@@ -322,12 +355,16 @@ def train(cfg: TrainConfig) -> dict:
         },
         **norm,
     )
+    if contract.uses_keypoints:
+        contract = _keypoint_cache(contract, cfg)
     verbose = cfg.verbose
     t0 = time.monotonic()
     data, bad, lengths = {}, [], []
     for split in ("train", "val", "test"):
         x, p, y, b, n = _load_split(ds.split(split), ds, contract, cfg, verbose, f"decode {split}")
         data[split] = (x, p, y)
+        if p is not None and split != "train":  # fixed inputs: computed once
+            data[split] = (x, _keypoint_input(contract, p, cfg.policy), y)
         bad += b
         lengths += n
     n_total = len(ds.items)
@@ -402,7 +439,7 @@ def train(cfg: TrainConfig) -> dict:
     yv_fit = np.eye(onehot, dtype=np.float32)[yv] if onehot else yv
     t1 = time.monotonic()
     model.fit(
-        _make_sequence(data["train"], contract, cfg.batch, flip_perm, cfg.seed, onehot),
+        _make_sequence(data["train"], contract, cfg.batch, flip_perm, cfg.seed, onehot, cfg),
         validation_data=(_feed(contract, xv, pv), yv_fit),
         epochs=cfg.epochs,
         initial_epoch=state["epoch"] if state else 0,

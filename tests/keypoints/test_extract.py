@@ -1,4 +1,4 @@
-"""Pose keypoints: `edgeaction pose-extract` on real clips, the cache, and `load_pose`.
+"""Keypoints: `edgeaction keypoints` / `pose-extract` on real clips, the cache, sampling.
 
 MediaPipe runs only in child processes (the CLI, or a short script); this process reads
 caches and decodes with GStreamer, and never imports TensorFlow.
@@ -49,8 +49,8 @@ def _npz(cache, item, root):
 
 def test_import_loads_no_mediapipe_cv2_or_tensorflow():
     code = (
-        "import sys, edgeaction.pose as p; "
-        "p.load_pose, p.sample_pose; "
+        "import sys, edgeaction.keypoints as k; "
+        "k.load_window, k.sample_keypoints, k.compute; "
         "bad = sorted({m.split('.')[0] for m in sys.modules} & {'mediapipe', 'cv2', 'tensorflow'}); "
         "print(bad)"
     )
@@ -64,7 +64,7 @@ def test_pose_extract_finds_people_in_real_clips(pose_data):
     root, cache, p = pose_data
     ds, items = _items(root)
     line = p.stdout.strip().splitlines()[-1]
-    assert line.startswith("pose-extract: 2 clips (2 extracted, 0 cached, 0 unreadable)"), line
+    assert line.startswith("keypoints (pose): 2 clips (2 extracted, 0 cached, 0 unreadable)"), line
     assert "% with a person" in line and "fps" in line
     # MediaPipe's TFLite/absl chatter stays hidden
     assert "W0000" not in p.stderr and "XNNPACK" not in p.stderr, p.stderr[-2000:]
@@ -76,8 +76,10 @@ def test_pose_extract_finds_people_in_real_clips(pose_data):
     assert set(index["clips"]) == {it.key(root) for it in ds.items}
     for name, item in items.items():
         z = _npz(cache, item, root)
+        assert str(z["kind"]) == "pose"
         kp = z["keypoints"]
-        assert kp.dtype == np.float32 and kp.shape == (decoded[name], 33, 4), (name, kp.shape)
+        assert kp.dtype == np.float32 and kp.shape == (decoded[name], 132), (name, kp.shape)
+        kp = kp.reshape(-1, 33, 4)
         assert int(z["frames"]) == decoded[name]
         assert str(z["mediapipe_version"]) == "0.10.21" and int(z["model_complexity"]) == 1
         st = item.path.stat()
@@ -94,7 +96,8 @@ def test_pose_extract_finds_people_in_real_clips(pose_data):
         entry = index["clips"][item.key(root)]
         assert entry["file"] == f"{item.key(root)}.npz" and entry["label"] == item.label
         assert entry["frames"] == decoded[name]
-        assert entry["frames_with_person"] == int(kp.any(axis=(1, 2)).sum())
+        assert entry["frames_found"] == int(kp.any(axis=(1, 2)).sum())
+    assert index["kind"] == "pose" and index["values_per_frame"] == 132
 
 
 def test_second_run_uses_the_cache(pose_data):
@@ -106,26 +109,32 @@ def test_second_run_uses_the_cache(pose_data):
 
 
 def test_load_pose_samples_like_the_frames(pose_data):
-    from edgeaction.pose import load_cached, load_pose, load_poses, sample_pose
+    from edgeaction.keypoints import load_cached, load_window, sample_keypoints
     from edgeaction.video.reader import sample_indices
 
     root, cache, _ = pose_data
     ds, items = _items(root)
     item = items["ucf101_apply_eye_makeup.avi"]
-    kp = load_cached(cache, item, root)
+    kp = load_cached(cache, item, root, "pose")
     for t, policy in ((8, "loop"), (200, "loop"), (200, "pad")):
-        x = load_pose(cache, item, root, t, policy)
+        x = load_window(cache, item, root, t, "pose", policy)
         assert x.shape == (t, 33 * 4) and x.dtype == np.float32
         idx = sample_indices(len(kp), t, policy)
-        np.testing.assert_array_equal(x, kp[idx].reshape(t, -1))
-        np.testing.assert_array_equal(x, sample_pose(kp, t, policy))
-    assert load_poses(cache, ds.items, root, 16).shape == (2, 16, 132)
+        np.testing.assert_array_equal(x, kp[idx])
+        np.testing.assert_array_equal(x, sample_keypoints(kp, t, policy))
     with pytest.raises(EdgeActionError, match="cover 165 frames, the clip decodes to 100"):
-        load_pose(cache, item, root, 8, expect_frames=100)
+        load_window(cache, item, root, 8, "pose", expect_frames=100)
+    # a hands model asking this cache: one line naming the kinds and the command
+    with pytest.raises(EdgeActionError) as e:
+        load_cached(cache, item, root, "hands")
+    assert "are pose keypoints, hands are needed" in str(e.value) and "--kind hands" in str(e.value)
 
 
 def test_missing_or_stale_cache_fails_with_one_line(pose_data, tmp_path):
-    from edgeaction.pose import load_pose
+    from edgeaction.keypoints import load_window
+
+    def load_pose(c, it, r, t):
+        return load_window(c, it, r, t, "pose")
 
     root, cache, _ = pose_data
     _, items = _items(root)
@@ -134,7 +143,7 @@ def test_missing_or_stale_cache_fails_with_one_line(pose_data, tmp_path):
         load_pose(tmp_path / "empty", item, root, 8)
     msg = str(e.value)
     assert "\n" not in msg and "no cached pose keypoints for" in msg
-    assert "run `edgeaction pose-extract" in msg and "first" in msg
+    assert "run `edgeaction keypoints" in msg and "--kind pose" in msg and "first" in msg
 
     # an entry whose video changed since extraction is refused, and extracted again
     stale = tmp_path / "cache"
@@ -194,9 +203,9 @@ def test_segments_and_frame_folders_match_the_decoded_frames(tmp_path, real_clip
         for item in ds.items:
             kp = _npz(cache, item, ds.root)["keypoints"]
             key = item.key(ds.root)
-            assert kp.shape == (lengths[key], 33, 4) and index[key]["frames"] == lengths[key]
+            assert kp.shape == (lengths[key], 132) and index[key]["frames"] == lengths[key]
     assert sorted(lengths.values()) == [6, 12]
-    found = {it.label: index[it.key(ds.root)]["frames_with_person"] for it in ds.items}
+    found = {it.label: index[it.key(ds.root)]["frames_found"] for it in ds.items}
     assert found == {"taichi": 12, "empty": 0}
 
 
@@ -224,22 +233,27 @@ EXTRACTOR_CHECKS = """
 import sys
 import numpy as np
 from edgeaction.errors import EdgeActionError
-from edgeaction.pose import PoseExtractor, extract_video
+from edgeaction.keypoints import extract_video, extractor
 
 clip, cached = sys.argv[1], sys.argv[2]
-with PoseExtractor() as pose:
+with extractor("pose") as pose:
     black = pose(np.zeros((240, 320, 3), np.uint8))
-    assert black.shape == (33, 4) and black.dtype == np.float32 and not black.any()
+    assert black.shape == (132,) and black.dtype == np.float32 and not black.any()
     noise = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
     assert not pose(noise).any()
-    assert pose.extract_frames([]).shape == (0, 33, 4)
+    assert pose.extract_frames([]).shape == (0, 132)
     try:
         pose(np.zeros((240, 320), np.uint8))
         raise AssertionError("a grey frame was accepted")
     except EdgeActionError as e:
         assert "RGB uint8 frame" in str(e)
-kp = extract_video(clip)
+kp = extract_video(clip, kind="pose")
 np.testing.assert_allclose(kp, np.load(cached)["keypoints"])
+try:
+    extractor("feet")
+    raise AssertionError("an unknown kind was accepted")
+except EdgeActionError as e:
+    assert "pose, hands, pose+hands" in str(e)
 assert "tensorflow" not in sys.modules
 print("ok", kp.shape)
 """
@@ -274,20 +288,20 @@ def test_extractor_on_frames_and_a_plain_video(pose_data, real_clips):
         text=True,
         timeout=120,
     )
-    assert p.returncode == 0 and "ok (72, 33, 4)" in p.stdout, p.stdout + p.stderr[-3000:]
+    assert p.returncode == 0 and "ok (72, 132)" in p.stdout, p.stdout + p.stderr[-3000:]
     # the plain file gave the keypoints the data-set cache holds for it (same reader, size)
     assert "W0000" not in p.stderr and "XNNPACK" not in p.stderr, p.stderr[-2000:]
 
 
 AFTER_GSTREAMER = """
 import sys
-from edgeaction.pose import PoseExtractor
+from edgeaction.keypoints import extractor
 from edgeaction.video.reader import VideoReader
 
 frames = [f.image for f in VideoReader(sys.argv[1], 320, 180)][:10]
-with PoseExtractor() as pose:  # MediaPipe (and matplotlib) loaded after GStreamer ran
+with extractor("pose") as pose:  # MediaPipe (and matplotlib) loaded after GStreamer ran
     kp = pose.extract_frames(frames)
-print("ok", kp.shape, int(kp.any(axis=(1, 2)).sum()))
+print("ok", kp.shape, int(kp.any(axis=1).sum()))
 """
 
 
@@ -301,22 +315,24 @@ def test_mediapipe_after_gstreamer_works(real_clips):
         timeout=120,
     )
     assert p.returncode == 0, p.stderr[-3000:]
-    assert "ok (10, 33, 4) 10" in p.stdout, p.stdout
+    assert "ok (10, 132) 10" in p.stdout, p.stdout
 
 
-def test_sample_pose_checks_its_input():
-    from edgeaction.pose import sample_pose
+def test_sample_keypoints_checks_its_input():
+    from edgeaction.keypoints import sample_keypoints
 
-    kp = np.arange(5 * 33 * 4, dtype=np.float32).reshape(5, 33, 4)
-    x = sample_pose(kp, 3)
+    kp = np.arange(5 * 132, dtype=np.float32).reshape(5, 132)
+    x = sample_keypoints(kp, 3)
     assert x.shape == (3, 132) and x.dtype == np.float32
-    np.testing.assert_array_equal(sample_pose(kp, 7)[5], kp[0].ravel())  # loop
-    np.testing.assert_array_equal(sample_pose(kp, 7, "pad")[6], kp[4].ravel())
+    np.testing.assert_array_equal(sample_keypoints(kp, 7)[5], kp[0])  # loop
+    np.testing.assert_array_equal(sample_keypoints(kp, 7, "pad")[6], kp[4])
     with pytest.raises(EdgeActionError, match="must be"):
-        sample_pose(np.zeros((5, 132), np.float32), 3)
+        sample_keypoints(np.zeros((5, 33, 4), np.float32), 3)
 
 
 def test_help_names_the_cache_format_and_mediapipe():
-    p = cli("pose-extract", "--help")
-    for needle in ("index.json", "(frames, 33, 4)", "mediapipe==0.10.21", "--force"):
-        assert needle in p.stdout
+    for verb in ("keypoints", "pose-extract"):
+        p = cli(verb, "--help")
+        for needle in ("index.json", "(frames, values)", "mediapipe==0.10.21", "--force"):
+            assert needle in p.stdout
+    assert "--kind" in cli("keypoints", "--help").stdout
