@@ -29,10 +29,13 @@ architectures (defaults: frames, size, optimizer, epochs, batch):
   seed-a      ResNet50 → Conv2D 64 2x2 → 2x SimpleRNN          16, 112², SGD, 20, 10
   seed-b      ConvLSTM2D frames + LSTM pose keypoints (fused)  20, 64², Adam, 20, 8
   pose-lstm   LSTM over MediaPipe pose keypoints only          30, -, Adam, 50, 16
+  seed-a and edge-mnv3 start from ImageNet weights (--weights), frozen; --fine-tune N then
+  trains the backbone's top N layers at lr/10. The ImageNet file must be in Keras' cache.
 
 examples:
   edgeaction train data/ --out runs/a                      # class folders, edge-tiny
   edgeaction train --arch seed-a --describe                # layers, params, FLOPs
+  edgeaction train data/ --arch edge-mnv3 --fine-tune 10 --out runs/m  # ImageNet backbone
   edgeaction pose-extract data/ --out pose/ && edgeaction train data/ --arch seed-b --pose pose/ --out runs/b
   edgeaction train data/ --out runs/a --epochs 40 --resume # train on from the last epoch
 """
@@ -129,6 +132,8 @@ def cmd_train(a) -> int:
             layout=a.layout,
             pose_dir=a.pose,
             weights=a.weights,
+            fine_tune=a.fine_tune,
+            fine_tune_epochs=a.fine_tune_epochs,
             policy=a.short_clips,
             flip=not a.no_flip,
             max_bad_fraction=a.max_bad,
@@ -168,8 +173,8 @@ def _describe(a) -> int:
         modality=spec.modality,
     )
     kw = {"head": a.head}
-    if a.weights:
-        kw["weights"] = str(a.weights)
+    if a.weights is not None:  # without: random init, the structure is the same
+        kw["weights"] = a.weights
     print(json.dumps(describe(a.arch, contract, **kw), indent=2))
     return 0
 
@@ -670,8 +675,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--weights",
-        type=Path,
-        help="seed-a: local Keras ResNet50 weights file (default: random init)",
+        metavar="imagenet|none|FILE",
+        help="seed-a (ResNet50) and edge-mnv3 (MobileNetV3-Small) backbone weights: imagenet "
+        "(default; the file must already be in the Keras cache, it is never downloaded), none "
+        "(random init, the whole backbone trains from the start), or a Keras weights file. "
+        "Pretrained weights are frozen: the head trains (see --fine-tune)",
+    )
+    t.add_argument(
+        "--fine-tune",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the --epochs with a frozen backbone, unfreeze its top N layers with "
+        "weights (BatchNorm stays frozen) and train --fine-tune-epochs more at lr/10 "
+        "(default 0: no fine-tuning; not with --weights none)",
+    )
+    t.add_argument(
+        "--fine-tune-epochs",
+        type=_positive_int,
+        default=10,
+        metavar="E",
+        help="epochs of the --fine-tune phase (default 10)",
     )
     t.add_argument(
         "--short-clips",

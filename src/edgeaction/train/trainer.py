@@ -48,7 +48,10 @@ class TrainConfig:
     """Options of one training run (see `edgeaction train --help`).
 
     `None` for frames, size, epochs, batch and lr means the architecture's default
-    (`edgeaction train --arch NAME --describe` lists them).
+    (`edgeaction train --arch NAME --describe` lists them). `weights` (seed-a, edge-mnv3):
+    `"imagenet"` (the file in the Keras cache; None means this), `"none"` or a weights file.
+    `fine_tune` N > 0 adds a second phase of `fine_tune_epochs` epochs at lr/10 with the
+    top N weighted layers of the pretrained backbone unfrozen.
     """
 
     data: Path
@@ -63,7 +66,9 @@ class TrainConfig:
     head: str | None = None
     layout: str | None = None
     pose_dir: Path | None = None
-    weights: Path | None = None
+    weights: str | Path | None = None
+    fine_tune: int = 0
+    fine_tune_epochs: int = 10
     policy: str = "loop"
     flip: bool = True
     max_bad_fraction: float = 0.05
@@ -234,6 +239,8 @@ def _optimizer(keras, name: str, lr: float):
 
 def _resolve(cfg: TrainConfig, spec) -> TrainConfig:
     """Fill architecture defaults and check ranges."""
+    from .models import PRETRAINED
+
     cfg = replace(
         cfg,
         frames=cfg.frames or spec.frames,
@@ -250,13 +257,28 @@ def _resolve(cfg: TrainConfig, spec) -> TrainConfig:
         fail(f"--frames must be >= 1 and --size in 16..1024. Received: {cfg.frames}, {cfg.size}")
     if not 0 <= cfg.max_bad_fraction <= 1:
         fail(f"--max-bad must be in 0..1. Received: {cfg.max_bad_fraction}")
-    if cfg.weights is not None and not Path(cfg.weights).is_file():
-        fail(f"weights file not found: {cfg.weights}")
+    if cfg.fine_tune < 0 or cfg.fine_tune_epochs < 1:
+        fail(
+            f"--fine-tune must be >= 0 and --fine-tune-epochs >= 1. Received: {cfg.fine_tune}, "
+            f"{cfg.fine_tune_epochs}"
+        )
+    if cfg.fine_tune and str(cfg.weights) == "none":
+        fail(
+            "--fine-tune unfreezes a pretrained backbone; with --weights none the whole "
+            "backbone trains from the start: leave out --fine-tune"
+        )
+    if cfg.fine_tune and cfg.arch not in PRETRAINED:
+        fail(
+            f"--fine-tune is for the pretrained backbones ({', '.join(PRETRAINED)}), not {cfg.arch}"
+        )
     return cfg
 
 
 _STATE = "state.json"
-_RESUMABLE = ("arch", "frames", "size", "batch", "lr", "seed", "head", "layout", "policy", "flip")
+_RESUMABLE = (
+    "arch", "frames", "size", "batch", "lr", "seed", "head", "layout", "policy", "flip",
+    "weights", "fine_tune",
+)  # fmt: skip
 
 
 def _resume_state(ckpt: Path, cfg: TrainConfig) -> tuple[TrainConfig, dict]:
@@ -280,18 +302,25 @@ def _resume_state(ckpt: Path, cfg: TrainConfig) -> tuple[TrainConfig, dict]:
 
 def train(cfg: TrainConfig) -> dict:
     """Run one training; returns the metrics written to `report/metrics.json`."""
-    from .models import arch_spec
+    from .models import arch_spec, resolve_weights
 
     spec = arch_spec(cfg.arch)
-    out = check_writable_dir(cfg.out, "run directory")
-    ckpt_dir = out / "checkpoints"
+    ckpt_dir = Path(cfg.out) / "checkpoints"
     state = None
     if cfg.resume:
         cfg, state = _resume_state(ckpt_dir, cfg)
         spec = arch_spec(cfg.arch)
     cfg = _resolve(cfg, spec)
-    if state is not None and state["epoch"] >= cfg.epochs:
-        fail(f"{out} already trained {state['epoch']} epochs; give --epochs above that to train on")
+    phase1 = cfg.epochs
+    total = phase1 + (cfg.fine_tune_epochs if cfg.fine_tune else 0)
+    if state is not None and state["epoch"] >= total:
+        fail(
+            f"{cfg.out} already trained {state['epoch']} epochs; give --epochs (or "
+            "--fine-tune-epochs) above that to train on"
+        )
+    # Before anything is decoded or written: a missing ImageNet file is one line, at once.
+    weights = state.get("weights") if state else resolve_weights(cfg.arch, cfg.weights)
+    out = check_writable_dir(cfg.out, "run directory")
     ds = discover(
         cfg.data, layout=cfg.layout, seed=cfg.seed, allow_outside_root=cfg.allow_outside_root
     )
@@ -299,7 +328,7 @@ def train(cfg: TrainConfig) -> dict:
     tf = require("tensorflow")
     keras = require("keras")
     from ..report import preload, write_report
-    from .models import build_model
+    from .models import backbone_of, build_model, unfreeze_top
 
     preload()  # a missing matplotlib fails now, not after training
     keras.utils.set_random_seed(cfg.seed)
@@ -322,6 +351,32 @@ def train(cfg: TrainConfig) -> dict:
         },
         **norm,
     )
+    # The model first: a wrong weights file is one line before minutes of decoding.
+    onehot = contract.num_classes if spec.loss == "categorical_crossentropy" else None
+    strategy = _strategy(tf, cfg.distribute)
+    best, last = ckpt_dir / "best.keras", ckpt_dir / "last.keras"
+
+    def compile_(model, lr):
+        acc = (
+            keras.metrics.CategoricalAccuracy(name="accuracy")
+            if onehot
+            else keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        )
+        model.compile(
+            optimizer=_optimizer(keras, spec.optimizer, lr), loss=spec.loss, metrics=[acc]
+        )
+
+    with strategy.scope():
+        if state is not None:
+            model = keras.saving.load_model(str(last), safe_mode=True)
+            log.info("resuming %s at epoch %d", out, state["epoch"])
+        else:
+            kw = {"head": cfg.head}
+            if weights is not None:
+                kw["weights"] = weights["path"] or "none"
+            model = build_model(cfg.arch, contract, **kw)  # a wrong weights file fails here
+            compile_(model, cfg.lr)
+
     verbose = cfg.verbose
     t0 = time.monotonic()
     data, bad, lengths = {}, [], []
@@ -349,66 +404,75 @@ def train(cfg: TrainConfig) -> dict:
     contract = replace(contract, subsample=step)
     log.info("decoded %d clips in %.1f s (%d bad)", n_total - len(bad), decode_s, len(bad))
 
-    onehot = contract.num_classes if spec.loss == "categorical_crossentropy" else None
-    strategy = _strategy(tf, cfg.distribute)
     ckpt_dir.mkdir(exist_ok=True)
-    best, last = ckpt_dir / "best.keras", ckpt_dir / "last.keras"
-    with strategy.scope():
-        if state is not None:
-            model = keras.saving.load_model(str(last), safe_mode=True)
-            log.info("resuming %s at epoch %d", out, state["epoch"])
-        else:
-            if cfg.arch == "seed-a" and cfg.weights is None:
-                log.warning(
-                    "seed-a: ResNet50 starts from RANDOM weights (ImageNet weights cannot be "
-                    "downloaded here); pass --weights FILE for a local Keras ResNet50 notop file"
+    done = state["epoch"] if state else 0
+    writer = _StateWriter(ckpt_dir / _STATE, cfg, state, weights)
+    timer = _StepTimer()
+
+    def callbacks(append: bool):
+        cbs = [
+            keras.callbacks.ModelCheckpoint(
+                str(best),
+                monitor="val_accuracy",
+                save_best_only=True,
+                initial_value_threshold=writer.best,
+            ),
+            keras.callbacks.ModelCheckpoint(str(last)),
+            keras.callbacks.CSVLogger(str(ckpt_dir / "history.csv"), append=append),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=4, min_lr=1e-5
+            ),
+            writer,
+            timer,
+        ]
+        if cfg.patience:
+            cbs.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
                 )
-            kw = {"head": cfg.head}
-            if cfg.weights is not None:
-                kw["weights"] = str(cfg.weights)
-            model = build_model(cfg.arch, contract, **kw)
-            acc = (
-                keras.metrics.CategoricalAccuracy(name="accuracy")
-                if onehot
-                else keras.metrics.SparseCategoricalAccuracy(name="accuracy")
             )
-            model.compile(
-                optimizer=_optimizer(keras, spec.optimizer, cfg.lr), loss=spec.loss, metrics=[acc]
-            )
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(
-            str(best),
-            monitor="val_accuracy",
-            save_best_only=True,
-            initial_value_threshold=state.get("best_val_accuracy") if state else None,
-        ),
-        keras.callbacks.ModelCheckpoint(str(last)),
-        keras.callbacks.CSVLogger(str(ckpt_dir / "history.csv"), append=state is not None),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=4, min_lr=1e-5),
-        _StateWriter(ckpt_dir / _STATE, cfg, state),
-        timer := _StepTimer(),
-    ]
-    if cfg.patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
-            )
-        )
-    if cfg.tensorboard:
-        require("tensorboard")
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+        if cfg.tensorboard:
+            require("tensorboard")
+            cbs.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+        return cbs
+
     flip_perm = _flip_map(ds.labels) if cfg.flip else None
     xv, pv, yv = data["val"]
     yv_fit = np.eye(onehot, dtype=np.float32)[yv] if onehot else yv
+    batches = _make_sequence(data["train"], contract, cfg.batch, flip_perm, cfg.seed, onehot)
+    fit = dict(validation_data=(_feed(contract, xv, pv), yv_fit), verbose=verbose)
     t1 = time.monotonic()
-    model.fit(
-        _make_sequence(data["train"], contract, cfg.batch, flip_perm, cfg.seed, onehot),
-        validation_data=(_feed(contract, xv, pv), yv_fit),
-        epochs=cfg.epochs,
-        initial_epoch=state["epoch"] if state else 0,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    in_phase2 = bool(cfg.fine_tune) and (done >= phase1 or (state or {}).get("phase") == 2)
+    if not in_phase2:
+        model.fit(
+            batches,
+            epochs=phase1,
+            initial_epoch=done,
+            callbacks=callbacks(append=state is not None),
+            **fit,
+        )
+    fine_tune = None
+    if cfg.fine_tune:
+        ft_lr = cfg.lr / 10
+        with strategy.scope():
+            unfrozen = unfreeze_top(model, cfg.fine_tune)
+            compile_(model, ft_lr)  # a fresh optimizer at lr/10 (also when resuming phase 2)
+        log.info("fine-tuning the top %d backbone layers at lr %g", cfg.fine_tune, ft_lr)
+        writer.phase = 2
+        model.fit(
+            batches,
+            epochs=total,
+            initial_epoch=max(done, phase1),
+            callbacks=callbacks(append=True),
+            **fit,
+        )
+        fine_tune = {
+            "layers": cfg.fine_tune,
+            "epochs": cfg.fine_tune_epochs,
+            "lr": ft_lr,
+            "unfrozen": unfrozen,
+            "batchnorm": "frozen, inference mode",
+        }
     fit_s = time.monotonic() - t1
     best_model = keras.saving.load_model(str(best), safe_mode=True)
     res, probs = {}, {}
@@ -428,6 +492,7 @@ def train(cfg: TrainConfig) -> dict:
     history = _read_history(ckpt_dir / "history.csv")
     atomic_write_text(report / "history.csv", _history_csv(history))
     eval_split = "test" if "test" in probs else "val"
+    backbone = backbone_of(model)
     metrics = {
         **res,
         "labels": list(ds.labels),
@@ -440,6 +505,12 @@ def train(cfg: TrainConfig) -> dict:
         "bad_clip_fraction": round(len(bad) / n_total, 4) if n_total else 0.0,
         "bad_clip_list": [{"path": p, "error": e} for p, e in bad],
         "params": int(model.count_params()),
+        "weights": weights,
+        "fine_tune": fine_tune,
+        "trainable_params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        "backbone_trainable_params": (
+            int(sum(np.prod(w.shape) for w in backbone.trainable_weights)) if backbone else None
+        ),
         "decode_seconds": round(decode_s, 2),
         "fit_seconds": round(fit_s, 2),
         "train_step_seconds_median": timer.median(),
@@ -467,20 +538,31 @@ def _config_json(cfg: TrainConfig) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
 
 
-def _StateWriter(path: Path, cfg: TrainConfig, state: dict | None):  # noqa: N802
-    """A callback writing `checkpoints/state.json` after each epoch (for --resume)."""
+def _StateWriter(path: Path, cfg: TrainConfig, state: dict | None, weights: dict | None):  # noqa: N802
+    """A callback writing `checkpoints/state.json` after each epoch (for --resume).
+
+    Besides the epoch and the best val accuracy it keeps the training phase (2: fine-tuning)
+    and the record of the backbone weights the run started from.
+    """
     keras = require("keras")
 
     class StateWriter(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self.best = (state or {}).get("best_val_accuracy")
+            self.phase = (state or {}).get("phase", 1)
 
         def on_epoch_end(self, epoch, logs=None):
             v = (logs or {}).get("val_accuracy")
             if v is not None and (self.best is None or v > self.best):
                 self.best = float(v)
-            body = {"epoch": epoch + 1, "best_val_accuracy": self.best, "config": _config_json(cfg)}
+            body = {
+                "epoch": epoch + 1,
+                "best_val_accuracy": self.best,
+                "phase": self.phase,
+                "weights": weights,
+                "config": _config_json(cfg),
+            }
             atomic_write_text(path, json.dumps(body, indent=2) + "\n")
 
     return StateWriter()
