@@ -47,9 +47,12 @@ def main() -> int:
         synth = run_cli("synth", w / "train", "--clips-per-class", a.clips, "--seed", 0)
         held = run_cli("synth", w / "heldout", "--clips-per-class", a.heldout, "--seed", 1000)
         init = ["--weights", a.weights] if a.arch in ("edge-mnv3", "seed-a") else []
+        # The synthetic actions are designed to mirror (swipes swap, the rest are symmetric):
+        # synth.json gives the --flip-pairs/--flip-safe that say so.
+        flip = json.loads((w / "train" / "synth.json").read_text())["train_flip_options"]
         tr = run_cli(
             "train", w / "train", "--arch", a.arch, "--frames", a.frames, "--size", a.size,
-            "--epochs", a.epochs, "--out", w / "run", *init,
+            "--epochs", a.epochs, "--out", w / "run", *init, *flip,
         )  # fmt: skip
         run_metrics = json.loads((w / "run" / "report" / "metrics.json").read_text())
         run_cli("export", w / "run", "--out", w / "onnx")

@@ -34,7 +34,6 @@ from ..datasets import discover, load_clips
 from ..errors import fail
 from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
 from ..preprocess import normalize
-from ..synth import FLIP_PAIRS
 
 log = logging.getLogger("edgeaction.train")
 
@@ -52,6 +51,11 @@ class TrainConfig:
     `"imagenet"` (the file in the Keras cache; None means this), `"none"` or a weights file.
     `fine_tune` N > 0 adds a second phase of `fine_tune_epochs` epochs at lr/10 with the
     top N weighted layers of the pretrained backbone unfrozen.
+
+    The horizontal flip is off unless `flip_pairs` (label pairs a mirror swaps) or
+    `flip_safe` (labels a mirror keeps) are given; then only clips of those classes are
+    flipped. `class_weight="auto"` weights the loss by inverse class frequency when the
+    largest training class has more than 1.5x the clips of the smallest.
     """
 
     data: Path
@@ -70,7 +74,9 @@ class TrainConfig:
     fine_tune: int = 0
     fine_tune_epochs: int = 10
     policy: str = "loop"
-    flip: bool = True
+    flip_pairs: tuple[tuple[str, str], ...] = ()
+    flip_safe: tuple[str, ...] = ()
+    class_weight: str = "auto"
     max_bad_fraction: float = 0.05
     patience: int = 0
     resume: bool = False
@@ -81,14 +87,122 @@ class TrainConfig:
     allow_outside_root: bool = False
 
 
-def _flip_map(labels: tuple[str, ...]) -> np.ndarray:
-    """Label permutation a horizontal flip applies (swap left/right pairs)."""
+def parse_flip_pairs(text: str | None) -> tuple[tuple[str, str], ...]:
+    """`"left:right,swipe_left:swipe_right"` → `(("left", "right"), ("swipe_left", ...))`."""
+    pairs = []
+    for tok in (text or "").split(","):
+        if not tok.strip():
+            continue
+        a, sep, b = (x.strip() for x in tok.partition(":"))
+        if not (sep and a and b) or ":" in b:
+            fail(
+                "--flip-pairs takes LABEL:LABEL pairs separated by commas "
+                f"(left:right,swipe_left:swipe_right). Received: {tok.strip()!r}"
+            )
+        pairs.append((a, b))
+    return tuple(pairs)
+
+
+def parse_labels(text: str | None) -> tuple[str, ...]:
+    """`"walk, jump"` → `("walk", "jump")`."""
+    return tuple(x.strip() for x in (text or "").split(",") if x.strip())
+
+
+#: What a horizontal flip does to a batch's labels: `perm[i]` is class i's label after
+#: mirroring, and only classes with `ok[i]` are ever flipped.
+FlipPlan = tuple[np.ndarray, np.ndarray]
+
+
+def flip_plan(
+    labels: tuple[str, ...],
+    pairs: tuple[tuple[str, str], ...] = (),
+    safe: tuple[str, ...] = (),
+) -> FlipPlan | None:
+    """The label-aware horizontal flip declared by `--flip-pairs` and `--flip-safe`.
+
+    A mirror must never change a clip's meaning silently (it turns a counter-clockwise
+    circle into a clockwise one), so nothing is flipped unless declared: classes of a
+    pair swap labels, safe classes keep theirs, every other class is never flipped.
+
+    Args:
+        labels: Tuple of strings. The data set's labels, in class-index order.
+        pairs: Tuple of `(a, b)` label pairs a mirror exchanges. Defaults to none.
+        safe: Tuple of labels that are mirror-symmetric. Defaults to none.
+
+    Returns:
+        None (no flip) when both are empty, else `(perm, ok)` (see `FlipPlan`).
+    """
+    if not pairs and not safe:
+        return None
     idx = {lab: i for i, lab in enumerate(labels)}
+    named = [x for ab in pairs for x in ab] + list(safe)
+    unknown = sorted({x for x in named if x not in idx})
+    if unknown:
+        fail(
+            f"--flip-pairs/--flip-safe name label(s) not in the data set: {', '.join(unknown)}; "
+            f"its labels are {', '.join(labels)}"
+        )
+    twice = sorted({x for x in named if named.count(x) > 1})
+    if twice:
+        fail(
+            f"label(s) {', '.join(twice)} named twice in --flip-pairs/--flip-safe; a class is "
+            "either swapped with one other class (a pair) or kept (safe)"
+        )
     perm = np.arange(len(labels))
-    for a, b in FLIP_PAIRS.items():
-        if a in idx and b in idx:
-            perm[idx[a]] = idx[b]
-    return perm
+    ok = np.zeros(len(labels), bool)
+    for a, b in pairs:
+        perm[idx[a]], perm[idx[b]] = idx[b], idx[a]
+        ok[idx[a]] = ok[idx[b]] = True
+    for a in safe:
+        ok[idx[a]] = True
+    return perm, ok
+
+
+def class_weights(y: np.ndarray, num_classes: int, mode: str = "auto") -> dict[int, float] | None:
+    """Inverse-frequency loss weights `{class: n / (K * n_class)}`, or None.
+
+    Args:
+        y: Integer array. Training labels.
+        num_classes: Integer. K.
+        mode: String. `"auto"`: weights when the largest class has more than 1.5x the
+            clips of the smallest, else None; `"none"`: None. Defaults to `"auto"`.
+    """
+    if mode not in ("auto", "none"):
+        fail(f"--class-weight must be auto or none. Received: {mode!r}")
+    counts = np.bincount(np.asarray(y, np.int64), minlength=num_classes)
+    if mode == "none" or counts.min() == 0 or counts.max() <= 1.5 * counts.min():
+        return None
+    return {i: round(float(len(y) / (num_classes * c)), 6) for i, c in enumerate(counts)}
+
+
+def augment_batch(
+    rng: np.random.Generator,
+    xb: np.ndarray | None,
+    pb: np.ndarray | None,
+    yb: np.ndarray,
+    flip: FlipPlan | None,
+):
+    """Augment one training batch in place (copies): `(frames, pose, labels)`.
+
+    A random horizontal flip, only of the classes `flip` allows, mirrors frames and pose
+    keypoints and relabels (swipe_left <-> swipe_right); without `flip` nothing is
+    mirrored. A random channel permutation and inversion keep the model from learning
+    colours.
+    """
+    if flip is not None:
+        perm, ok = flip
+        f = (rng.random(len(yb)) < 0.5) & ok[yb]
+        if xb is not None:
+            xb[f] = xb[f][:, :, :, ::-1]
+        if pb is not None:
+            pb[f] = flip_pose(pb[f])
+        yb[f] = perm[yb[f]]
+    if xb is not None:
+        for j in range(len(xb)):
+            xb[j] = xb[j][..., rng.permutation(3)]
+            if rng.random() < 0.5:
+                xb[j] = 255 - xb[j]
+    return xb, pb, yb
 
 
 def flip_pose(p: np.ndarray) -> np.ndarray:
@@ -114,17 +228,12 @@ def _feed(contract: ModelContract, frames, pose):
     return next(iter(feed.values())) if len(feed) == 1 else feed
 
 
-def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None):
+def _make_sequence(data, contract, batch, flip: FlipPlan | None, seed, onehot: int | None):
     keras = require("keras")
     x, p, y = data
 
     class ClipBatches(keras.utils.PyDataset):
-        """Shuffled, normalised batches with label-aware augmentation.
-
-        A random horizontal flip swaps mirrored labels (swipe_left <-> swipe_right) and
-        mirrors pose keypoints with it; a random channel permutation and inversion keep
-        the model from learning colours.
-        """
+        """Shuffled, normalised batches with label-aware augmentation (`augment_batch`)."""
 
         def __init__(self):
             super().__init__()
@@ -139,18 +248,7 @@ def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None):
             yb = y[sel].copy()
             xb = x[sel].copy() if x is not None else None
             pb = p[sel].copy() if p is not None else None
-            if flip_perm is not None:
-                flip = self.rng.random(len(sel)) < 0.5
-                if xb is not None:
-                    xb[flip] = xb[flip][:, :, :, ::-1]
-                if pb is not None:
-                    pb[flip] = flip_pose(pb[flip])
-                yb[flip] = flip_perm[yb[flip]]
-            if xb is not None:
-                for j in range(len(xb)):
-                    xb[j] = xb[j][..., self.rng.permutation(3)]
-                    if self.rng.random() < 0.5:
-                        xb[j] = 255 - xb[j]
+            xb, pb, yb = augment_batch(self.rng, xb, pb, yb, flip)
             yb = np.eye(onehot, dtype=np.float32)[yb] if onehot else yb
             return _feed(contract, xb, pb), yb
 
@@ -267,6 +365,8 @@ def _resolve(cfg: TrainConfig, spec) -> TrainConfig:
             "--fine-tune unfreezes a pretrained backbone; with --weights none the whole "
             "backbone trains from the start: leave out --fine-tune"
         )
+    if cfg.class_weight not in ("auto", "none"):
+        fail(f"--class-weight must be auto or none. Received: {cfg.class_weight!r}")
     if cfg.fine_tune and cfg.arch not in PRETRAINED:
         fail(
             f"--fine-tune is for the pretrained backbones ({', '.join(PRETRAINED)}), not {cfg.arch}"
@@ -276,8 +376,8 @@ def _resolve(cfg: TrainConfig, spec) -> TrainConfig:
 
 _STATE = "state.json"
 _RESUMABLE = (
-    "arch", "frames", "size", "batch", "lr", "seed", "head", "layout", "policy", "flip",
-    "weights", "fine_tune",
+    "arch", "frames", "size", "batch", "lr", "seed", "head", "layout", "policy",
+    "weights", "fine_tune", "flip_pairs", "flip_safe", "class_weight",
 )  # fmt: skip
 
 
@@ -296,7 +396,10 @@ def _resume_state(ckpt: Path, cfg: TrainConfig) -> tuple[TrainConfig, dict]:
     changed = {k: saved[k] for k, v in given.items() if v is not None and saved.get(k, v) != v}
     if changed:
         log.warning("resuming with the run's own settings %s", changed)
-    cfg = replace(cfg, **{k: saved[k] for k in _RESUMABLE if k in saved})
+    keep = {k: saved[k] for k in _RESUMABLE if k in saved}
+    keep["flip_pairs"] = tuple(tuple(ab) for ab in keep.get("flip_pairs", ()))  # JSON lists
+    keep["flip_safe"] = tuple(keep.get("flip_safe", ()))
+    cfg = replace(cfg, **keep)
     return cfg, state
 
 
@@ -320,10 +423,17 @@ def train(cfg: TrainConfig) -> dict:
         )
     # Before anything is decoded or written: a missing ImageNet file is one line, at once.
     weights = state.get("weights") if state else resolve_weights(cfg.arch, cfg.weights)
-    out = check_writable_dir(cfg.out, "run directory")
     ds = discover(
         cfg.data, layout=cfg.layout, seed=cfg.seed, allow_outside_root=cfg.allow_outside_root
     )
+    flip = flip_plan(ds.labels, cfg.flip_pairs, cfg.flip_safe)
+    never = [lab for lab, ok in zip(ds.labels, flip[1], strict=True) if not ok] if flip else []
+    if never:
+        log.warning(
+            "horizontal flip: never flipped (in neither --flip-pairs nor --flip-safe): %s",
+            ", ".join(never),
+        )
+    out = check_writable_dir(cfg.out, "run directory")
 
     tf = require("tensorflow")
     keras = require("keras")
@@ -436,11 +546,13 @@ def train(cfg: TrainConfig) -> dict:
             cbs.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
         return cbs
 
-    flip_perm = _flip_map(ds.labels) if cfg.flip else None
+    cw = class_weights(data["train"][2], contract.num_classes, cfg.class_weight)
+    if cw:
+        log.info("class weights (inverse frequency): %s", cw)
     xv, pv, yv = data["val"]
     yv_fit = np.eye(onehot, dtype=np.float32)[yv] if onehot else yv
-    batches = _make_sequence(data["train"], contract, cfg.batch, flip_perm, cfg.seed, onehot)
-    fit = dict(validation_data=(_feed(contract, xv, pv), yv_fit), verbose=verbose)
+    batches = _make_sequence(data["train"], contract, cfg.batch, flip, cfg.seed, onehot)
+    fit = dict(validation_data=(_feed(contract, xv, pv), yv_fit), class_weight=cw, verbose=verbose)
     t1 = time.monotonic()
     in_phase2 = bool(cfg.fine_tune) and (done >= phase1 or (state or {}).get("phase") == 2)
     if not in_phase2:
@@ -507,6 +619,27 @@ def train(cfg: TrainConfig) -> dict:
         "params": int(model.count_params()),
         "weights": weights,
         "fine_tune": fine_tune,
+        "flip": (
+            {
+                "pairs": [list(ab) for ab in cfg.flip_pairs],
+                "safe": list(cfg.flip_safe),
+                "never_flipped": never,
+            }
+            if flip
+            else None
+        ),
+        "class_weight": {
+            "mode": cfg.class_weight,
+            "weights": {ds.labels[i]: w for i, w in cw.items()} if cw else None,
+            "train_counts": {
+                lab: int(n)
+                for lab, n in zip(
+                    ds.labels,
+                    np.bincount(data["train"][2], minlength=contract.num_classes),
+                    strict=True,
+                )
+            },
+        },
         "trainable_params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         "backbone_trainable_params": (
             int(sum(np.prod(w.shape) for w in backbone.trainable_weights)) if backbone else None
