@@ -54,9 +54,11 @@ def main() -> int:
         demo_data = Path(a.demo).parent / "data"  # the demo's own held-out test split
         for arch, size, extra in (("seed-a", 64, ["--split"]), ("seed-b", 32, [])):
             pose = ["--pose", w / "pose"] if arch == "seed-b" else []
+            # seed-a from random weights, as measured (ImageNet weights are not downloaded).
+            init = ["--weights", "none"] if arch == "seed-a" else []
             run_cli(
                 "train", w / "data", "--arch", arch, "--frames", 4, "--size", size,
-                "--epochs", 5, "--batch", 4, "--out", w / arch, *pose,
+                "--epochs", 5, "--batch", 4, "--out", w / arch, *pose, *init,
             )  # fmt: skip
             runs[f"{arch} (T=4, {size}²)"] = (w / arch, extra, w / "pose" if pose else None)
         for name, (run, extra, pose) in runs.items():

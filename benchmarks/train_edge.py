@@ -33,6 +33,12 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--frames", type=int, default=8)
     p.add_argument("--size", type=int, default=64)
+    p.add_argument(
+        "--weights",
+        default="none",
+        help="edge-mnv3 backbone weights: none (default, as measured), imagenet (must be in "
+        "the Keras cache) or a file",
+    )
     p.add_argument("--work", help="keep the data and run here (default: a temp dir)")
     p.add_argument("--json", help="write the figures here")
     a = p.parse_args()
@@ -40,9 +46,13 @@ def main() -> int:
         w = Path(a.work or td)
         synth = run_cli("synth", w / "train", "--clips-per-class", a.clips, "--seed", 0)
         held = run_cli("synth", w / "heldout", "--clips-per-class", a.heldout, "--seed", 1000)
+        init = ["--weights", a.weights] if a.arch in ("edge-mnv3", "seed-a") else []
+        # The synthetic actions are designed to mirror (swipes swap, the rest are symmetric):
+        # synth.json gives the --flip-pairs/--flip-safe that say so.
+        flip = json.loads((w / "train" / "synth.json").read_text())["train_flip_options"]
         tr = run_cli(
             "train", w / "train", "--arch", a.arch, "--frames", a.frames, "--size", a.size,
-            "--epochs", a.epochs, "--out", w / "run",
+            "--epochs", a.epochs, "--out", w / "run", *init, *flip,
         )  # fmt: skip
         run_metrics = json.loads((w / "run" / "report" / "metrics.json").read_text())
         run_cli("export", w / "run", "--out", w / "onnx")

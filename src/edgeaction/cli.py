@@ -31,12 +31,16 @@ architectures (defaults: frames, size, optimizer, epochs, batch):
   pose-lstm   LSTM over MediaPipe pose keypoints only          30, -, Adam, 50, 16
   hands       Conv1D + BiLSTM over MediaPipe hand features     32, -, Adam, 80, 16
   rgb-hands   edge-tiny frames + the hands branch (fused)      16, 64², Adam, 40, 8
+  seed-a and edge-mnv3 start from ImageNet weights (--weights), frozen; --fine-tune N then
+  trains the backbone's top N layers at lr/10. The ImageNet file must be in Keras' cache.
 
 examples:
   edgeaction train data/ --out runs/a                      # class folders, edge-tiny
   edgeaction train --arch seed-a --describe                # layers, params, FLOPs
   edgeaction keypoints data/ --kind hands --out hands/ && edgeaction train data/ --arch hands --keypoints hands/ --out runs/h
   edgeaction keypoints data/ --kind pose --out pose/ && edgeaction train data/ --arch seed-b --keypoints pose/ --out runs/b
+  edgeaction train data/ --arch edge-mnv3 --fine-tune 10 --out runs/m  # ImageNet backbone
+  edgeaction train data/ --out runs/a --flip-pairs left:right --flip-safe wave  # mirror map
   edgeaction train data/ --out runs/a --epochs 40 --resume # train on from the last epoch
 """
 
@@ -91,7 +95,7 @@ def _progress(desc: str, total: int):
 
 # ---- commands ------------------------------------------------------------------------------
 def cmd_synth(a) -> int:
-    from .synth import synthesize
+    from .synth import ACTIONS, flip_options, synthesize
 
     t = time.monotonic()
     m = synthesize(
@@ -105,6 +109,8 @@ def cmd_synth(a) -> int:
         progress=_progress("synth", a.classes * a.clips_per_class),
     )
     print(f"wrote {a.classes * a.clips_per_class} clips and {m} in {time.monotonic() - t:.1f} s")
+    flip = flip_options(ACTIONS[: a.classes])
+    print(f"these actions mirror; to flip-augment, train with: {' '.join(flip)}")
     return 0
 
 
@@ -116,8 +122,17 @@ def cmd_train(a) -> int:
         return _describe(a)
     if a.data is None or a.out is None:
         raise EdgeActionError("train needs DATA and --out (or --describe to list the layers)")
-    from .train.trainer import train
+    from .train.trainer import parse_flip_pairs, parse_labels, train
 
+    pairs, safe = parse_flip_pairs(a.flip_pairs), parse_labels(a.flip_safe)
+    if a.no_flip and (pairs or safe):
+        raise EdgeActionError(
+            "--no-flip contradicts --flip-pairs/--flip-safe; give one or the other"
+        )
+    if a.no_flip:
+        logging.getLogger("edgeaction").warning(
+            "--no-flip is the default now (no flip unless --flip-pairs/--flip-safe); drop it"
+        )
     m = train(
         TrainConfig(
             data=a.data,
@@ -134,8 +149,12 @@ def cmd_train(a) -> int:
             keypoints_dir=a.keypoints,
             augment=not a.no_augment,
             weights=a.weights,
+            fine_tune=a.fine_tune,
+            fine_tune_epochs=a.fine_tune_epochs,
             policy=a.short_clips,
-            flip=not a.no_flip,
+            flip_pairs=pairs,
+            flip_safe=safe,
+            class_weight=a.class_weight,
             max_bad_fraction=a.max_bad,
             patience=a.patience,
             resume=a.resume,
@@ -174,8 +193,8 @@ def _describe(a) -> int:
         pose_name=spec.keypoint_input,
     )
     kw = {"head": a.head}
-    if a.weights:
-        kw["weights"] = str(a.weights)
+    if a.weights is not None:  # without: random init, the structure is the same
+        kw["weights"] = a.weights
     print(json.dumps(describe(a.arch, contract, **kw), indent=2))
     return 0
 
@@ -706,8 +725,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--weights",
-        type=Path,
-        help="seed-a: local Keras ResNet50 weights file (default: random init)",
+        metavar="imagenet|none|FILE",
+        help="seed-a (ResNet50) and edge-mnv3 (MobileNetV3-Small) backbone weights: imagenet "
+        "(default; the file must already be in the Keras cache, it is never downloaded), none "
+        "(random init, the whole backbone trains from the start), or a Keras weights file. "
+        "Pretrained weights are frozen: the head trains (see --fine-tune)",
+    )
+    t.add_argument(
+        "--fine-tune",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the --epochs with a frozen backbone, unfreeze its top N layers with "
+        "weights (BatchNorm stays frozen) and train --fine-tune-epochs more at lr/10 "
+        "(default 0: no fine-tuning; not with --weights none)",
+    )
+    t.add_argument(
+        "--fine-tune-epochs",
+        type=_positive_int,
+        default=10,
+        metavar="E",
+        help="epochs of the --fine-tune phase (default 10)",
     )
     t.add_argument(
         "--short-clips",
@@ -716,7 +754,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="clips shorter than T: loop them or repeat the last frame (default loop)",
     )
     t.add_argument("--seed", type=int, default=0, help="seed for split, init and augmentation")
-    t.add_argument("--no-flip", action="store_true", help="disable the label-aware horizontal flip")
+    t.add_argument(
+        "--flip-pairs",
+        metavar="A:B,...",
+        help="turn on the horizontal-flip augmentation: label pairs a mirror image swaps "
+        "(e.g. left:right,swipe_left:swipe_right); a flipped clip of A is labelled B",
+    )
+    t.add_argument(
+        "--flip-safe",
+        metavar="LABEL,...",
+        help="turn on the horizontal flip for these mirror-symmetric classes (they keep "
+        "their label). Classes in neither option are never flipped (logged); the default "
+        "is no flip at all, since a mirror turns e.g. a clockwise circle into a "
+        "counter-clockwise one",
+    )
+    t.add_argument(
+        "--no-flip",
+        action="store_true",
+        help="deprecated no-op: flipping is off unless --flip-pairs/--flip-safe",
+    )
+    t.add_argument(
+        "--class-weight",
+        choices=["auto", "none"],
+        default="auto",
+        help="auto: weight the loss by inverse class frequency when the largest training "
+        "class has more than 1.5x the clips of the smallest (default auto)",
+    )
     t.add_argument(
         "--max-bad",
         type=float,

@@ -57,8 +57,11 @@ def run_demo(out: str, quick: bool = False) -> int:
         4,
         f"train: edge-tiny, T={cfg['frames']}, {cfg['size']}x{cfg['size']}, {cfg['epochs']} epochs",
     )
+    from .synth import ACTIONS, mirror_map
     from .train.trainer import train
 
+    # The synthetic actions are designed to mirror: swipes swap, the rest keep their label.
+    flip_pairs, flip_safe = mirror_map(ACTIONS[: cfg["classes"]])
     t = time.monotonic()
     metrics = train(
         TrainConfig(
@@ -67,6 +70,8 @@ def run_demo(out: str, quick: bool = False) -> int:
             frames=cfg["frames"],
             size=cfg["size"],
             epochs=cfg["epochs"],
+            flip_pairs=flip_pairs,
+            flip_safe=flip_safe,
             verbose=1,
             name="demo-edge-tiny",
         )

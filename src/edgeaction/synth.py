@@ -5,7 +5,9 @@ Seven actions, each a parametric motion of a 2-D skeleton: `walk`, `run`, `jump`
 (colour, gradient, clutter), the figure (size, position, colour, line width), the motion
 (speed, phase, direction of travel), sensor noise and camera jitter. `swipe_right` is
 the exact mirror image of `swipe_left`: a horizontal flip turns one into the other, so
-any flip augmentation must swap those two labels (see `FLIP_PAIRS`).
+any flip augmentation must swap those two labels (see `FLIP_PAIRS`). The other actions
+face either way at random, so a mirror keeps their label (`FLIP_SAFE`); `flip_options`
+gives the matching `edgeaction train --flip-pairs/--flip-safe`.
 
 ```python
 from edgeaction.synth import synthesize
@@ -37,8 +39,27 @@ from .fsutil import atomic_write_text, check_writable_dir
 ACTIONS = ("walk", "run", "jump", "wave", "squat", "swipe_left", "swipe_right")
 #: Label pairs that a horizontal flip exchanges.
 FLIP_PAIRS = {"swipe_left": "swipe_right", "swipe_right": "swipe_left"}
+#: Actions rendered facing either way at random: a horizontal flip keeps their label.
+FLIP_SAFE = ("walk", "run", "jump", "wave", "squat")
 #: Actions whose direction of travel is random (a flip keeps their label).
 _TRAVELS = {"walk": 0.3, "run": 0.5}
+
+
+def mirror_map(labels) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """`(flip_pairs, flip_safe)` of the synthetic actions among `labels` (for `TrainConfig`).
+
+    A pair is given only when both of its labels are present; a lone `swipe_left` is in
+    neither, so training never flips it.
+    """
+    pairs = tuple((a, b) for a, b in FLIP_PAIRS.items() if a < b and a in labels and b in labels)
+    return pairs, tuple(x for x in FLIP_SAFE if x in labels)
+
+
+def flip_options(labels) -> list[str]:
+    """`edgeaction train` options declaring the mirror map of the actions among `labels`."""
+    pairs, safe = mirror_map(labels)
+    out = ["--flip-pairs", ",".join(f"{a}:{b}" for a, b in pairs)] if pairs else []
+    return out + (["--flip-safe", ",".join(safe)] if safe else [])
 
 
 @dataclass
@@ -333,6 +354,8 @@ def synthesize(
                 "seed": seed,
                 "fps": fps,
                 "flip_pairs": FLIP_PAIRS,
+                "flip_safe": [x for x in FLIP_SAFE if x in labels],
+                "train_flip_options": flip_options(labels),
             },
             indent=2,
         )

@@ -9,15 +9,191 @@ exactly the encoder/head split that streaming needs.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .._lazy import require
 from ..contract import ModelContract
-from ..errors import fail
+from ..errors import fail, first_line
 from ..keypoints.features import INPUT_NAMES, kind_of
 
 keras = require("keras")
+log = logging.getLogger("edgeaction.train")
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """Where Keras keeps a backbone's ImageNet weights (`keras/src/applications/`).
+
+    Args:
+        backbone: String. The `keras.applications` function.
+        file: String. The file name Keras caches the weights (without top) under.
+        url: String. Where `keras.applications` downloads that file from.
+        md5: String. Keras' published md5 of the file.
+    """
+
+    backbone: str
+    file: str
+    url: str
+    md5: str
+
+
+_KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+_RESNET50 = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+# MobileNetV3: f"weights_mobilenet_v3_{small|large}[_minimalistic]_224_{alpha}_float_no_top_v2.h5"
+_MNV3_SMALL = "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
+
+#: Architectures with a pretrained backbone: `--weights imagenet|none|FILE`.
+#: tests/train/test_weights.py checks these against the installed Keras sources.
+PRETRAINED: dict[str, Pretrained] = {
+    "seed-a": Pretrained(
+        "ResNet50",
+        _RESNET50,
+        f"{_KERAS_APPS}resnet/{_RESNET50}",
+        "4d473c1dd8becc155b73f8504c6f6626",
+    ),
+    "edge-mnv3": Pretrained(
+        "MobileNetV3Small",
+        _MNV3_SMALL,
+        f"{_KERAS_APPS}mobilenet_v3/{_MNV3_SMALL}",
+        "d3e8ec802a04aa4fc771ee12a9a9b836",
+    ),
+}
+
+
+def keras_cache_dir() -> Path:
+    """The directory `keras.utils.get_file` caches application weights in.
+
+    `$KERAS_HOME/models`, else `~/.keras/models`; `/tmp/.keras/models` when that home is
+    not writable (Keras' own rule, `keras/src/utils/file_utils.py`).
+    """
+    try:
+        from keras.src.backend.config import keras_home
+
+        home = keras_home()
+    except ImportError:  # a Keras without that private helper: its documented rule
+        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    home = os.path.expanduser(home)
+    if not os.access(home, os.W_OK):
+        home = os.path.join("/tmp", ".keras")
+    return Path(home) / "models"
+
+
+def _weights_file(arch: str, weights: str) -> Path:
+    """The file `weights` ("imagenet" or a path) names; fails with the fix when it is missing.
+
+    Never downloads: without network `keras.applications` would hang or leave a partial
+    file, so a missing ImageNet file is one line saying where to put it.
+    """
+    p = PRETRAINED[arch]
+    if weights != "imagenet":
+        f = Path(weights)
+        if not f.is_file():
+            fail(
+                f"--weights file not found: {weights}; give imagenet, none or a Keras weights file"
+            )
+        return f
+    f = keras_cache_dir() / p.file
+    if not f.is_file():
+        fail(
+            f"{arch}: ImageNet weights for {p.backbone} are not in the Keras cache and are not "
+            f"downloaded here: put {p.file} (from {p.url}) into {f.parent}/, or train from "
+            "random weights with --weights none"
+        )
+    return f
+
+
+def _hashes(path: Path) -> tuple[str, str]:
+    sha, md5 = hashlib.sha256(), hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+            md5.update(block)
+    return sha.hexdigest(), md5.hexdigest()
+
+
+def resolve_weights(arch: str, weights: str | None) -> dict | None:
+    """Check where `arch`'s backbone weights come from, before anything is built or written.
+
+    Args:
+        arch: String. An architecture; only those in `PRETRAINED` take weights.
+        weights: String or None. `"imagenet"` (the file in the Keras cache), `"none"`
+            (random init) or a weights file. None means `"imagenet"`.
+
+    Returns:
+        None for an architecture without a pretrained backbone, else a record for the
+        run's metrics: `source` (imagenet, none, file), `backbone`, `frozen` (pretrained
+        backbones start frozen), `path`, `sha256`, and for imagenet `keras_md5_match`
+        (False: not the file Keras publishes).
+    """
+    if arch not in PRETRAINED:
+        if weights is not None:
+            fail(
+                f"--weights is for the pretrained backbones ({', '.join(PRETRAINED)}); {arch} "
+                "has none: leave out --weights"
+            )
+        return None
+    p = PRETRAINED[arch]
+    weights = "imagenet" if weights is None else str(weights)
+    if weights == "none":
+        return {
+            "source": "none",
+            "backbone": p.backbone,
+            "frozen": False,
+            "path": None,
+            "sha256": None,
+        }
+    f = _weights_file(arch, weights)
+    sha, md5 = _hashes(f)
+    rec = {
+        "source": "imagenet" if weights == "imagenet" else "file",
+        "backbone": p.backbone,
+        "frozen": True,
+        "path": str(f.resolve()),
+        "sha256": sha,
+    }
+    if weights == "imagenet":
+        rec["keras_md5_match"] = md5 == p.md5
+        if md5 != p.md5:
+            log.warning(
+                "%s: md5 %s is not Keras' published %s (not the file Keras downloads, or an "
+                "incomplete one); loading it anyway",
+                f,
+                md5,
+                p.md5,
+            )
+    return rec
+
+
+def _backbone(arch: str, make: Callable[[], keras.Model], weights: str | None):
+    """`make()` (a keras.applications model, random init), then load `weights` and freeze it.
+
+    Returns `(model, pretrained)`. With weights (imagenet or a file) the backbone is frozen
+    (`trainable=False`); with `"none"` or None it trains from the start.
+    """
+    model = make()
+    if weights is None or weights == "none":
+        return model, False
+    f = _weights_file(arch, str(weights))
+    p = PRETRAINED[arch]
+    try:
+        with warnings.catch_warnings():  # Keras warns once per skipped layer on a wrong file
+            warnings.simplefilter("ignore")
+            model.load_weights(str(f))
+    except Exception as e:  # h5py, Keras' loaders: whatever the file is, one line
+        why = first_line(e, 160).split(" Example error message")[0]
+        fail(
+            f"{arch}: {f} does not hold {p.backbone} weights without the top ({why}); "
+            f"give {p.file} or a file saved from "
+            f"keras.applications.{p.backbone}(include_top=False), or --weights none"
+        )
+    model.trainable = False
+    return model, True
 
 
 @keras.saving.register_keras_serializable(package="edgeaction")
@@ -76,23 +252,33 @@ def _tiny_encoder(h: int, w: int, widths=(16, 32, 48, 64)) -> keras.Model:
     return keras.Model(inp, x, name="encoder")
 
 
-def _mnv3_encoder(h: int, w: int) -> keras.Model:
-    """MobileNetV3-Small (random init), global average pooled, per frame.
+def _call(backbone: keras.Model, pretrained: bool, x):
+    # A pretrained backbone runs in inference mode for good: its BatchNorm statistics stay
+    # the ImageNet ones, also while --fine-tune trains its top layers (the Keras recipe).
+    return backbone(x, training=False) if pretrained else backbone(x)
 
-    Frames arrive already normalised to [-1, 1] by the contract, so Keras' built-in
-    rescaling is off.
+
+def _mnv3_encoder(h: int, w: int, weights: str | None = None) -> keras.Model:
+    """MobileNetV3-Small, global average pooled, per frame.
+
+    Keras' built-in rescaling is on: the model takes 0..255 RGB (the contract says scale 1,
+    mean 0, std 1), which is what its ImageNet weights expect.
     """
     if min(h, w) < 32:
         fail(f"edge-mnv3 needs frames of at least 32x32. Received: {w}x{h}")
     inp = keras.Input((h, w, 3), name="frame")
-    backbone = keras.applications.MobileNetV3Small(
-        input_shape=(h, w, 3),
-        include_top=False,
-        weights=None,
-        pooling="avg",
-        include_preprocessing=False,
+    backbone, pretrained = _backbone(
+        "edge-mnv3",
+        lambda: keras.applications.MobileNetV3Small(
+            input_shape=(h, w, 3),
+            include_top=False,
+            weights=None,
+            pooling="avg",
+            include_preprocessing=True,
+        ),
+        weights,
     )
-    return keras.Model(inp, backbone(inp), name="encoder")
+    return keras.Model(inp, _call(backbone, pretrained, inp), name="encoder")
 
 
 def _resnet50_encoder(h: int, w: int, weights: str | None) -> keras.Model:
@@ -100,17 +286,13 @@ def _resnet50_encoder(h: int, w: int, weights: str | None) -> keras.Model:
     if min(h, w) < 64:
         fail(f"seed-a (ResNet50) needs frames of at least 64x64. Received: {w}x{h}")
     L = keras.layers
-    try:
-        backbone = keras.applications.ResNet50(
-            include_top=False, weights=weights, input_shape=(h, w, 3)
-        )
-    except (ValueError, OSError) as e:
-        fail(
-            f"cannot load ResNet50 weights from {weights}: {str(e).splitlines()[0]}; give a Keras "
-            "weights file for ResNet50 without its top (…_notop.h5)"
-        )
+    backbone, pretrained = _backbone(
+        "seed-a",
+        lambda: keras.applications.ResNet50(include_top=False, weights=None, input_shape=(h, w, 3)),
+        weights,
+    )
     inp = keras.Input((h, w, 3), name="frame")
-    x = backbone(inp)
+    x = _call(backbone, pretrained, inp)
     x = L.Conv2D(64, (2, 2), activation="relu", name="conv_64_2x2")(x)
     x = L.Flatten(name="flatten")(x)
     return keras.Model(inp, x, name="encoder")
@@ -153,9 +335,24 @@ def build_edge_tiny(contract: ModelContract, head: str = "gru", units: int = 64,
     return _edge(contract, enc, head, units, "edge_tiny")
 
 
-def build_edge_mnv3(contract: ModelContract, head: str = "gru", units: int = 64, **_):
-    """`edge-mnv3`: MobileNetV3-Small per frame (folded), an RNN head, softmax."""
-    enc = _mnv3_encoder(contract.height, contract.width)
+def build_edge_mnv3(
+    contract: ModelContract,
+    head: str = "gru",
+    units: int = 64,
+    weights: str | None = None,
+    **_,
+):
+    """`edge-mnv3`: MobileNetV3-Small per frame (folded), an RNN head, softmax.
+
+    Args:
+        contract: The model contract (shapes, labels, names).
+        head: String. RNN kind: gru, lstm or simplernn. Defaults to `"gru"`.
+        units: Integer. RNN units. Defaults to 64.
+        weights: String or None. `"imagenet"` (from the Keras cache, never downloaded), a
+            weights file, or `"none"`/None for random init. Pretrained weights freeze the
+            backbone. Defaults to None (`edgeaction train` defaults to imagenet).
+    """
+    enc = _mnv3_encoder(contract.height, contract.width, weights)
     return _edge(contract, enc, head, units, "edge_mnv3")
 
 
@@ -170,8 +367,10 @@ def build_seed_a(
 
     Args:
         contract: The model contract (shapes, labels, names).
-        weights: String or None. A local Keras weights file for ResNet50 without top
-            (ImageNet weights cannot be downloaded here). None: random init.
+        weights: String or None. `"imagenet"` (from the Keras cache, never downloaded), a
+            Keras weights file for ResNet50 without top, or `"none"`/None for random init.
+            Pretrained weights freeze the backbone. Defaults to None (`edgeaction train`
+            defaults to imagenet).
         units: Integer. Units of each SimpleRNN. Defaults to 64.
     """
     inp, x = _folded(contract, _resnet50_encoder(contract.height, contract.width, weights))
@@ -294,6 +493,8 @@ class ArchSpec:
 
 # ResNet50's ImageNet weights expect Caffe-style input: BGR, 0..255, mean subtracted.
 _CAFFE = ("BGR", 1.0, (103.939, 116.779, 123.68), (1.0, 1.0, 1.0))
+# MobileNetV3 rescales inside the model (include_preprocessing=True): RGB 0..255 as is.
+_RAW_RGB = ("RGB", 1.0, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 
 ARCHS: dict[str, ArchSpec] = {
     "edge-tiny": ArchSpec(
@@ -307,6 +508,7 @@ ARCHS: dict[str, ArchSpec] = {
         size=96,
         lr=1e-3,
         heads=("gru", "lstm", "simplernn"),
+        norm=_RAW_RGB,
     ),
     "seed-a": ArchSpec(
         build_seed_a,
@@ -373,7 +575,7 @@ def build_model(arch: str, contract: ModelContract, **kwargs) -> keras.Model:
         arch: String. A key of `ARCHS`.
         contract: The model contract; its modality must be the architecture's.
         **kwargs: Passed to the builder: `head` (RNN kind, edge archs), `units`,
-            `weights` (seed-a's local ResNet50 weights file).
+            `weights` (seed-a and edge-mnv3: "imagenet", "none" or a weights file).
     """
     spec = arch_spec(arch)
     if contract.layout != "NTHWC":
@@ -386,4 +588,51 @@ def build_model(arch: str, contract: ModelContract, **kwargs) -> keras.Model:
         fail(f"{arch} has a fixed head ({spec.summary}); leave out --head")
     elif kwargs["head"] not in spec.heads:
         fail(f"{arch} heads are {', '.join(spec.heads)}. Received: --head {kwargs['head']}")
+    if kwargs.get("weights") is not None and arch not in PRETRAINED:
+        resolve_weights(arch, kwargs["weights"])  # fails: no backbone to load weights into
     return spec.build(contract, **kwargs)
+
+
+def backbone_of(model: keras.Model) -> keras.Model | None:
+    """The keras.applications backbone inside `model`'s per-frame `encoder`, or None."""
+    try:
+        enc = model.get_layer("encoder")
+    except ValueError:
+        return None
+    return next((x for x in enc.layers if isinstance(x, keras.Model)), None)
+
+
+def tunable_layers(backbone: keras.Model) -> list:
+    """The backbone's layers with weights, BatchNormalization left out, input to output."""
+    bn = keras.layers.BatchNormalization
+    return [x for x in backbone.layers if x.weights and not isinstance(x, bn)]
+
+
+def unfreeze_top(model: keras.Model, n: int) -> list[str]:
+    """Make the top `n` weighted layers of `model`'s backbone trainable, the rest frozen.
+
+    BatchNormalization layers stay frozen (and, called with `training=False`, in inference
+    mode). Recompile the model afterwards.
+
+    Args:
+        model: A seed-a or edge-mnv3 model.
+        n: Integer. How many layers, counted from the backbone's output.
+
+    Returns:
+        The names of the unfrozen layers, input to output.
+    """
+    backbone = backbone_of(model)
+    if backbone is None:
+        fail(f"--fine-tune needs a pretrained backbone ({', '.join(PRETRAINED)})")
+    layers = tunable_layers(backbone)
+    if not 1 <= n <= len(layers):
+        fail(
+            f"--fine-tune must be in 1..{len(layers)} ({backbone.name} has {len(layers)} layers "
+            f"with weights besides BatchNorm). Received: {n}"
+        )
+    backbone.trainable = True
+    for layer in backbone.layers:
+        layer.trainable = False
+    for layer in layers[-n:]:
+        layer.trainable = True
+    return [x.name for x in layers[-n:]]

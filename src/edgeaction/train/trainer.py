@@ -33,8 +33,8 @@ from ..contract import ModelContract
 from ..datasets import discover, load_clips
 from ..errors import fail
 from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
+from ..keypoints.features import mirror
 from ..preprocess import normalize
-from ..synth import FLIP_PAIRS
 
 log = logging.getLogger("edgeaction.train")
 
@@ -44,7 +44,15 @@ class TrainConfig:
     """Options of one training run (see `edgeaction train --help`).
 
     `None` for frames, size, epochs, batch and lr means the architecture's default
-    (`edgeaction train --arch NAME --describe` lists them).
+    (`edgeaction train --arch NAME --describe` lists them). `weights` (seed-a, edge-mnv3):
+    `"imagenet"` (the file in the Keras cache; None means this), `"none"` or a weights file.
+    `fine_tune` N > 0 adds a second phase of `fine_tune_epochs` epochs at lr/10 with the
+    top N weighted layers of the pretrained backbone unfrozen.
+
+    The horizontal flip is off unless `flip_pairs` (label pairs a mirror swaps) or
+    `flip_safe` (labels a mirror keeps) are given; then only clips of those classes are
+    flipped. `class_weight="auto"` weights the loss by inverse class frequency when the
+    largest training class has more than 1.5x the clips of the smallest.
     """
 
     data: Path
@@ -60,9 +68,13 @@ class TrainConfig:
     layout: str | None = None
     keypoints_dir: Path | None = None
     augment: bool = True
-    weights: Path | None = None
+    weights: str | Path | None = None
+    fine_tune: int = 0
+    fine_tune_epochs: int = 10
     policy: str = "loop"
-    flip: bool = True
+    flip_pairs: tuple[tuple[str, str], ...] = ()
+    flip_safe: tuple[str, ...] = ()
+    class_weight: str = "auto"
     max_bad_fraction: float = 0.05
     patience: int = 0
     resume: bool = False
@@ -73,14 +85,124 @@ class TrainConfig:
     allow_outside_root: bool = False
 
 
-def _flip_map(labels: tuple[str, ...]) -> np.ndarray:
-    """Label permutation a horizontal flip applies (swap left/right pairs)."""
+def parse_flip_pairs(text: str | None) -> tuple[tuple[str, str], ...]:
+    """`"left:right,swipe_left:swipe_right"` → `(("left", "right"), ("swipe_left", ...))`."""
+    pairs = []
+    for tok in (text or "").split(","):
+        if not tok.strip():
+            continue
+        a, sep, b = (x.strip() for x in tok.partition(":"))
+        if not (sep and a and b) or ":" in b:
+            fail(
+                "--flip-pairs takes LABEL:LABEL pairs separated by commas "
+                f"(left:right,swipe_left:swipe_right). Received: {tok.strip()!r}"
+            )
+        pairs.append((a, b))
+    return tuple(pairs)
+
+
+def parse_labels(text: str | None) -> tuple[str, ...]:
+    """`"walk, jump"` → `("walk", "jump")`."""
+    return tuple(x.strip() for x in (text or "").split(",") if x.strip())
+
+
+#: What a horizontal flip does to a batch's labels: `perm[i]` is class i's label after
+#: mirroring, and only classes with `ok[i]` are ever flipped.
+FlipPlan = tuple[np.ndarray, np.ndarray]
+
+
+def flip_plan(
+    labels: tuple[str, ...],
+    pairs: tuple[tuple[str, str], ...] = (),
+    safe: tuple[str, ...] = (),
+) -> FlipPlan | None:
+    """The label-aware horizontal flip declared by `--flip-pairs` and `--flip-safe`.
+
+    A mirror must never change a clip's meaning silently (it turns a counter-clockwise
+    circle into a clockwise one), so nothing is flipped unless declared: classes of a
+    pair swap labels, safe classes keep theirs, every other class is never flipped.
+
+    Args:
+        labels: Tuple of strings. The data set's labels, in class-index order.
+        pairs: Tuple of `(a, b)` label pairs a mirror exchanges. Defaults to none.
+        safe: Tuple of labels that are mirror-symmetric. Defaults to none.
+
+    Returns:
+        None (no flip) when both are empty, else `(perm, ok)` (see `FlipPlan`).
+    """
+    if not pairs and not safe:
+        return None
     idx = {lab: i for i, lab in enumerate(labels)}
+    named = [x for ab in pairs for x in ab] + list(safe)
+    unknown = sorted({x for x in named if x not in idx})
+    if unknown:
+        fail(
+            f"--flip-pairs/--flip-safe name label(s) not in the data set: {', '.join(unknown)}; "
+            f"its labels are {', '.join(labels)}"
+        )
+    twice = sorted({x for x in named if named.count(x) > 1})
+    if twice:
+        fail(
+            f"label(s) {', '.join(twice)} named twice in --flip-pairs/--flip-safe; a class is "
+            "either swapped with one other class (a pair) or kept (safe)"
+        )
     perm = np.arange(len(labels))
-    for a, b in FLIP_PAIRS.items():
-        if a in idx and b in idx:
-            perm[idx[a]] = idx[b]
-    return perm
+    ok = np.zeros(len(labels), bool)
+    for a, b in pairs:
+        perm[idx[a]], perm[idx[b]] = idx[b], idx[a]
+        ok[idx[a]] = ok[idx[b]] = True
+    for a in safe:
+        ok[idx[a]] = True
+    return perm, ok
+
+
+def class_weights(y: np.ndarray, num_classes: int, mode: str = "auto") -> dict[int, float] | None:
+    """Inverse-frequency loss weights `{class: n / (K * n_class)}`, or None.
+
+    Args:
+        y: Integer array. Training labels.
+        num_classes: Integer. K.
+        mode: String. `"auto"`: weights when the largest class has more than 1.5x the
+            clips of the smallest, else None; `"none"`: None. Defaults to `"auto"`.
+    """
+    if mode not in ("auto", "none"):
+        fail(f"--class-weight must be auto or none. Received: {mode!r}")
+    counts = np.bincount(np.asarray(y, np.int64), minlength=num_classes)
+    if mode == "none" or counts.min() == 0 or counts.max() <= 1.5 * counts.min():
+        return None
+    return {i: round(float(len(y) / (num_classes * c)), 6) for i, c in enumerate(counts)}
+
+
+def augment_batch(
+    rng: np.random.Generator,
+    xb: np.ndarray | None,
+    pb,
+    yb: np.ndarray,
+    flip: FlipPlan | None,
+    kind: str | None = "pose",
+):
+    """Augment one training batch in place (copies): `(frames, keypoints, labels)`.
+
+    A random horizontal flip, only of the classes `flip` allows, mirrors frames and raw
+    keypoints of `kind` (`keypoints.features.mirror`, per clip of the array or list `pb`)
+    and relabels (swipe_left <-> swipe_right); without `flip` nothing is mirrored. A
+    random channel permutation and inversion keep the model from learning colours.
+    """
+    if flip is not None:
+        perm, ok = flip
+        f = (rng.random(len(yb)) < 0.5) & ok[yb]
+        if xb is not None:
+            xb[f] = xb[f][:, :, :, ::-1]
+        if pb is not None:
+            for j in np.flatnonzero(f):
+                pb[j] = mirror(pb[j], kind)
+        yb[f] = perm[yb[f]]
+    if xb is not None:
+        for j in range(len(xb)):
+            xb[j] = xb[j][..., rng.permutation(3)]
+            if rng.random() < 0.5:
+                xb[j] = 255 - xb[j]
+    return xb, pb, yb
 
 
 def _feed(contract: ModelContract, frames, keypoints):
@@ -95,29 +217,27 @@ def _feed(contract: ModelContract, frames, keypoints):
     return next(iter(feed.values())) if len(feed) == 1 else feed
 
 
-def _keypoint_input(contract: ModelContract, raw, policy: str, rng=None, flip=None):
+def _keypoint_input(contract: ModelContract, raw, policy: str, rng=None):
     """Keypoint input `(N, T, D)` of raw keypoints, through the contract's feature set.
 
     `raw` holds, per clip, the whole clip's raw keypoints `(n, R)` (keypoint-only
     models: sampled here, with a random time warp when `rng` is given) or a window
     already sampled at the frames' indices `(T, R)` (models that read frames too). With
     `rng` every window also gets a small random similarity transform
-    (`keypoints.features.augment`); `flip` marks the clips to mirror.
+    (`keypoints.features.augment`).
     """
     from ..keypoints.extract import sample_keypoints
-    from ..keypoints.features import augment, compute, mirror, time_warp_indices
+    from ..keypoints.features import augment, compute, time_warp_indices
 
     t, kind = contract.frames, contract.keypoint_kind
     wins = []
-    for j, r in enumerate(raw):
+    for r in raw:
         if contract.uses_frames:
             w = r
         elif rng is not None:
             w = r[time_warp_indices(len(r), t, rng)]
         else:
             w = sample_keypoints(r, t, policy)
-        if flip is not None and flip[j]:
-            w = mirror(w, kind)
         if rng is not None:
             w = augment(w, kind, rng)
         wins.append(w)
@@ -126,18 +246,14 @@ def _keypoint_input(contract: ModelContract, raw, policy: str, rng=None, flip=No
     return compute(contract.keypoint_features, np.stack(wins))
 
 
-def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None, cfg):
+def _make_sequence(data, contract, batch, flip: FlipPlan | None, seed, onehot: int | None, cfg):
     keras = require("keras")
     x, p, y = data
 
     class ClipBatches(keras.utils.PyDataset):
-        """Shuffled, normalised batches with label-aware augmentation.
-
-        A random horizontal flip swaps mirrored labels (swipe_left <-> swipe_right) and
-        mirrors keypoints with it; a random channel permutation and inversion keep the
-        model from learning colours; keypoints get a random time warp and similarity
-        transform (`--no-augment` turns those off).
-        """
+        """Shuffled, normalised batches with label-aware augmentation (`augment_batch`);
+        keypoints also get a random time warp and similarity transform (`--no-augment`
+        turns those off)."""
 
         def __init__(self):
             super().__init__()
@@ -151,21 +267,11 @@ def _make_sequence(data, contract, batch, flip_perm, seed, onehot: int | None, c
             sel = self.order[i * batch : (i + 1) * batch]
             yb = y[sel].copy()
             xb = x[sel].copy() if x is not None else None
-            flip = None
-            if flip_perm is not None:
-                flip = self.rng.random(len(sel)) < 0.5
-                if xb is not None:
-                    xb[flip] = xb[flip][:, :, :, ::-1]
-                yb[flip] = flip_perm[yb[flip]]
-            pb = None
-            if p is not None:
+            pb = [p[k] for k in sel] if p is not None else None
+            xb, pb, yb = augment_batch(self.rng, xb, pb, yb, flip, contract.keypoint_kind)
+            if pb is not None:
                 rng = self.rng if cfg.augment else None
-                pb = _keypoint_input(contract, [p[k] for k in sel], cfg.policy, rng, flip)
-            if xb is not None:
-                for j in range(len(xb)):
-                    xb[j] = xb[j][..., self.rng.permutation(3)]
-                    if self.rng.random() < 0.5:
-                        xb[j] = 255 - xb[j]
+                pb = _keypoint_input(contract, pb, cfg.policy, rng)
             yb = np.eye(onehot, dtype=np.float32)[yb] if onehot else yb
             return _feed(contract, xb, pb), yb
 
@@ -266,6 +372,8 @@ def _optimizer(keras, name: str, lr: float):
 
 def _resolve(cfg: TrainConfig, spec) -> TrainConfig:
     """Fill architecture defaults and check ranges."""
+    from .models import PRETRAINED
+
     cfg = replace(
         cfg,
         frames=cfg.frames or spec.frames,
@@ -282,13 +390,30 @@ def _resolve(cfg: TrainConfig, spec) -> TrainConfig:
         fail(f"--frames must be >= 1 and --size in 16..1024. Received: {cfg.frames}, {cfg.size}")
     if not 0 <= cfg.max_bad_fraction <= 1:
         fail(f"--max-bad must be in 0..1. Received: {cfg.max_bad_fraction}")
-    if cfg.weights is not None and not Path(cfg.weights).is_file():
-        fail(f"weights file not found: {cfg.weights}")
+    if cfg.fine_tune < 0 or cfg.fine_tune_epochs < 1:
+        fail(
+            f"--fine-tune must be >= 0 and --fine-tune-epochs >= 1. Received: {cfg.fine_tune}, "
+            f"{cfg.fine_tune_epochs}"
+        )
+    if cfg.fine_tune and str(cfg.weights) == "none":
+        fail(
+            "--fine-tune unfreezes a pretrained backbone; with --weights none the whole "
+            "backbone trains from the start: leave out --fine-tune"
+        )
+    if cfg.class_weight not in ("auto", "none"):
+        fail(f"--class-weight must be auto or none. Received: {cfg.class_weight!r}")
+    if cfg.fine_tune and cfg.arch not in PRETRAINED:
+        fail(
+            f"--fine-tune is for the pretrained backbones ({', '.join(PRETRAINED)}), not {cfg.arch}"
+        )
     return cfg
 
 
 _STATE = "state.json"
-_RESUMABLE = ("arch", "frames", "size", "batch", "lr", "seed", "head", "layout", "policy", "flip")
+_RESUMABLE = (
+    "arch", "frames", "size", "batch", "lr", "seed", "head", "layout", "policy",
+    "weights", "fine_tune", "flip_pairs", "flip_safe", "class_weight",
+)  # fmt: skip
 
 
 def _resume_state(ckpt: Path, cfg: TrainConfig) -> tuple[TrainConfig, dict]:
@@ -306,32 +431,49 @@ def _resume_state(ckpt: Path, cfg: TrainConfig) -> tuple[TrainConfig, dict]:
     changed = {k: saved[k] for k, v in given.items() if v is not None and saved.get(k, v) != v}
     if changed:
         log.warning("resuming with the run's own settings %s", changed)
-    cfg = replace(cfg, **{k: saved[k] for k in _RESUMABLE if k in saved})
+    keep = {k: saved[k] for k in _RESUMABLE if k in saved}
+    keep["flip_pairs"] = tuple(tuple(ab) for ab in keep.get("flip_pairs", ()))  # JSON lists
+    keep["flip_safe"] = tuple(keep.get("flip_safe", ()))
+    cfg = replace(cfg, **keep)
     return cfg, state
 
 
 def train(cfg: TrainConfig) -> dict:
     """Run one training; returns the metrics written to `report/metrics.json`."""
-    from .models import arch_spec
+    from .models import arch_spec, resolve_weights
 
     spec = arch_spec(cfg.arch)
-    out = check_writable_dir(cfg.out, "run directory")
-    ckpt_dir = out / "checkpoints"
+    ckpt_dir = Path(cfg.out) / "checkpoints"
     state = None
     if cfg.resume:
         cfg, state = _resume_state(ckpt_dir, cfg)
         spec = arch_spec(cfg.arch)
     cfg = _resolve(cfg, spec)
-    if state is not None and state["epoch"] >= cfg.epochs:
-        fail(f"{out} already trained {state['epoch']} epochs; give --epochs above that to train on")
+    phase1 = cfg.epochs
+    total = phase1 + (cfg.fine_tune_epochs if cfg.fine_tune else 0)
+    if state is not None and state["epoch"] >= total:
+        fail(
+            f"{cfg.out} already trained {state['epoch']} epochs; give --epochs (or "
+            "--fine-tune-epochs) above that to train on"
+        )
+    # Before anything is decoded or written: a missing ImageNet file is one line, at once.
+    weights = state.get("weights") if state else resolve_weights(cfg.arch, cfg.weights)
     ds = discover(
         cfg.data, layout=cfg.layout, seed=cfg.seed, allow_outside_root=cfg.allow_outside_root
     )
+    flip = flip_plan(ds.labels, cfg.flip_pairs, cfg.flip_safe)
+    never = [lab for lab, ok in zip(ds.labels, flip[1], strict=True) if not ok] if flip else []
+    if never:
+        log.warning(
+            "horizontal flip: never flipped (in neither --flip-pairs nor --flip-safe): %s",
+            ", ".join(never),
+        )
+    out = check_writable_dir(cfg.out, "run directory")
 
     tf = require("tensorflow")
     keras = require("keras")
     from ..report import preload, write_report
-    from .models import build_model
+    from .models import backbone_of, build_model, unfreeze_top
 
     preload()  # a missing matplotlib fails now, not after training
     keras.utils.set_random_seed(cfg.seed)
@@ -357,6 +499,32 @@ def train(cfg: TrainConfig) -> dict:
     )
     if contract.uses_keypoints:
         contract = _keypoint_cache(contract, cfg)
+    # The model first: a wrong weights file is one line before minutes of decoding.
+    onehot = contract.num_classes if spec.loss == "categorical_crossentropy" else None
+    strategy = _strategy(tf, cfg.distribute)
+    best, last = ckpt_dir / "best.keras", ckpt_dir / "last.keras"
+
+    def compile_(model, lr):
+        acc = (
+            keras.metrics.CategoricalAccuracy(name="accuracy")
+            if onehot
+            else keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        )
+        model.compile(
+            optimizer=_optimizer(keras, spec.optimizer, lr), loss=spec.loss, metrics=[acc]
+        )
+
+    with strategy.scope():
+        if state is not None:
+            model = keras.saving.load_model(str(last), safe_mode=True)
+            log.info("resuming %s at epoch %d", out, state["epoch"])
+        else:
+            kw = {"head": cfg.head}
+            if weights is not None:
+                kw["weights"] = weights["path"] or "none"
+            model = build_model(cfg.arch, contract, **kw)  # a wrong weights file fails here
+            compile_(model, cfg.lr)
+
     verbose = cfg.verbose
     t0 = time.monotonic()
     data, bad, lengths = {}, [], []
@@ -386,66 +554,77 @@ def train(cfg: TrainConfig) -> dict:
     contract = replace(contract, subsample=step)
     log.info("decoded %d clips in %.1f s (%d bad)", n_total - len(bad), decode_s, len(bad))
 
-    onehot = contract.num_classes if spec.loss == "categorical_crossentropy" else None
-    strategy = _strategy(tf, cfg.distribute)
     ckpt_dir.mkdir(exist_ok=True)
-    best, last = ckpt_dir / "best.keras", ckpt_dir / "last.keras"
-    with strategy.scope():
-        if state is not None:
-            model = keras.saving.load_model(str(last), safe_mode=True)
-            log.info("resuming %s at epoch %d", out, state["epoch"])
-        else:
-            if cfg.arch == "seed-a" and cfg.weights is None:
-                log.warning(
-                    "seed-a: ResNet50 starts from RANDOM weights (ImageNet weights cannot be "
-                    "downloaded here); pass --weights FILE for a local Keras ResNet50 notop file"
+    done = state["epoch"] if state else 0
+    writer = _StateWriter(ckpt_dir / _STATE, cfg, state, weights)
+    timer = _StepTimer()
+
+    def callbacks(append: bool):
+        cbs = [
+            keras.callbacks.ModelCheckpoint(
+                str(best),
+                monitor="val_accuracy",
+                save_best_only=True,
+                initial_value_threshold=writer.best,
+            ),
+            keras.callbacks.ModelCheckpoint(str(last)),
+            keras.callbacks.CSVLogger(str(ckpt_dir / "history.csv"), append=append),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=4, min_lr=1e-5
+            ),
+            writer,
+            timer,
+        ]
+        if cfg.patience:
+            cbs.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
                 )
-            kw = {"head": cfg.head}
-            if cfg.weights is not None:
-                kw["weights"] = str(cfg.weights)
-            model = build_model(cfg.arch, contract, **kw)
-            acc = (
-                keras.metrics.CategoricalAccuracy(name="accuracy")
-                if onehot
-                else keras.metrics.SparseCategoricalAccuracy(name="accuracy")
             )
-            model.compile(
-                optimizer=_optimizer(keras, spec.optimizer, cfg.lr), loss=spec.loss, metrics=[acc]
-            )
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(
-            str(best),
-            monitor="val_accuracy",
-            save_best_only=True,
-            initial_value_threshold=state.get("best_val_accuracy") if state else None,
-        ),
-        keras.callbacks.ModelCheckpoint(str(last)),
-        keras.callbacks.CSVLogger(str(ckpt_dir / "history.csv"), append=state is not None),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=4, min_lr=1e-5),
-        _StateWriter(ckpt_dir / _STATE, cfg, state),
-        timer := _StepTimer(),
-    ]
-    if cfg.patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True
-            )
-        )
-    if cfg.tensorboard:
-        require("tensorboard")
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
-    flip_perm = _flip_map(ds.labels) if cfg.flip else None
+        if cfg.tensorboard:
+            require("tensorboard")
+            cbs.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+        return cbs
+
+    cw = class_weights(data["train"][2], contract.num_classes, cfg.class_weight)
+    if cw:
+        log.info("class weights (inverse frequency): %s", cw)
     xv, pv, yv = data["val"]
     yv_fit = np.eye(onehot, dtype=np.float32)[yv] if onehot else yv
+    batches = _make_sequence(data["train"], contract, cfg.batch, flip, cfg.seed, onehot, cfg)
+    fit = dict(validation_data=(_feed(contract, xv, pv), yv_fit), class_weight=cw, verbose=verbose)
     t1 = time.monotonic()
-    model.fit(
-        _make_sequence(data["train"], contract, cfg.batch, flip_perm, cfg.seed, onehot, cfg),
-        validation_data=(_feed(contract, xv, pv), yv_fit),
-        epochs=cfg.epochs,
-        initial_epoch=state["epoch"] if state else 0,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    in_phase2 = bool(cfg.fine_tune) and (done >= phase1 or (state or {}).get("phase") == 2)
+    if not in_phase2:
+        model.fit(
+            batches,
+            epochs=phase1,
+            initial_epoch=done,
+            callbacks=callbacks(append=state is not None),
+            **fit,
+        )
+    fine_tune = None
+    if cfg.fine_tune:
+        ft_lr = cfg.lr / 10
+        with strategy.scope():
+            unfrozen = unfreeze_top(model, cfg.fine_tune)
+            compile_(model, ft_lr)  # a fresh optimizer at lr/10 (also when resuming phase 2)
+        log.info("fine-tuning the top %d backbone layers at lr %g", cfg.fine_tune, ft_lr)
+        writer.phase = 2
+        model.fit(
+            batches,
+            epochs=total,
+            initial_epoch=max(done, phase1),
+            callbacks=callbacks(append=True),
+            **fit,
+        )
+        fine_tune = {
+            "layers": cfg.fine_tune,
+            "epochs": cfg.fine_tune_epochs,
+            "lr": ft_lr,
+            "unfrozen": unfrozen,
+            "batchnorm": "frozen, inference mode",
+        }
     fit_s = time.monotonic() - t1
     best_model = keras.saving.load_model(str(best), safe_mode=True)
     res, probs = {}, {}
@@ -465,6 +644,7 @@ def train(cfg: TrainConfig) -> dict:
     history = _read_history(ckpt_dir / "history.csv")
     atomic_write_text(report / "history.csv", _history_csv(history))
     eval_split = "test" if "test" in probs else "val"
+    backbone = backbone_of(model)
     metrics = {
         **res,
         "labels": list(ds.labels),
@@ -477,6 +657,33 @@ def train(cfg: TrainConfig) -> dict:
         "bad_clip_fraction": round(len(bad) / n_total, 4) if n_total else 0.0,
         "bad_clip_list": [{"path": p, "error": e} for p, e in bad],
         "params": int(model.count_params()),
+        "weights": weights,
+        "fine_tune": fine_tune,
+        "flip": (
+            {
+                "pairs": [list(ab) for ab in cfg.flip_pairs],
+                "safe": list(cfg.flip_safe),
+                "never_flipped": never,
+            }
+            if flip
+            else None
+        ),
+        "class_weight": {
+            "mode": cfg.class_weight,
+            "weights": {ds.labels[i]: w for i, w in cw.items()} if cw else None,
+            "train_counts": {
+                lab: int(n)
+                for lab, n in zip(
+                    ds.labels,
+                    np.bincount(data["train"][2], minlength=contract.num_classes),
+                    strict=True,
+                )
+            },
+        },
+        "trainable_params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        "backbone_trainable_params": (
+            int(sum(np.prod(w.shape) for w in backbone.trainable_weights)) if backbone else None
+        ),
         "decode_seconds": round(decode_s, 2),
         "fit_seconds": round(fit_s, 2),
         "train_step_seconds_median": timer.median(),
@@ -504,20 +711,31 @@ def _config_json(cfg: TrainConfig) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
 
 
-def _StateWriter(path: Path, cfg: TrainConfig, state: dict | None):  # noqa: N802
-    """A callback writing `checkpoints/state.json` after each epoch (for --resume)."""
+def _StateWriter(path: Path, cfg: TrainConfig, state: dict | None, weights: dict | None):  # noqa: N802
+    """A callback writing `checkpoints/state.json` after each epoch (for --resume).
+
+    Besides the epoch and the best val accuracy it keeps the training phase (2: fine-tuning)
+    and the record of the backbone weights the run started from.
+    """
     keras = require("keras")
 
     class StateWriter(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self.best = (state or {}).get("best_val_accuracy")
+            self.phase = (state or {}).get("phase", 1)
 
         def on_epoch_end(self, epoch, logs=None):
             v = (logs or {}).get("val_accuracy")
             if v is not None and (self.best is None or v > self.best):
                 self.best = float(v)
-            body = {"epoch": epoch + 1, "best_val_accuracy": self.best, "config": _config_json(cfg)}
+            body = {
+                "epoch": epoch + 1,
+                "best_val_accuracy": self.best,
+                "phase": self.phase,
+                "weights": weights,
+                "config": _config_json(cfg),
+            }
             atomic_write_text(path, json.dumps(body, indent=2) + "\n")
 
     return StateWriter()
