@@ -6,7 +6,7 @@ of one fold <= 10 minutes on 2 cores; ONNX vs Keras max |diff| <= 1e-4; FP16 gra
 top-1 agreement >= 99 %.
 
     python benchmarks/real_gestures.py [--data ../shared/data/egogestar_dev] [--folds 5]
-        [--archs hands,edge-tiny,edge-mnv3] [--work DIR] [--json OUT]
+        [--archs hands,edge-tiny,edge-mnv3] [--max-hands 1] [--work DIR] [--json OUT]
 
 Everything goes through the command line a user would type, each step in a child
 process: `edgeaction keypoints DATA --kind hands` once, then per fold `edgeaction train`
@@ -196,6 +196,9 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
     p.add_argument("--archs", default="hands", help="comma-separated (RGB ones are baselines)")
     p.add_argument("--epochs", type=int, help="override every arch's default epochs")
+    p.add_argument(
+        "--max-hands", type=int, default=1, choices=[1, 2], help="keypoints --max-hands (1)"
+    )
     p.add_argument("--work", help="keep everything here (default: a temp dir)")
     p.add_argument("--json", help="write the figures here")
     a = p.parse_args()
@@ -216,7 +219,7 @@ def main() -> int:
             allcsv = write_manifest(w / "all.csv", [(c, lab, "") for c, lab in clips])
             kp = run_cli(
                 "keypoints", allcsv, "--kind", "hands", "--out", w / "hands",
-                "--allow-outside-root",
+                "--allow-outside-root", "--max-hands", a.max_hands,
             )  # fmt: skip
             line = kp["out"].strip().splitlines()[-1]
             print(line)
