@@ -157,6 +157,7 @@ def cmd_train(a) -> int:
             class_weight=a.class_weight,
             max_bad_fraction=a.max_bad,
             patience=a.patience,
+            keep=a.keep,
             resume=a.resume,
             tensorboard=a.tensorboard,
             distribute=a.distribute,
@@ -788,6 +789,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--patience", type=int, default=0, help="early-stopping patience in epochs (0: off)"
+    )
+    t.add_argument(
+        "--keep",
+        choices=["best", "last"],
+        help="which epoch becomes model.keras: the best validation accuracy, or the last "
+        "one (default: the arch's; hands keeps the last: with a validation split of a few "
+        "clips per class the best is often a lucky early epoch)",
     )
     t.add_argument(
         "--resume",

@@ -428,7 +428,7 @@ def build_pose_lstm(contract: ModelContract, **_) -> keras.Model:
     return keras.Model(pose, _softmax(contract, x), name="pose_lstm")
 
 
-def _hands_branch(kp, widths=(64, 64), units: int = 64):
+def _hands_branch(kp, widths=(64, 64), units: int = 64, prefix: str = "kp"):
     """Conv1D-BN-ReLU blocks (local stroke shape) → bidirectional LSTM (the whole path).
 
     LSTM rather than GRU: tf2onnx maps it to ONNX's native `LSTM` op (TensorRT runs it
@@ -437,10 +437,10 @@ def _hands_branch(kp, widths=(64, 64), units: int = 64):
     L = keras.layers
     x = kp
     for i, w in enumerate(widths):
-        x = L.Conv1D(w, 3, padding="same", use_bias=False, name=f"kp_conv{i}")(x)
-        x = L.BatchNormalization(momentum=0.9, name=f"kp_bn{i}")(x)
-        x = L.ReLU(name=f"kp_relu{i}")(x)
-    return L.Bidirectional(L.LSTM(units), name="kp_bilstm")(x)
+        x = L.Conv1D(w, 3, padding="same", use_bias=False, name=f"{prefix}_conv{i}")(x)
+        x = L.BatchNormalization(momentum=0.9, name=f"{prefix}_bn{i}")(x)
+        x = L.ReLU(name=f"{prefix}_relu{i}")(x)
+    return L.Bidirectional(L.LSTM(units), name=f"{prefix}_bilstm")(x)
 
 
 def build_hands(contract: ModelContract, units: int = 64, **_) -> keras.Model:
@@ -460,7 +460,7 @@ def build_rgb_hands(contract: ModelContract, units: int = 64, **_) -> keras.Mode
     kp = keras.Input(contract.keypoint_shape()[1:], name=contract.pose_name)
     f = L.LSTM(units, name="frames_lstm")(f)
     f = L.Dropout(0.3, name="frames_dropout")(f)
-    h = _hands_branch(kp, units=units)
+    h = _hands_branch(kp, units=units, prefix="kp")
     x = L.Concatenate(name="fuse")([f, h])
     x = L.Dense(64, activation="relu", name="dense_64")(x)
     x = L.Dropout(0.3, name="dropout")(x)
@@ -484,6 +484,8 @@ class ArchSpec:
     heads: tuple[str, ...] = ()
     # Normalisation the backbone expects: (colour, scale, mean, std); None = contract default.
     norm: tuple | None = None
+    # Which epoch becomes model.keras: "best" validation accuracy, or the "last" one.
+    keep: str = "best"
 
     @property
     def keypoint_input(self) -> str:
@@ -548,6 +550,9 @@ ARCHS: dict[str, ArchSpec] = {
         frames=32,
         lr=2e-3,
         epochs=80,
+        # 5-fold CV on real gestures: the last epoch 88.4 %, the best of a ~20-clip
+        # validation split 84.1 % (a lucky early epoch)
+        keep="last",
     ),
     "rgb-hands": ArchSpec(
         build_rgb_hands,

@@ -68,6 +68,7 @@ class TrainConfig:
     layout: str | None = None
     keypoints_dir: Path | None = None
     augment: bool = True
+    keep: str | None = None
     weights: str | Path | None = None
     fine_tune: int = 0
     fine_tune_epochs: int = 10
@@ -388,6 +389,10 @@ def _resolve(cfg: TrainConfig, spec) -> TrainConfig:
         fail(f"--batch must be >= 1. Received: {cfg.batch}")
     if cfg.frames < 1 or not 16 <= cfg.size <= 1024:
         fail(f"--frames must be >= 1 and --size in 16..1024. Received: {cfg.frames}, {cfg.size}")
+    if cfg.keep is None:
+        cfg = replace(cfg, keep=spec.keep)
+    if cfg.keep not in ("best", "last"):
+        fail(f"--keep must be best or last. Received: {cfg.keep!r}")
     if not 0 <= cfg.max_bad_fraction <= 1:
         fail(f"--max-bad must be in 0..1. Received: {cfg.max_bad_fraction}")
     if cfg.fine_tune < 0 or cfg.fine_tune_epochs < 1:
@@ -626,7 +631,8 @@ def train(cfg: TrainConfig) -> dict:
             "batchnorm": "frozen, inference mode",
         }
     fit_s = time.monotonic() - t1
-    best_model = keras.saving.load_model(str(best), safe_mode=True)
+    kept = best if cfg.keep == "best" else last
+    best_model = keras.saving.load_model(str(kept), safe_mode=True)
     res, probs = {}, {}
     for split in ("val", "test"):
         x, p, y = data[split]
@@ -638,7 +644,7 @@ def train(cfg: TrainConfig) -> dict:
         else:
             res[f"{split}_accuracy"] = None
     with atomic_path(out / "model.keras") as tmp:
-        shutil.copyfile(best, tmp)
+        shutil.copyfile(kept, tmp)
     contract.save(out)
     report = check_writable_dir(out / "report", "report directory")
     history = _read_history(ckpt_dir / "history.csv")
