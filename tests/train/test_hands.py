@@ -84,6 +84,7 @@ def test_hands_trains_and_records_its_features(hands_data, tmp_path):
     m = json.loads((run / "report" / "metrics.json").read_text())
     assert m["clips"] == {"train": 2, "val": 2, "test": 2}
     assert m["config"]["augment"] is True and m["subsample"] >= 1
+    assert m["config"]["keep"] == "last"  # hands keeps its last epoch (ArchSpec.keep)
 
 
 def test_a_cache_of_another_max_hands_is_refused_at_evaluate(hands_data, tmp_path):
