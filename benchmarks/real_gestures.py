@@ -267,6 +267,8 @@ def main() -> int:
                 out["archs"][arch]["extract_plus_train_one_fold_s"] = round(
                     out["keypoints"]["extract_all_s"] + worst, 1
                 )
+            if a.json:  # after every arch: a long run stopped early keeps what it measured
+                Path(a.json).write_text(json.dumps({**out, "published": PUBLISHED}, indent=2))
             print(
                 f"{arch}: mean {100 * res['mean_accuracy']:.1f} ± {100 * res['std_accuracy']:.1f} % "
                 f"over {a.folds} folds (pooled {100 * res['pooled_accuracy']:.1f} %)"
