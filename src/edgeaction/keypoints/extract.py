@@ -500,7 +500,8 @@ def _index(cache_dir: str | os.PathLike) -> dict:
 
 def cache_kind(cache_dir: str | os.PathLike) -> str | None:
     """The keypoint kind a cache directory holds (from its index.json), or None."""
-    k = _index(cache_dir).get("kind", "pose") if _index(cache_dir) else None
+    index = _index(cache_dir)
+    k = index.get("kind", "pose") if index else None
     return k if k in KINDS else None
 
 
