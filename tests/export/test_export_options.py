@@ -165,15 +165,14 @@ def test_data_parity_refuses_a_cache_of_another_kind(pose_runs, synth_data, tmp_
 
 
 def test_hands_parity_runs_on_random_hand_keypoints(pose_runs, tmp_path):
-    from edgeaction.export.onnx_export import random_keypoint_input, random_raw_keypoints
-    from edgeaction.keypoints.features import HAND_LANDMARKS, found
+    from edgeaction.keypoints.features import HAND_LANDMARKS, found, random_input, random_raw
 
-    raw = random_raw_keypoints("hands", 64, 16, np.random.default_rng(0))
+    raw = random_raw("hands", 64, 16, np.random.default_rng(0))
     present = raw.reshape(64, 16, 2, -1)[..., HAND_LANDMARKS * 3]
     assert set(np.unique(present)) == {0.0, 1.0}  # hands come and go, as MediaPipe reports
     assert not found(raw.reshape(-1, raw.shape[-1]), "hands").all()
     c = ModelContract.load(pose_runs / "hands" / "contract.json")
-    x = random_keypoint_input(c, 4, np.random.default_rng(0))
+    x = random_input(c, 4, np.random.default_rng(0))
     assert x.shape == c.keypoint_shape(4) and np.isfinite(x).all()
     p = cli("export", pose_runs / "hands", "--out", tmp_path)
     assert "random hands keypoints through hands-v1" in p.stdout, p.stdout

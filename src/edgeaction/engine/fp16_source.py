@@ -124,7 +124,7 @@ def check_inputs(
     """Seeded inputs for `onnx` in the ranges it sees at run time, and their description.
 
     A whole model gets `n` random uint8 clips normalised as `preprocess.normalize` does
-    (and, for a keypoint input, `export.onnx_export.random_keypoint_input`: uniform
+    (and, for a keypoint input, `keypoints.features.random_input`: uniform
     landmarks for `pose-xyzv`, random raw keypoints of the kind through the contract's
     feature set otherwise); an encoder gets the frames of those clips;
     a head gets the features `encoder.onnx` beside it computes from them (float32 ORT).
@@ -139,9 +139,9 @@ def check_inputs(
         if c.uses_frames:
             feed[c.input_name] = normalize(clips, c)
         if c.uses_keypoints:
-            from ..export.onnx_export import random_keypoint_input
+            from ..keypoints.features import random_input
 
-            feed[c.pose_name] = random_keypoint_input(c, n, rng)
+            feed[c.pose_name] = random_input(c, n, rng)
         return feed, f"{n} seeded random clips"
     frames = normalize(clips.reshape(1, -1, c.height, c.width, 3), replace(c, layout="NTHWC"))[0]
     if part.part == "encoder":

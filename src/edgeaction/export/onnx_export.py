@@ -118,7 +118,7 @@ def export_model(
             the run was trained with: seed, layout and short-clip policy from
             `RUN/report/metrics.json`), normalised as the contract says. None: seeded
             random inputs (for a keypoint input: random raw keypoints of the model's kind
-            through its feature set, see `random_keypoint_input`).
+            through its feature set, see `keypoints.features.random_input`).
         pose_dir: Path or None. Keypoint cache of `data` from `edgeaction keypoints`
             (`--keypoints DIR`), of the kind the model reads; with `data` only. None:
             a keypoint model's held-out clips get their keypoints extracted with
@@ -512,76 +512,19 @@ def _held_out(ds, split, contract, pose_dir, ex, policy, limit, clips, poses, ba
         poses.append(kp)
 
 
-def random_raw_keypoints(kind: str, n: int, frames: int, rng: np.random.Generator) -> np.ndarray:
-    """Seeded raw keypoint windows `(n, frames, RAW_DIMS[kind])` float32 shaped like MediaPipe's.
-
-    Pose: uniform 0..1 (x, y, z, visibility). Hands: per window and slot a hand whose
-    21 landmarks sit around a centre that moves across the frame (x, y in 0..1, z
-    small), present in most frames of slot 0 and some of slot 1 (absent slots zeros, as
-    extraction writes them), with a handedness flag and score; about one window in 8
-    has no hand at all. For parity checks on inputs a real feature set sees.
-
-    Args:
-        kind: String. `"pose"`, `"hands"` or `"pose+hands"`.
-        n: Integer. Windows.
-        frames: Integer. T, frames per window.
-        rng: numpy Generator.
-    """
-    from ..keypoints import check_kind
-    from ..keypoints.features import HAND_LANDMARKS, HAND_SLOT, HAND_SLOTS, RAW_DIMS
-
-    check_kind(kind)
-    parts = []
-    if kind in ("pose", "pose+hands"):
-        parts.append(rng.uniform(0.0, 1.0, (n, frames, RAW_DIMS["pose"])))
-    if kind in ("hands", "pose+hands"):
-        u = np.linspace(0.0, 1.0, frames)[None, :, None, None]
-        a, b = rng.uniform(0.2, 0.8, (2, n, 1, HAND_SLOTS, 2))
-        centre = a + (b - a) * u + rng.normal(0.0, 0.01, (n, frames, HAND_SLOTS, 2))
-        shape = rng.uniform(-0.08, 0.08, (n, 1, HAND_SLOTS, HAND_LANDMARKS, 2))
-        jitter = rng.normal(0.0, 0.003, (n, frames, HAND_SLOTS, HAND_LANDMARKS, 2))
-        xy = centre[..., None, :] + shape + jitter
-        z = rng.uniform(-0.1, 0.1, (n, frames, HAND_SLOTS, HAND_LANDMARKS, 1))
-        xyz = np.concatenate([np.clip(xy, 0.0, 1.0), z], -1).reshape(n, frames, HAND_SLOTS, -1)
-        present = rng.random((n, frames, HAND_SLOTS)) < np.array([0.9, 0.3])
-        present &= rng.random((n, 1, 1)) >= 0.125
-        right = rng.integers(0, 2, (n, 1, HAND_SLOTS)).astype(np.float64)
-        score = rng.uniform(0.5, 1.0, (n, 1, HAND_SLOTS))
-        h = np.zeros((n, frames, HAND_SLOTS, HAND_SLOT))
-        h[..., : HAND_LANDMARKS * 3] = xyz * present[..., None]
-        h[..., HAND_LANDMARKS * 3] = present
-        h[..., HAND_LANDMARKS * 3 + 1] = right * present
-        h[..., HAND_LANDMARKS * 3 + 2] = score * present
-        parts.append(h.reshape(n, frames, -1))
-    return np.concatenate(parts, -1).astype(np.float32)
-
-
-def random_keypoint_input(contract, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Seeded keypoint input `(n, T, D)` float32 for a keypoint model's checks.
-
-    The `pose-xyzv` feature set (raw pose landmarks as they are) gets uniform 0..1 values
-    of the contract's shape, as before; other feature sets get `random_raw_keypoints` of
-    their kind through `keypoints.compute`, so the values are those the model sees.
-    """
-    if contract.keypoint_features == "pose-xyzv":
-        return rng.random((n, *contract.keypoint_shape()[1:]), dtype=np.float32)
-    from ..keypoints import compute
-
-    raw = random_raw_keypoints(contract.keypoint_kind, n, contract.frames, rng)
-    return compute(contract.keypoint_features, raw)
-
-
 def random_inputs(contract, specs: list[dict], n: int) -> tuple[dict[str, np.ndarray], str]:
     """Seeded parity inputs made here (keypoint feature sets other than `pose-xyzv`).
 
     Frames are uniform in their spec's range, as the converter draws them; the keypoint
-    input is `random_keypoint_input`.
+    input is `keypoints.features.random_input`.
     """
+    from ..keypoints.features import random_input
+
     rng = np.random.default_rng(0)
     feed = {}
     for spec in specs:
         if contract.uses_keypoints and spec["name"] == contract.pose_name:
-            feed[spec["name"]] = random_keypoint_input(contract, n, rng)
+            feed[spec["name"]] = random_input(contract, n, rng)
         else:
             size = (n, *spec["shape"][1:])
             feed[spec["name"]] = rng.uniform(*spec["range"], size).astype(np.float32)

@@ -169,12 +169,11 @@ def _hands_v1(raw: np.ndarray) -> np.ndarray:
     seen_share = np.full((t, 1), seen.mean() if t else 0.0, np.float32)
     # the gesture is what the hand did while it was seen: gaps are closed up, so a lost
     # frame is neither a jump nor a pause (a window with < 2 seen frames keeps its frames)
-    sel = _seen_frames(seen)
-    if seen.sum() >= 2:
-        track, slot = track[sel], slot[sel]
-    elif not seen.any():
+    sel = _seen_frames(seen)  # every frame when it was seen in fewer than two
+    track, slot = track[sel], slot[sel]
+    if not seen.any():
         track = np.full_like(track, 0.5)
-    else:
+    elif seen.sum() == 1:
         track = np.repeat(track[seen], t, axis=0)
     tip = track[:, INDEX_TIP, :2]
     centre = tip.mean(0)
@@ -187,9 +186,8 @@ def _hands_v1(raw: np.ndarray) -> np.ndarray:
     ]
     # the other slot: present, and its wrist relative to the tracked fingertip
     other_slot = np.where(slot >= 0, 1 - slot, 1 - int(np.argmax(meta[..., 0].sum(0))))
-    rows = sel if seen.sum() >= 2 else np.arange(t)
-    other_here = meta[rows, other_slot, 0] > 0.5
-    other_pos = np.where(other_here[:, None], hands[rows, other_slot, WRIST, :2] - tip, 0.0)
+    other_here = meta[sel, other_slot, 0] > 0.5
+    other_pos = np.where(other_here[:, None], hands[sel, other_slot, WRIST, :2] - tip, 0.0)
     out = np.concatenate(
         [
             seen_share,
@@ -275,6 +273,62 @@ def compute(name: str, raw: np.ndarray) -> np.ndarray:
             return np.zeros((0, a.shape[1], fs.dims), np.float32)
         return np.stack([fs.fn(w) for w in a])
     return fs.fn(a)
+
+
+# ---- seeded random inputs (parity and float16 checks) -------------------------------------
+def random_raw(kind: str, n: int, frames: int, rng: np.random.Generator) -> np.ndarray:
+    """Seeded raw keypoint windows `(n, frames, RAW_DIMS[kind])` float32 shaped like MediaPipe's.
+
+    Pose: uniform 0..1 (x, y, z, visibility). Hands: per window and slot a hand whose
+    21 landmarks sit around a centre that moves across the frame (x, y in 0..1, z
+    small), present in most frames of slot 0 and some of slot 1 (absent slots zeros, as
+    extraction writes them), with a handedness flag and score; about one window in 8
+    has no hand at all. For parity checks on inputs a real feature set sees.
+
+    Args:
+        kind: String. `"pose"`, `"hands"` or `"pose+hands"`.
+        n: Integer. Windows.
+        frames: Integer. T, frames per window.
+        rng: numpy Generator.
+    """
+    if kind not in KINDS:
+        fail(f"keypoint kind must be one of {', '.join(KINDS)}. Received: {kind!r}")
+    parts = []
+    if kind in ("pose", "pose+hands"):
+        parts.append(rng.uniform(0.0, 1.0, (n, frames, RAW_DIMS["pose"])))
+    if kind in ("hands", "pose+hands"):
+        u = np.linspace(0.0, 1.0, frames)[None, :, None, None]
+        a, b = rng.uniform(0.2, 0.8, (2, n, 1, HAND_SLOTS, 2))
+        centre = a + (b - a) * u + rng.normal(0.0, 0.01, (n, frames, HAND_SLOTS, 2))
+        shape = rng.uniform(-0.08, 0.08, (n, 1, HAND_SLOTS, HAND_LANDMARKS, 2))
+        jitter = rng.normal(0.0, 0.003, (n, frames, HAND_SLOTS, HAND_LANDMARKS, 2))
+        xy = centre[..., None, :] + shape + jitter
+        z = rng.uniform(-0.1, 0.1, (n, frames, HAND_SLOTS, HAND_LANDMARKS, 1))
+        xyz = np.concatenate([np.clip(xy, 0.0, 1.0), z], -1).reshape(n, frames, HAND_SLOTS, -1)
+        present = rng.random((n, frames, HAND_SLOTS)) < np.array([0.9, 0.3])
+        present &= rng.random((n, 1, 1)) >= 0.125
+        right = rng.integers(0, 2, (n, 1, HAND_SLOTS)).astype(np.float64)
+        score = rng.uniform(0.5, 1.0, (n, 1, HAND_SLOTS))
+        h = np.zeros((n, frames, HAND_SLOTS, HAND_SLOT))
+        h[..., : HAND_LANDMARKS * 3] = xyz * present[..., None]
+        h[..., HAND_LANDMARKS * 3] = present
+        h[..., HAND_LANDMARKS * 3 + 1] = right * present
+        h[..., HAND_LANDMARKS * 3 + 2] = score * present
+        parts.append(h.reshape(n, frames, -1))
+    return np.concatenate(parts, -1).astype(np.float32)
+
+
+def random_input(contract, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Seeded keypoint input `(n, T, D)` float32 for a keypoint model's checks.
+
+    The `pose-xyzv` feature set (raw pose landmarks as they are) gets uniform 0..1 values
+    of the contract's shape, as before; other feature sets get `random_raw` of
+    their kind through `keypoints.compute`, so the values are those the model sees.
+    """
+    if contract.keypoint_features == "pose-xyzv":
+        return rng.random((n, *contract.keypoint_shape()[1:]), dtype=np.float32)
+    raw = random_raw(contract.keypoint_kind, n, contract.frames, rng)
+    return compute(contract.keypoint_features, raw)
 
 
 # ---- augmentation (training only) ---------------------------------------------------------
