@@ -8,6 +8,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -225,3 +226,18 @@ def test_imports_no_tensorflow(tmp_path, tiny_onnx, fake_venv):
         "jetson", "service", tiny_onnx, "--source", RTSP, "--out", tmp_path / "o",
         "--venv", fake_venv,
     )  # fmt: skip
+
+
+def test_run_arg_check_asks_run_not_the_whole_cli():
+    """No import circle cli -> jetson -> cli: the service learns `run`'s options from
+    `commands.run` alone, and still refuses an option `run` does not have."""
+    code = (
+        "import sys\n"
+        "from edgeaction.jetson.service import check_run_args\n"
+        "assert check_run_args(['--smooth 3', '--backend=tensorrt']) == "
+        "['--smooth', '3', '--backend=tensorrt']\n"
+        "loaded = sorted(m for m in sys.modules if m == 'edgeaction.cli')\n"
+        "print(loaded)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "[]", p.stdout + p.stderr

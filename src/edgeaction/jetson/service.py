@@ -246,31 +246,20 @@ def check_run_args(args: list[str]) -> list[str]:
             out += shlex.split(a)
         except ValueError as e:
             fail(f"--run-arg {a!r}: {e}")
-    known = _run_options()
+    from ..commands.run import option_strings
+
+    known = option_strings()
     for w in out:
         if not w.startswith("-") or w == "-":
             continue
         opt = w.split("=", 1)[0]
         if opt in _OWN_RUN_OPTIONS:
             fail(f"--run-arg {w!r}: the service sets {opt} itself; use this command's option")
-        if known and opt not in known:
+        if opt not in known:
             fail(
                 f"--run-arg {w!r}: `edgeaction run` has no option {opt} (see `edgeaction run --help`)"
             )
     return out
-
-
-def _run_options() -> set[str]:
-    try:
-        from ..cli import build_parser
-
-        p = build_parser()
-        for act in p._actions:
-            if isinstance(act, argparse._SubParsersAction) and "run" in act.choices:
-                return set(act.choices["run"]._option_string_actions)
-    except Exception:  # never block generation on an introspection problem
-        pass
-    return set()
 
 
 def _output_path(path: str, what: str) -> str:
