@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 
-from . import __version__
+from . import __version__, options
 from .commands import (
     bench,
     build_engine,
@@ -64,9 +64,17 @@ gestures (hand keypoints): edgeaction keypoints data/ --kind hands --out hands/
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser (and its sub-parsers' class), whose error stays one line even when
+    the offending value holds a newline (`unrecognized arguments: ...` echoes it raw)."""
+
+    def error(self, message: str):
+        super().error(options.one_line(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `edgeaction` parser: global options and one sub-parser per command."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="edgeaction",
         description="Video action/gesture recognition: Keras training → ONNX → TensorRT → GStreamer.",
         epilog=EPILOG,
@@ -112,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_engine_main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="build-engine",
         description=build_engine.DESCRIPTION,
         epilog=build_engine.EPILOG,

@@ -24,6 +24,7 @@ from edgeaction.errors import EdgeActionError
 from edgeaction.jetson import deepstream as ds
 from edgeaction.preprocess import normalize
 from tests.conftest import cli, cli_no_tf, make_onnx, one_line_error
+from tests.test_options import usage_error
 
 CONFIGS = ("config_infer.txt", "config_preprocess.txt")
 
@@ -389,11 +390,19 @@ def test_cli_errors_are_one_line(tmp_path, tiny_contract):
             "DeepStream configs support frame-only models",
         )
     good = make_onnx(tmp_path / "good.onnx", tiny_contract)
-    for flag, value, needle in (("--batch", 0, "--batch must be >= 1"), ("--streams", -1, ">= 1")):
-        one_line_error(
+    for flag, value in (("--batch", 0), ("--streams", -1)):  # refused by options.positive_int
+        usage_error(
             cli("jetson", "deepstream", good, "--out", tmp_path / "c", flag, value, check=False),
-            needle,
+            f"argument {flag}: expected a number >= 1",
         )
+    for bad in ("not a uri", "rtsp://cam/a\nb", "file://relative/a.mp4"):  # were exit 0
+        p = cli("jetson", "deepstream", good, "--out", tmp_path / "g", "--sources", bad,
+                "rtsp://cam/2", check=False)  # fmt: skip
+        if bad.startswith("file:"):  # a URI, but not one uridecodebin can open here
+            one_line_error(p, "--sources", "absolute path")
+        else:
+            usage_error(p, "--sources")
+        assert not (tmp_path / "g").exists()
     afile = tmp_path / "afile"
     afile.write_text("x")
     one_line_error(cli("jetson", "deepstream", good, "--out", afile, check=False), "is a file")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .common import positive_int, status_line, trt_precision_arg
+from .. import options
+from .common import status_line, trt_precision_arg
 
 BENCH_EPILOG = """\
 for each --batch size: random clips in the contract's layout and dtype, --warmup-ms of
@@ -77,7 +77,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog=BENCH_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    bn.add_argument("model", help="ONNX model or export directory (or a TensorRT engine)")
+    bn.add_argument(
+        "model", type=options.path, help="ONNX model or export directory (or a TensorRT engine)"
+    )
     bn.add_argument(
         "--backend",
         default="auto",
@@ -86,37 +88,56 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     bn.add_argument(
         "--cache-dir",
-        type=Path,
+        type=options.pathlib_path,
         help="TensorRT engine cache for an .onnx model with --backend tensorrt "
         "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
     )
     trt_precision_arg(bn, "profile MIN:MAX:MAX of --batch")
     bn.add_argument(
-        "--batch", default="1", metavar="N[,N...]", help="batch sizes, e.g. 1,4,8 (default 1)"
+        "--batch",
+        type=options.text,
+        default="1",
+        metavar="N[,N...]",
+        help="batch sizes, e.g. 1,4,8 (default 1)",
     )
     bn.add_argument(
-        "--warmup-ms", type=float, default=200.0, help="untimed warm-up per batch (default 200)"
+        "--warmup-ms",
+        type=options.milliseconds,
+        default=200.0,
+        help="untimed warm-up per batch (default 200)",
     )
     bn.add_argument(
-        "--duration-s", type=float, default=3.0, help="minimum timed seconds per batch (default 3)"
+        "--duration-s",
+        type=options.non_negative_float,
+        default=3.0,
+        help="minimum timed seconds per batch (default 3)",
     )
     bn.add_argument(
         "--iterations",
-        type=positive_int,
+        type=options.positive_int,
         default=10,
         help="minimum timed inferences per batch (default 10)",
     )
     bn.add_argument(
         "--percentiles",
+        type=options.text,
         default="90,95,99",
         metavar="P[,P...]",
         help="latency percentiles to report (default 90,95,99)",
     )
     bn.add_argument(
         "--end-to-end",
+        type=options.path,
         metavar="CLIP",
         help="also time GStreamer decode + normalise + infer of this video, batch 1",
     )
-    bn.add_argument("--json", metavar="FILE", help="write all figures as JSON here")
-    bn.add_argument("--plot", metavar="FILE.png", help="write latency and throughput plots here")
+    bn.add_argument(
+        "--json", type=options.path, metavar="FILE", help="write all figures as JSON here"
+    )
+    bn.add_argument(
+        "--plot",
+        type=options.path,
+        metavar="FILE.png",
+        help="write latency and throughput plots here",
+    )
     bn.set_defaults(fn=run)

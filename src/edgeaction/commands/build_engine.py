@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import positive_int
+from .. import options
 
 DESCRIPTION = (
     "Compile an ONNX model from `edgeaction export` into a TensorRT engine with a "
@@ -51,11 +51,13 @@ def run(a) -> int:
 def add_engine_args(b: argparse.ArgumentParser, own_verbose: bool = True) -> None:
     b.add_argument(
         "model",
+        type=options.path,
         help="ONNX model from `edgeaction export` (model.onnx or its directory; or "
         "encoder.onnx / head.onnx of a --split export)",
     )
     b.add_argument(
         "--out",
+        type=options.path,
         help="engine path (default: beside the model, {stem}_b{MAX}_{fp16|fp32}_{sm87}.engine)",
     )
     b.add_argument(
@@ -67,21 +69,37 @@ def add_engine_args(b: argparse.ArgumentParser, own_verbose: bool = True) -> Non
         "else from a float16 conversion made now and checked against float32 under ORT",
     )
     b.add_argument(
-        "--batch", default="1:4:8", metavar="MIN:OPT:MAX", help="batch profile (default 1:4:8)"
+        "--batch",
+        type=options.text,
+        default="1:4:8",
+        metavar="MIN:OPT:MAX",
+        help="batch profile (default 1:4:8)",
     )
     b.add_argument(
-        "--workspace", type=positive_int, metavar="MiB", help="workspace memory pool limit"
+        "--workspace", type=options.positive_int, metavar="MiB", help="workspace memory pool limit"
     )
-    b.add_argument("--timing-cache", metavar="FILE", help="timing cache to read and update")
     b.add_argument(
-        "--opt-level", type=int, choices=range(6), metavar="0-5", help="builder optimisation level"
+        "--timing-cache", type=options.path, metavar="FILE", help="timing cache to read and update"
     )
-    b.add_argument("--dla-core", type=int, metavar="N", help="build for DLA core N (Jetson)")
+    b.add_argument(
+        "--opt-level",
+        type=options.integer,
+        choices=range(6),
+        metavar="0-5",
+        help="builder optimisation level",
+    )
+    b.add_argument(
+        "--dla-core",
+        type=options.non_negative_int,
+        metavar="N",
+        help="build for DLA core N (Jetson)",
+    )
     b.add_argument(
         "--gpu-fallback", action="store_true", help="with --dla-core: run the rest on the GPU"
     )
     b.add_argument(
         "--layer-info",
+        type=options.path,
         metavar="FILE.json",
         help="write each layer's tactic and input/output precisions (TensorRT's engine "
         "inspector, as trtexec --exportLayerInfo): which layers really run in FP16",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from .. import options
+
 CHECK_EPILOG = """\
 checks (blocker: the build fails; warning: it builds, check it; info):
   valid ONNX        onnx.checker and strict shape inference                  blocker
@@ -52,13 +54,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog=CHECK_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    k.add_argument("model", help="ONNX model, or an export directory holding model.onnx")
+    k.add_argument(
+        "model", type=options.path, help="ONNX model, or an export directory holding model.onnx"
+    )
     k.add_argument(
         "--trt",
-        type=int,
+        type=options.integer,
         choices=[10, 11],
         default=10,
         help="TensorRT major version to check against (default 10, as on Jetson/JetPack 6)",
     )
-    k.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
+    k.add_argument(
+        "--json", type=options.path, metavar="OUT", help="also write the report as JSON to OUT"
+    )
     k.set_defaults(fn=run)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from .. import options
 
 
 def status_line(text: str) -> None:
@@ -28,16 +29,6 @@ def progress(desc: str, total: int):
     return step
 
 
-def positive_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number. Received: {s!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1. Received: {v}")
-    return v
-
-
 def dataset_args(p: argparse.ArgumentParser, verb: str) -> None:
     """--layout, --split, --pose, --batch, --seed, --allow-outside-root and --unsafe-keras,
     as `evaluate` and `compare` take them."""
@@ -57,20 +48,23 @@ def dataset_args(p: argparse.ArgumentParser, verb: str) -> None:
         "--keypoints",
         "--pose",
         dest="keypoints",
-        type=Path,
+        type=options.pathlib_path,
         metavar="DIR",
         help="keypoint cache from `edgeaction keypoints` (keypoint models; default: extracted "
         "on the fly with MediaPipe); --pose is an alias",
     )
     p.add_argument(
         "--batch",
-        type=positive_int,
+        type=options.positive_int,
         default=8,
         metavar="N",
         help="clips per inference call (default 8)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of the stratified split (default 0, as train)"
+        "--seed",
+        type=options.seed,
+        default=0,
+        help="seed of the stratified split (default 0, as train)",
     )
     outside_root_arg(p)
     unsafe_keras_arg(p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import options
 from .common import dataset_args
 
 COMPARE_EPILOG = """\
@@ -66,18 +67,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     cp.add_argument(
         "model_a",
+        type=options.path,
         metavar="A",
         help="reference model: run directory or .keras, export directory or .onnx, or engine",
     )
     cp.add_argument(
-        "model_b", metavar="B", help="model to check against A (e.g. model_fp16.onnx, engine)"
+        "model_b",
+        type=options.path,
+        metavar="B",
+        help="model to check against A (e.g. model_fp16.onnx, engine)",
     )
     cp.add_argument(
-        "--data", required=True, metavar="DIR", help="labelled data set (any layout train reads)"
+        "--data",
+        type=options.path,
+        required=True,
+        metavar="DIR",
+        help="labelled data set (any layout train reads)",
     )
-    cp.add_argument("--json", metavar="FILE", help="also write the full result as JSON to FILE")
+    cp.add_argument(
+        "--json",
+        type=options.path,
+        metavar="FILE",
+        help="also write the full result as JSON to FILE",
+    )
     cp.add_argument(
         "--plot",
+        type=options.path,
         metavar="FILE.png",
         help="also draw per-class disagreement and the per-clip |Δ| histogram (PNG)",
     )

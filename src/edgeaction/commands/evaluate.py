@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from .. import options
 from .common import dataset_args
 
 EVALUATE_EPILOG = """\
@@ -74,12 +74,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     v.add_argument(
         "model",
+        type=options.path,
         help="run directory or model.keras (contract.json beside it), export directory or "
         ".onnx file, or a TensorRT engine",
     )
-    v.add_argument("data", help="labelled data set (any layout `edgeaction train` reads)")
     v.add_argument(
-        "--out", type=Path, metavar="DIR", help="report directory (default <model dir>/eval-<data>)"
+        "data", type=options.path, help="labelled data set (any layout `edgeaction train` reads)"
+    )
+    v.add_argument(
+        "--out",
+        type=options.pathlib_path,
+        metavar="DIR",
+        help="report directory (default <model dir>/eval-<data>)",
     )
     dataset_args(v, "score")
     v.add_argument(

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from .. import options
 from .common import outside_root_arg, unsafe_keras_arg
 
 
@@ -41,18 +42,28 @@ def run(a) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `export` on the top-level sub-parsers."""
     e = sub.add_parser("export", help="export a trained run to ONNX with its contract")
-    e.add_argument("run", help="run directory from `edgeaction train` (or a model.keras)")
-    e.add_argument("--out", required=True, help="output directory (model.onnx, contract.json)")
-    e.add_argument("--opset", type=int, default=17, help="ONNX opset 13..18 (default 17)")
+    e.add_argument(
+        "run", type=options.path, help="run directory from `edgeaction train` (or a model.keras)"
+    )
+    e.add_argument(
+        "--out",
+        type=options.path,
+        required=True,
+        help="output directory (model.onnx, contract.json)",
+    )
+    e.add_argument(
+        "--opset", type=options.integer, default=17, help="ONNX opset 13..18 (default 17)"
+    )
     e.add_argument(
         "--triton",
-        type=Path,
+        type=options.pathlib_path,
         metavar="DIR",
         help="also write a Triton Inference Server model repository: DIR/<name>/config.pbtxt, "
         "labels.txt, 1/model.onnx",
     )
     e.add_argument(
         "--data",
+        type=options.path,
         metavar="DATA",
         help="check parity on held-out clips of this data set (its test split, else val; "
         "default: seeded random inputs)",
@@ -61,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--keypoints",
         "--pose",
         dest="keypoints",
-        type=Path,
+        type=options.pathlib_path,
         metavar="DIR",
         help="keypoint cache of --data from `edgeaction keypoints` (keypoint models; default: "
         "extracted on the fly); --pose is an alias",

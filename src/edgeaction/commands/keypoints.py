@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from .. import options
 from .common import outside_root_arg
 
 KEYPOINTS_EPILOG = """\
@@ -75,8 +75,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             epilog=KEYPOINTS_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        x.add_argument("data", help="labelled data set (any layout `edgeaction train` reads)")
-        x.add_argument("--out", type=Path, required=True, help="cache directory to write")
+        x.add_argument(
+            "data",
+            type=options.path,
+            help="labelled data set (any layout `edgeaction train` reads)",
+        )
+        x.add_argument(
+            "--out", type=options.pathlib_path, required=True, help="cache directory to write"
+        )
         if alias:
             x.set_defaults(kind="pose", max_hands=2)
         else:
@@ -88,7 +94,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             )
             x.add_argument(
                 "--max-hands",
-                type=int,
+                type=options.integer,
                 choices=[1, 2],
                 default=2,
                 help="hands MediaPipe looks for (default 2). 1 for one-handed gestures: with "

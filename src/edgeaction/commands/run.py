@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import positive_int, status_line, trt_precision_arg
+from .. import options
+from .common import status_line, trt_precision_arg
 
 RUN_EPILOG = """\
 examples:
@@ -157,31 +158,49 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
     def add(*args, **kw) -> None:
         acts.append(r.add_argument(*args, **kw))
 
-    add("model", help="ONNX model or export directory from `edgeaction export`, or an engine")
+    add(
+        "model",
+        type=options.path,
+        help="ONNX model or export directory from `edgeaction export`, or an engine",
+    )
     add(
         "--source",
+        type=options.source,
         action="append",
         required=True,
         metavar="SOURCE",
         help="video file, rtsp://[user:pass@]host/path, v4l2:///dev/videoN, csi://N (Jetson), "
         "test://PATTERN[?fps=30&width=320&height=240&frames=N&live=0]; repeat for more streams",
     )
-    add("--events", help="JSON-lines output file ('-' for stdout; default stdout)")
+    add(
+        "--events",
+        type=options.path,
+        help="JSON-lines output file ('-' for stdout; default stdout)",
+    )
     add(
         "--out-video",
+        type=options.path,
         help="annotated MP4 (one source), or a directory / NAME.mp4 (NAME-N.mp4 per stream)",
     )
-    add("--metrics", help="write the run's figures as JSON here on exit")
-    add("--stride", type=positive_int, help="frames between windows (default: the contract's)")
-    add("--subsample", type=positive_int, help="keep every n-th frame (default: the contract's)")
+    add("--metrics", type=options.path, help="write the run's figures as JSON here on exit")
+    add(
+        "--stride",
+        type=options.positive_int,
+        help="frames between windows (default: the contract's)",
+    )
+    add(
+        "--subsample",
+        type=options.positive_int,
+        help="keep every n-th frame (default: the contract's)",
+    )
     add(
         "--max-batch",
-        type=positive_int,
+        type=options.positive_int,
         help="windows per runner call across streams (default 8, capped by the engine)",
     )
     add(
         "--batch-timeout-ms",
-        type=float,
+        type=options.milliseconds,
         default=20.0,
         help="longest a ready window waits for its batch to fill (default 20)",
     )
@@ -193,7 +212,7 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
     )
     add(
         "--smooth",
-        type=positive_int,
+        type=options.positive_int,
         default=1,
         help="smooth labels over N windows so they don't flicker (default 1: off)",
     )
@@ -210,18 +229,18 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
         help="run the encoder once per frame and the head per window (needs `export --split`; "
         "auto: when encoder.onnx/head.onnx are present and windows overlap)",
     )
-    add("--top-k", type=positive_int, default=3, help="labels in each event's top_k")
-    add("--duration", type=float, help="stop after this many seconds")
+    add("--top-k", type=options.positive_int, default=3, help="labels in each event's top_k")
+    add("--duration", type=options.seconds, help="stop after this many seconds")
     add(
         "--queue",
-        type=positive_int,
+        type=options.positive_int,
         default=16,
         help="decoded frames queued per stream; live streams drop beyond it (default 16)",
     )
     add("--no-reconnect", action="store_true", help="do not reconnect lost RTSP/camera streams")
     add(
         "--decode-nice",
-        type=int,
+        type=options.integer,
         choices=range(0, 20),
         metavar="N",
         help="run decoding threads N nicer than inference, so a saturated machine classifies "
@@ -236,7 +255,7 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
     add("--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"], help="runner")
     add(
         "--cache-dir",
-        type=Path,
+        type=options.pathlib_path,
         help="TensorRT engine cache for an .onnx model with --backend tensorrt "
         "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
     )

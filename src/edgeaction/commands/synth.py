@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from .common import positive_int, progress
+from .. import options
+from .common import progress
 
 
 def run(a) -> int:
@@ -33,21 +34,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser(
         "synth", help="render synthetic stick-figure action clips (MP4) + split manifest"
     )
-    s.add_argument("out", help="output directory (OUT/<label>/<clip>.mp4, OUT/manifest.csv)")
     s.add_argument(
-        "--classes", type=positive_int, default=7, help="number of actions, 2..7 (default 7)"
+        "out", type=options.path, help="output directory (OUT/<label>/<clip>.mp4, OUT/manifest.csv)"
     )
     s.add_argument(
-        "--clips-per-class", type=positive_int, default=40, help="clips per action (default 40)"
-    )
-    s.add_argument("--frames", type=positive_int, default=16, help="frames per clip (default 16)")
-    s.add_argument(
-        "--size", type=positive_int, default=96, help="frame width and height (default 96)"
-    )
-    s.add_argument(
-        "--seed", type=int, default=0, help="random seed; same seed, same clips (default 0)"
+        "--classes",
+        type=options.positive_int,
+        default=7,
+        help="number of actions, 2..7 (default 7)",
     )
     s.add_argument(
-        "--fps", type=float, default=15.0, help="frame rate written to the files (default 15)"
+        "--clips-per-class",
+        type=options.positive_int,
+        default=40,
+        help="clips per action (default 40)",
+    )
+    s.add_argument(
+        "--frames", type=options.positive_int, default=16, help="frames per clip (default 16)"
+    )
+    s.add_argument(
+        "--size", type=options.positive_int, default=96, help="frame width and height (default 96)"
+    )
+    s.add_argument(
+        "--seed",
+        type=options.seed,
+        default=0,
+        help="random seed; same seed, same clips (default 0)",
+    )
+    s.add_argument(
+        "--fps", type=options.fps, default=15.0, help="frame rate written to the files (default 15)"
     )
     s.set_defaults(fn=run)

@@ -6,10 +6,10 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
 
+from .. import options
 from ..errors import EdgeActionError
-from .common import outside_root_arg, positive_int
+from .common import outside_root_arg
 
 # Kept here (not imported from train.models) so `edgeaction --help` never loads Keras;
 # tests/train/test_models.py checks it matches train.models.ARCHS.
@@ -138,6 +138,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "data",
+        type=options.path,
         nargs="?",
         help="data set: class folders <label>/<clip>.mp4, a frame-folder CSV "
         "(folder;label;index) or its directory with train.csv/val.csv, or a manifest CSV "
@@ -155,18 +156,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="print the architecture's layers, parameters and FLOPs per clip as JSON and exit",
     )
     t.add_argument(
-        "--classes", type=int, default=5, help="classes assumed by --describe (default 5)"
+        "--classes",
+        type=options.positive_int,
+        default=5,
+        help="classes assumed by --describe (default 5)",
     )
     t.add_argument(
         "--layout",
         choices=["folders", "frames", "manifest"],
         help="data layout (default: detected)",
     )
-    t.add_argument("--frames", type=positive_int, help="frames per clip, T (default: the arch's)")
-    t.add_argument("--size", type=positive_int, help="frame size in pixels (default: the arch's)")
-    t.add_argument("--epochs", type=positive_int, help="epochs (default: the arch's)")
-    t.add_argument("--batch", type=positive_int, help="batch size (default: the arch's)")
-    t.add_argument("--lr", type=float, help="learning rate (default: the arch's)")
+    t.add_argument(
+        "--frames", type=options.positive_int, help="frames per clip, T (default: the arch's)"
+    )
+    t.add_argument(
+        "--size", type=options.positive_int, help="frame size in pixels (default: the arch's)"
+    )
+    t.add_argument("--epochs", type=options.positive_int, help="epochs (default: the arch's)")
+    t.add_argument("--batch", type=options.positive_int, help="batch size (default: the arch's)")
+    t.add_argument("--lr", type=options.positive_float, help="learning rate (default: the arch's)")
     t.add_argument(
         "--head",
         choices=["gru", "lstm", "simplernn"],
@@ -176,7 +184,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--keypoints",
         "--pose",
         dest="keypoints",
-        type=Path,
+        type=options.pathlib_path,
         metavar="DIR",
         help="keypoint cache from `edgeaction keypoints DATA --kind KIND --out DIR`, of the "
         "kind the arch reads (hands: hands; seed-b, pose-lstm: pose); --pose is an alias",
@@ -189,6 +197,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "--weights",
+        type=options.path,
         metavar="imagenet|none|FILE",
         help="seed-a (ResNet50) and edge-mnv3 (MobileNetV3-Small) backbone weights: imagenet "
         "(default; the file must already be in the Keras cache, it is never downloaded), none "
@@ -197,7 +206,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "--fine-tune",
-        type=int,
+        type=options.non_negative_int,
         default=0,
         metavar="N",
         help="after the --epochs with a frozen backbone, unfreeze its top N layers with "
@@ -206,7 +215,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "--fine-tune-epochs",
-        type=positive_int,
+        type=options.positive_int,
         default=10,
         metavar="E",
         help="epochs of the --fine-tune phase (default 10)",
@@ -217,15 +226,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="loop",
         help="clips shorter than T: loop them or repeat the last frame (default loop)",
     )
-    t.add_argument("--seed", type=int, default=0, help="seed for split, init and augmentation")
+    t.add_argument(
+        "--seed", type=options.seed, default=0, help="seed for split, init and augmentation"
+    )
     t.add_argument(
         "--flip-pairs",
+        type=options.text,
         metavar="A:B,...",
         help="turn on the horizontal-flip augmentation: label pairs a mirror image swaps "
         "(e.g. left:right,swipe_left:swipe_right); a flipped clip of A is labelled B",
     )
     t.add_argument(
         "--flip-safe",
+        type=options.text,
         metavar="LABEL,...",
         help="turn on the horizontal flip for these mirror-symmetric classes (they keep "
         "their label). Classes in neither option are never flipped (logged); the default "
@@ -246,12 +259,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "--max-bad",
-        type=float,
+        type=options.fraction,
         default=0.05,
         help="stop when more than this fraction of clips cannot be decoded (default 0.05)",
     )
     t.add_argument(
-        "--patience", type=int, default=0, help="early-stopping patience in epochs (0: off)"
+        "--patience",
+        type=options.non_negative_int,
+        default=0,
+        help="early-stopping patience in epochs (0: off)",
     )
     t.add_argument(
         "--keep",
@@ -274,8 +290,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="train under tf.distribute.MirroredStrategy (all local GPUs; see README for several machines)",
     )
     t.add_argument(
-        "--name", help="model name used in events and engines (default: the --out folder name)"
+        "--name",
+        type=options.text,
+        help="model name used in events and engines (default: the --out folder name)",
     )
-    t.add_argument("--out", type=Path, help="run directory to write")
+    t.add_argument("--out", type=options.pathlib_path, help="run directory to write")
     outside_root_arg(t)
     t.set_defaults(fn=run)
