@@ -161,11 +161,8 @@ def add_parser(jsub: argparse._SubParsersAction) -> None:
         "  sudo edgeaction jetson power --clocks on   # before benchmarking; --clocks off after\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--mode",
-        type=options.non_negative_int,
-        metavar="N",
-        help="set power mode N (nvpmodel -m N)",
+    p.add_argument(  # options.integer: the range check and its message are cmd_power's
+        "--mode", type=options.integer, metavar="N", help="set power mode N (nvpmodel -m N)"
     )
     p.add_argument(
         "--clocks",
