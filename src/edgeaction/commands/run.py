@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import options
@@ -91,6 +92,12 @@ def run(a) -> int:
         for sig, h in old.items():
             signal.signal(sig, h)
     status_line("")
+    _print_summary(m)
+    return 0
+
+
+def _print_summary(m: dict) -> None:
+    """One line per stream and one for the run, on stderr."""
     lat = m.get("latency_ms", {})
 
     def pct(k: str) -> str:
@@ -117,7 +124,6 @@ def run(a) -> int:
         + (f"; stopped by {m['stopped_by']}" if m["stopped_by"] else ""),
         file=sys.stderr,
     )
-    return 0
 
 
 #: `run`'s help, description and epilog (its parser is built by `add_arguments`).
@@ -158,6 +164,16 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
     def add(*args, **kw) -> None:
         acts.append(r.add_argument(*args, **kw))
 
+    _io_args(add)
+    _window_args(add)
+    _stream_args(add)
+    acts.append(trt_precision_arg(r, "profile 1:STREAMS:MAX-BATCH (encoder 1:STREAMS:2xMAX-BATCH)"))
+    add("-q", "--quiet", action="store_true", help="no live status line")
+    return acts
+
+
+def _io_args(add: Callable[..., None]) -> None:
+    """MODEL, --source and the outputs."""
     add(
         "model",
         type=options.path,
@@ -183,6 +199,10 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
         help="annotated MP4 (one source), or a directory / NAME.mp4 (NAME-N.mp4 per stream)",
     )
     add("--metrics", type=options.path, help="write the run's figures as JSON here on exit")
+
+
+def _window_args(add: Callable[..., None]) -> None:
+    """Windows, batching, events and smoothing."""
     add(
         "--stride",
         type=options.positive_int,
@@ -230,6 +250,10 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
         "auto: when encoder.onnx/head.onnx are present and windows overlap)",
     )
     add("--top-k", type=options.positive_int, default=3, help="labels in each event's top_k")
+
+
+def _stream_args(add: Callable[..., None]) -> None:
+    """Duration, queues, decoding and the runner."""
     add("--duration", type=options.seconds, help="stop after this many seconds")
     add(
         "--queue",
@@ -259,6 +283,3 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
         help="TensorRT engine cache for an .onnx model with --backend tensorrt "
         "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
     )
-    acts.append(trt_precision_arg(r, "profile 1:STREAMS:MAX-BATCH (encoder 1:STREAMS:2xMAX-BATCH)"))
-    add("-q", "--quiet", action="store_true", help="no live status line")
-    return acts

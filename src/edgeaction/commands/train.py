@@ -136,6 +136,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog=TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _data_args(t)
+    _model_args(t)
+    _augment_args(t)
+    _run_args(t)
+    t.set_defaults(fn=run)
+
+
+def _data_args(t: argparse.ArgumentParser) -> None:
+    """DATA, --arch, --describe and the clip shape and schedule (frames ... lr)."""
     t.add_argument(
         "data",
         type=options.path,
@@ -175,6 +184,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--epochs", type=options.positive_int, help="epochs (default: the arch's)")
     t.add_argument("--batch", type=options.positive_int, help="batch size (default: the arch's)")
     t.add_argument("--lr", type=options.positive_float, help="learning rate (default: the arch's)")
+
+
+def _model_args(t: argparse.ArgumentParser) -> None:
+    """The head, keypoints, backbone weights and fine-tuning, short clips, --seed."""
     t.add_argument(
         "--head",
         choices=["gru", "lstm", "simplernn"],
@@ -229,6 +242,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--seed", type=options.seed, default=0, help="seed for split, init and augmentation"
     )
+
+
+def _augment_args(t: argparse.ArgumentParser) -> None:
+    """The horizontal flip and class weights."""
     t.add_argument(
         "--flip-pairs",
         type=options.text,
@@ -257,6 +274,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="auto: weight the loss by inverse class frequency when the largest training "
         "class has more than 1.5x the clips of the smallest (default auto)",
     )
+
+
+def _run_args(t: argparse.ArgumentParser) -> None:
+    """Stopping, which epoch to keep, resuming, logging, the run directory."""
     t.add_argument(
         "--max-bad",
         type=options.fraction,
@@ -296,4 +317,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--out", type=options.pathlib_path, help="run directory to write")
     outside_root_arg(t)
-    t.set_defaults(fn=run)
