@@ -258,3 +258,44 @@ def test_keyfile_value_reads_back_through_glib(s):
     assert k.load_from_data(text, len(text.encode()), GLib.KeyFileFlags.NONE)
     assert k.get_keys("property")[0] == ["onnx-file", "next"]
     assert k.get_string("property", "onnx-file") == s
+
+
+HOSTILE_VALUES = [
+    "nan",
+    "-inf",
+    "1e999",
+    "-1",
+    "0",
+    "",
+    " ",
+    "a" * 300,
+    "é" * 200,
+    "x\ty",
+    "\x1b[2J",
+]
+
+
+@pytest.mark.parametrize(
+    "prog, act",
+    VALUE_ACTIONS,
+    ids=[
+        f"{' '.join(p)} {a.option_strings[0] if a.option_strings else a.dest}"
+        for p, a in VALUE_ACTIONS
+    ],
+)
+def test_hostile_values_parse_or_exit_2_on_one_line(prog, act, capsys):
+    """A corpus of odd values for every option: a value, or argparse's one-line exit 2."""
+    parser, argv = build_parser(), _argv_with(prog, act, "VALUE")
+    for value in HOSTILE_VALUES:
+        try:
+            ns = parser.parse_args([value if w == "VALUE" else w for w in argv])
+        except SystemExit as e:
+            assert e.code == 2
+            lines = capsys.readouterr().err.strip().splitlines()
+            assert ": error: " in lines[-1], lines
+            assert all(x.startswith(("usage:", " ")) for x in lines[:-1]), lines
+            continue
+        v = getattr(ns, act.dest)
+        for x in v if isinstance(v, list) else [v]:
+            assert not (isinstance(x, float) and not math.isfinite(x)), (act.dest, value)
+            assert "\x1b" not in str(x) and "\t" not in str(x), (act.dest, value)
