@@ -193,7 +193,6 @@ def check_source(text: str) -> str:
         _SCHEME,
         ACCEPTED,
         _bad,
-        _file_options,
         _options,
         parse_source,
         redact,
@@ -213,7 +212,7 @@ def check_source(text: str) -> str:
     if m is None:  # a file path, maybe with ?loop=1
         path, query = (s.rsplit("?", 1) + [""])[:2] if "?" in s else (s, "")
         if query:
-            _file_options(display, query)  # loop, realtime: as `run` reads them
+            _file_flags(display, query)
         path = _abs_target(path, f"source {display}")
         return f"{path}?{query}" if query else path
     scheme = m.group(1).lower()
@@ -226,7 +225,7 @@ def check_source(text: str) -> str:
     if scheme == "file":
         if u.netloc not in ("", "localhost") or not u.path.startswith("/"):
             _bad(display, "file:// URLs take an absolute path (file:///abs/path)")
-        _file_options(display, u.query)
+        _file_flags(display, u.query)
         return s
     if scheme == "v4l2":
         _options(display, u.query, ())
@@ -236,6 +235,16 @@ def check_source(text: str) -> str:
         return s
     _bad(display, f"unknown scheme {scheme + '://'!r}")
     raise AssertionError  # unreachable: _bad raises
+
+
+def _file_flags(display: str, query: str) -> None:
+    """A file source's options as `run` reads them (`pipelines.sources._file_options`):
+    `loop` and `realtime`, each 0 or 1. (`pipelines.sources.validate_source`, where the
+    runtime's sources package has it, checks the whole grammar this way.)"""
+    from ..pipelines.sources import _flag, _options
+
+    for key, value in _options(display, query, ("loop", "realtime")).items():
+        _flag(display, key, value)
 
 
 def check_run_args(args: list[str]) -> list[str]:
