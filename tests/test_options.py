@@ -133,6 +133,9 @@ def test_unrecognized_arguments_with_a_newline_stay_one_line(capsys):
         (["run", "{tmp}/m.onnx", "--source", "x.mp4", "--duration", "-1"], ["--duration"]),
         (["bench", "{tmp}/m.onnx", "--warmup-ms", "nan"], ["--warmup-ms"]),
         (["synth", "{tmp}/d", "--seed", "-1"], ["--seed", ">= 0"]),
+        (["synth", "{tmp}/d", "--frames", "99999999999"], ["--frames", "<= 4096"]),  # MemoryError
+        (["synth", "{tmp}/d", "--clips-per-class", "9" * 20], ["<= 2147483647"]),  # Overflow
+        (["run", "{tmp}/m.onnx", "--source", "x.mp4", "--queue", "9" * 20], ["--queue"]),
         (["synth", "{tmp}/" + "a" * 256], ["256 bytes", "255"]),
         (["check", "{tmp}/" + "é" * 128 + "/m.onnx"], ["256 bytes"]),
         (["build-engine", "{tmp}/m.onnx", "--timing-cache", ""], ["empty"]),
@@ -273,6 +276,7 @@ HOSTILE_VALUES = [
     "x\ty",
     "\x1b[2J",
 ]
+HOSTILE_VALUES += ["9" * 20, "-" + "9" * 20]  # beyond 64 bits
 
 
 @pytest.mark.parametrize(
@@ -299,3 +303,11 @@ def test_hostile_values_parse_or_exit_2_on_one_line(prog, act, capsys):
         for x in v if isinstance(v, list) else [v]:
             assert not (isinstance(x, float) and not math.isfinite(x)), (act.dest, value)
             assert "\x1b" not in str(x) and "\t" not in str(x), (act.dest, value)
+
+
+def test_parsed_ints_fit_in_32_bits():
+    """Huge counts end later in MemoryError or OverflowError tracebacks: refused here."""
+    for _, act in VALUE_ACTIONS:
+        if act.type in (options.integer, options.positive_int, options.non_negative_int):
+            with pytest.raises(argparse.ArgumentTypeError):
+                act.type(str(2**31))

@@ -48,6 +48,7 @@ __all__ = [
     "float_range",
     "fps",
     "fraction",
+    "frames",
     "int_range",
     "integer",
     "keyfile_value",
@@ -57,6 +58,7 @@ __all__ = [
     "one_line",
     "path",
     "pathlib_path",
+    "pixels",
     "positive_float",
     "positive_int",
     "seconds",
@@ -228,9 +230,13 @@ fps = float_range(0.0, 1000.0, lo_open=True, name="fps")
 seconds = float_range(0.0, 365 * 86400.0, lo_open=True, name="seconds")
 #: A wait in milliseconds, 0 to one hour.
 milliseconds = float_range(0.0, 3600 * 1000.0, name="milliseconds")
-integer = int_range(name="integer")
-positive_int = int_range(1, name="positive_int")
-non_negative_int = int_range(0, name="non_negative_int")
+_INT32 = 2**31 - 1  # larger counts only end in MemoryError or OverflowError later
+integer = int_range(-_INT32 - 1, _INT32, name="integer")
+positive_int = int_range(1, _INT32, name="positive_int")
+non_negative_int = int_range(0, _INT32, name="non_negative_int")
+#: Frames per clip and frame sizes in pixels: 1 to 4096, as a model contract allows.
+frames = int_range(1, 4096, name="frames")
+pixels = int_range(1, 4096, name="pixels")
 #: Random seeds: numpy takes 0 .. 2**32 - 1.
 seed = int_range(0, 2**32 - 1, name="seed")
 

@@ -49,11 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=40,
         help="clips per action (default 40)",
     )
+    s.add_argument("--frames", type=options.frames, default=16, help="frames per clip (default 16)")
     s.add_argument(
-        "--frames", type=options.positive_int, default=16, help="frames per clip (default 16)"
-    )
-    s.add_argument(
-        "--size", type=options.positive_int, default=96, help="frame width and height (default 96)"
+        "--size", type=options.pixels, default=96, help="frame width and height (default 96)"
     )
     s.add_argument(
         "--seed",

@@ -175,12 +175,8 @@ def _data_args(t: argparse.ArgumentParser) -> None:
         choices=["folders", "frames", "manifest"],
         help="data layout (default: detected)",
     )
-    t.add_argument(
-        "--frames", type=options.positive_int, help="frames per clip, T (default: the arch's)"
-    )
-    t.add_argument(
-        "--size", type=options.positive_int, help="frame size in pixels (default: the arch's)"
-    )
+    t.add_argument("--frames", type=options.frames, help="frames per clip, T (default: the arch's)")
+    t.add_argument("--size", type=options.pixels, help="frame size in pixels (default: the arch's)")
     t.add_argument("--epochs", type=options.positive_int, help="epochs (default: the arch's)")
     t.add_argument("--batch", type=options.positive_int, help="batch size (default: the arch's)")
     t.add_argument("--lr", type=options.positive_float, help="learning rate (default: the arch's)")
