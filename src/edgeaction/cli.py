@@ -10,44 +10,40 @@ stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
+from types import ModuleType
 
 from . import __version__, options
-from .commands import (
-    bench,
-    build_engine,
-    check,
-    compare,
-    demo,
-    evaluate,
-    export,
-    keypoints,
-    run,
-    synth,
-    train,
-)
+from .commands import build_engine
 from .commands.train import ARCH_NAMES  # noqa: F401 (kept importable from here)
 from .errors import EdgeActionError
-from .jetson import cli as jetson_cli
 
 #: The command modules, in the order `edgeaction --help` lists them. Each has
-#: `add_parser(subparsers)`; adding a command is one module and one line here.
+#: `add_parser(subparsers)` (and the commands' `run(args) -> int`): adding a command is
+#: one module under `edgeaction/commands/` and one line here.
 COMMANDS = (
-    synth,
-    train,
-    export,
-    evaluate,
-    compare,
-    keypoints,  # and its alias pose-extract
-    run,
-    check,
-    demo,
-    bench,
-    build_engine,
-    jetson_cli,  # doctor, jetson {power,deepstream,service}
+    ".commands.synth",
+    ".commands.train",
+    ".commands.export",
+    ".commands.evaluate",
+    ".commands.compare",
+    ".commands.keypoints",  # and its alias pose-extract
+    ".commands.run",
+    ".commands.check",
+    ".commands.demo",
+    ".commands.bench",
+    ".commands.build_engine",
+    ".jetson.cli",  # doctor, jetson {power,deepstream,service}
 )
+
+
+def command_modules() -> list[ModuleType]:
+    """The modules of `COMMANDS`, imported (each is light: heavy imports are in `run`)."""
+    return [importlib.import_module(name, __package__ or "edgeaction") for name in COMMANDS]
+
 
 EPILOG = """\
 typical use:
@@ -83,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"edgeaction {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and debug logs")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
+    for command in command_modules():
         command.add_parser(sub)
     return p
 

@@ -27,7 +27,7 @@ def _command_modules() -> list[str]:
 
 
 def test_every_command_module_is_registered_once():
-    registered = [m.__name__ for m in cli.COMMANDS]
+    registered = [m.__name__ for m in cli.command_modules()]
     assert len(registered) == len(set(registered))
     for name in _command_modules():
         assert f"edgeaction.commands.{name}" in registered, name

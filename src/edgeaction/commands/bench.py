@@ -23,6 +23,7 @@ examples:
 
 
 def run(a) -> int:
+    """`edgeaction bench` with the parsed arguments `a`; returns the exit status."""
     from ..engine.bench import (
         benchmark,
         format_summary,

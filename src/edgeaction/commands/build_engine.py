@@ -30,6 +30,7 @@ examples:
 
 
 def run(a) -> int:
+    """`edgeaction build-engine` with the parsed arguments `a`; returns the exit status."""
     from ..engine.trt_build import build_engine
 
     build_engine(

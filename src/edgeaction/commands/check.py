@@ -32,6 +32,7 @@ examples:
 
 
 def run(a) -> int:
+    """`edgeaction check` with the parsed arguments `a`; returns the exit status."""
     from ..export.check import format_table, preflight
 
     r = preflight(a.model, trt_major=a.trt)

@@ -29,6 +29,7 @@ examples:
 
 
 def run(a) -> int:
+    """`edgeaction compare` with the parsed arguments `a`; returns the exit status."""
     from ..compare import compare, format_table
 
     r = compare(

@@ -8,6 +8,7 @@ from .. import options
 
 
 def run(a) -> int:
+    """`edgeaction demo` with the parsed arguments `a`; returns the exit status."""
     from ..demo import run_demo
 
     return run_demo(a.out, quick=a.quick)

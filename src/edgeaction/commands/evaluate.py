@@ -23,6 +23,7 @@ examples:
 
 
 def run(a) -> int:
+    """`edgeaction evaluate` with the parsed arguments `a`; returns the exit status."""
     from ..evaluate import evaluate
     from ..report import worst_classes
 

@@ -11,6 +11,7 @@ from .common import outside_root_arg, unsafe_keras_arg
 
 
 def run(a) -> int:
+    """`edgeaction export` with the parsed arguments `a`; returns the exit status."""
     from ..train.trainer import keras_quiet
 
     keras_quiet()

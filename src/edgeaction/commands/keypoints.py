@@ -37,6 +37,7 @@ examples:
 
 
 def run(a) -> int:
+    """`edgeaction keypoints` with the parsed arguments `a`; returns the exit status."""
     from ..keypoints import extract_dataset
 
     s = extract_dataset(

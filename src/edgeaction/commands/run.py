@@ -24,6 +24,7 @@ error) and details.
 
 
 def run(a) -> int:
+    """`edgeaction run` with the parsed arguments `a`; returns the exit status."""
     import signal
 
     from ..pipelines import RunOptions, Runtime

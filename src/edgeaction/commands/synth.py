@@ -10,6 +10,7 @@ from .common import progress
 
 
 def run(a) -> int:
+    """`edgeaction synth` with the parsed arguments `a`; returns the exit status."""
     from ..synth import ACTIONS, flip_options, synthesize
 
     t = time.monotonic()

@@ -39,6 +39,7 @@ examples:
 
 
 def run(a) -> int:
+    """`edgeaction train` with the parsed arguments `a`; returns the exit status."""
     from ..train.trainer import TrainConfig, keras_quiet
 
     keras_quiet()
