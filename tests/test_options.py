@@ -12,7 +12,6 @@ import argparse
 import math
 import os
 import pathlib
-import subprocess
 
 import pytest
 from hypothesis import example, given, settings
@@ -21,24 +20,10 @@ from hypothesis import strategies as st
 from edgeaction import options
 from edgeaction.cli import build_parser
 from edgeaction.errors import EdgeActionError
+from tests.commands import usage_error
 from tests.conftest import cli
 
 FUZZ = settings(max_examples=300, deadline=None)
-
-
-def usage_error(p: subprocess.CompletedProcess, *needles: str) -> str:
-    """Assert `p` is argparse's refusal: exit 2, no traceback, one `error:` line holding
-    `needles` (the usage lines before it aside); return that line."""
-    assert p.returncode == 2, (p.returncode, p.stdout[-500:], p.stderr[-2000:])
-    assert "Traceback" not in p.stderr, p.stderr
-    lines = p.stderr.strip().splitlines()
-    err = [x for x in lines if ": error: " in x]
-    assert len(err) == 1 and lines[-1] == err[0], p.stderr
-    for x in lines[:-1]:
-        assert x.startswith("usage:") or x.startswith(" "), p.stderr
-    for n in needles:
-        assert n in err[0], err[0]
-    return err[0]
 
 
 # ---- every option has a converter ------------------------------------------------------

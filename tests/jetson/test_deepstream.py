@@ -23,8 +23,8 @@ from edgeaction.contract import ModelContract, contract_from_onnx
 from edgeaction.errors import EdgeActionError
 from edgeaction.jetson import deepstream as ds
 from edgeaction.preprocess import normalize
+from tests.commands import usage_error
 from tests.conftest import cli, cli_no_tf, make_onnx, one_line_error
-from tests.test_options import usage_error
 
 CONFIGS = ("config_infer.txt", "config_preprocess.txt")
 

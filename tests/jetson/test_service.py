@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from edgeaction.errors import EdgeActionError
+from tests.commands import usage_error
 from tests.conftest import cli, cli_no_tf, one_line_error
-from tests.test_options import usage_error
 
 SECRET = "s3cr3tPW"
 RTSP = f"rtsp://user:{SECRET}@cam/stream"
