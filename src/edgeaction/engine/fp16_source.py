@@ -7,7 +7,7 @@ picks that graph for `build_engine`:
 1. `model_fp16.onnx` beside a whole model, from `edgeaction export --fp16` (checked on
    held-out clips at export, sha256 verified here);
 2. otherwise a conversion made on the fly with the export's own converter
-   (`export.fp16.to_fp16`: float32 inputs and outputs, sensitive ops kept float32)
+   (`onnx_fp16.to_fp16`: float32 inputs and outputs, sensitive ops kept float32)
    into a temporary directory, compared with the float32 graph under ONNX Runtime on
    seeded inputs before TensorRT sees it. Split parts (`encoder.onnx`, `head.onnx`)
    always take this path: export writes no float16 parts.
@@ -80,7 +80,7 @@ def fp16_source(
             verify_checksum(given)
             return given, {"graph": f"{given.name} from edgeaction export --fp16"}
     onnx_mod = require("onnx")
-    from ..export.fp16 import to_fp16
+    from ..onnx_fp16 import to_fp16
 
     log(f"no float16 graph of {onnx.name}: converting it for TensorRT's strongly typed FP16")
     try:
