@@ -36,10 +36,10 @@ import numpy as np
 
 from ..errors import fail
 from ..platform import summary as platform_summary
+from .backends import runs_on
 from .base import BaseRunner
 from .loader import open_runner
 
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 DEFAULT_PERCENTILES = (90.0, 95.0, 99.0)
 # trtexec's names for the stages a TensorRT runner reports in `last_timings`.
 STAGE_NAMES = {
@@ -342,13 +342,6 @@ def time_end_to_end(
     }
 
 
-def resolve_backend(path, backend: str = "auto") -> str:
-    """`auto` → `tensorrt` for engine files (.engine/.plan/.trt), else `onnxruntime`."""
-    if backend == "auto":
-        return "tensorrt" if Path(path).suffix.lower() in ENGINE_SUFFIXES else "onnxruntime"
-    return backend
-
-
 def benchmark(
     model,
     backend: str = "auto",
@@ -372,8 +365,8 @@ def benchmark(
 
     Args:
         model: Path of a model file (`.onnx`, or an engine) or an export directory.
-        backend: String. `"auto"` (from the file), `"onnxruntime"` or `"tensorrt"`.
-            Defaults to `"auto"`.
+        backend: String. `"auto"` (from the file: engines on TensorRT, `.onnx` on ONNX
+            Runtime) or a runtime backend of `engine.backends`. Defaults to `"auto"`.
         batches: String `"1,4,8"` or sequence of integers. Batch sizes. Defaults to `(1,)`.
         warmup_ms: Float. Warm-up per batch size in ms. Defaults to `200`.
         duration_s: Float. Minimum timed seconds per batch size. Defaults to `3`.
@@ -404,10 +397,11 @@ def benchmark(
         from ..video.reader import check_video_path
 
         check_video_path(end_to_end)
-    backend = resolve_backend(model, backend)
     if runner is None:
         build = {"fp16": fp16, "batch": (min(sizes), max(sizes), max(sizes))}
         runner = open_runner(model, backend=backend, cache_dir=cache_dir, build=build)
+    # The registry's name of what really runs (a duck-typed runner may not say).
+    backend = getattr(runner, "backend", "") or runs_on(model, backend)
     if end_to_end is not None and not runner.contract.uses_frames:
         fail(
             f"--end-to-end needs a model that reads frames; this one reads {runner.contract.modality}"

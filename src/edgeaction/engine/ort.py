@@ -58,6 +58,8 @@ class OrtRunner(BaseRunner):
             that embeds `edgeaction.split` but no contract is read as its part.
     """
 
+    backend = "onnxruntime"
+
     def __init__(
         self,
         path: str | os.PathLike,
