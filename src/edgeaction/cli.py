@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .engine.backends import backend_choices
 from .errors import EdgeActionError
 
 # Kept here (not imported from train.models) so `edgeaction --help` never loads Keras;
@@ -882,7 +883,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--backend",
         default="auto",
-        choices=["auto", "keras", "onnxruntime", "tensorrt"],
+        choices=backend_choices(include_keras=True, auto=True),
         help="runner (default: from the model file)",
     )
     v.set_defaults(fn=cmd_evaluate)
@@ -1055,9 +1056,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="decode elements: Jetson hardware (nvv4l2decoder, nvvidconv) or CPU (default: detect)",
     )
-    r.add_argument(
-        "--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"], help="runner"
-    )
+    r.add_argument("--backend", default="onnxruntime", choices=backend_choices(), help="runner")
     r.add_argument(
         "--cache-dir",
         type=Path,
@@ -1106,7 +1105,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument(
         "--backend",
         default="auto",
-        choices=["auto", "onnxruntime", "tensorrt"],
+        choices=backend_choices(auto=True),
         help="runner (default auto: tensorrt for .engine/.plan files, else onnxruntime)",
     )
     bn.add_argument(

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .artefacts import KERAS, ONNX, kind_of
 from .contract import CONTRACT_FILE, ModelContract
 from .errors import fail
 from .evaluate import SPLITS, ClipBatches, _softmax, load_model, resolve_model
@@ -60,20 +61,16 @@ def contract_difference(a: ModelContract, b: ModelContract) -> str | None:
     return None
 
 
-def _peek_contract(path: Path, backend: str) -> ModelContract | None:
+def _peek_contract(path: Path) -> ModelContract | None:
     """The contract of a Keras or ONNX model without loading it (None for engines)."""
-    if backend == "keras":
+    kind = kind_of(path)
+    if kind == KERAS:
         return ModelContract.load(path.with_name(CONTRACT_FILE))
-    if path.suffix.lower() == ".onnx":
+    if kind == ONNX:
         from .contract import contract_from_onnx
 
         return contract_from_onnx(path)
     return None
-
-
-def _is_reduced(path: Path, backend: str) -> bool:
-    """Whether a model is (likely) the reduced-precision side: an FP16 file or an engine."""
-    return backend == "tensorrt" or "fp16" in path.name.lower()
 
 
 def _check_contracts(a: ModelContract, b: ModelContract, pa: Path, pb: Path) -> None:
@@ -138,7 +135,7 @@ def compare(
         fail(f"--batch must be a whole number >= 1. Received: {batch!r}")
     pa, ba = resolve_model(model_a)
     pb, bb = resolve_model(model_b)
-    ca, cb = _peek_contract(pa, ba), _peek_contract(pb, bb)
+    ca, cb = _peek_contract(pa), _peek_contract(pb)
     if ca is not None and cb is not None:
         _check_contracts(ca, cb, pa, pb)  # before paying for TensorFlow's import
     data_root = Path(data)
@@ -169,10 +166,12 @@ def compare(
         ma, mb = loaded[(pa, ba)], loaded[(pb, bb)]
         _check_contracts(ma.contract, mb.contract, pa, pb)
         with outside_root_allowed(allow_outside_root):
-            result = _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed)
+            result = _compare(
+                (pa, ma), (pb, mb), data_root, layout, split, pose_dir, batch, progress, seed
+            )
     finally:
         for m in loaded.values():
-            m.close()
+            m.deactivate()
     result["seconds"] = round(time.monotonic() - t0, 3)
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
@@ -220,7 +219,9 @@ def plot_compare(path: str | os.PathLike, r: dict) -> Path:
     return _save(fig, Path(path))
 
 
-def _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed) -> dict:
+def _compare(a, b, data_root, layout, split, pose_dir, batch, progress, seed) -> dict:
+    """Both models on the clips of `split`; `a` and `b` are `(path, active runner)`."""
+    (_, ma), (_, mb) = a, b
     c = ma.contract
     for m in (ma, mb):
         if m.max_batch:
@@ -234,7 +235,8 @@ def _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed) 
         pbs.append(_run(mb, raw, p, len(good)))
         ys += [index[it.label] for it in good]
         kept += good
-    return _summarise(ma, mb, np.concatenate(pas), np.concatenate(pbs), ys, kept, bad, ds) | {
+    probs = np.concatenate(pas), np.concatenate(pbs)
+    return _summarise(a, b, *probs, ys, kept, bad, ds) | {
         "split": split,
         "split_used": split_used,
         "batch": batch,
@@ -246,10 +248,10 @@ def _run(m, raw, pose, n: int) -> np.ndarray:
     """Probabilities `(n, classes)` float64 of model `m` on decoded uint8 clips."""
     c = m.contract
     x = normalize(raw, c) if raw is not None else None
-    out = np.asarray(m.predict(x, pose))
+    out = np.asarray(m.classify(x, pose))
     if out.ndim != 2 or out.shape != (n, c.num_classes):
         fail(
-            f"{m.path.name} returned shape {list(out.shape)} for {n} clips; expected "
+            f"{m.name} returned shape {list(out.shape)} for {n} clips; expected "
             f"({n}, {c.num_classes}) (its contract has {c.num_classes} labels)"
         )
     out = out.astype(np.float32)
@@ -258,14 +260,16 @@ def _run(m, raw, pose, n: int) -> np.ndarray:
     return out.astype(np.float64)
 
 
-def _summarise(ma, mb, pa, pb, ys, kept, bad, ds) -> dict:
+def _summarise(a, b, pa, pb, ys, kept, bad, ds) -> dict:
+    (path_a, ma), (path_b, mb) = a, b
     labels = list(ma.contract.labels)
     y = np.asarray(ys, np.int64)
     ta, tb = pa.argmax(axis=1), pb.argmax(axis=1)
     diff = np.abs(pa - pb)
     agree = ta == tb
     # The margin is the reference's (FP32) top-1 minus top-2: how close the clip was.
-    ref_b = _is_reduced(ma.path, ma.backend) and not _is_reduced(mb.path, mb.backend)
+    # Each runner knows its precision (an engine's sidecar, export's float16 graph).
+    ref_b = ma.precision == "fp16" and mb.precision != "fp16"
     ref = pb if ref_b else pa
     top2 = np.sort(ref, axis=1)[:, -2:]
     margin = top2[:, 1] - top2[:, 0]
@@ -300,17 +304,17 @@ def _summarise(ma, mb, pa, pb, ys, kept, bad, ds) -> dict:
         if not agree[i]
     ]
 
-    def side(m, top1) -> dict:
+    def side(path, m, top1) -> dict:
         return {
-            "model": str(m.path),
+            "model": str(path),
             "backend": m.backend,
             "contract": m.contract.name,
             "accuracy": round(float((top1 == y).mean()), 6),
         }
 
     return {
-        "a": side(ma, ta),
-        "b": side(mb, tb),
+        "a": side(path_a, ma, ta),
+        "b": side(path_b, mb, tb),
         "data": str(ds.root),
         "layout": getattr(ds, "layout", None),
         "labels": labels,

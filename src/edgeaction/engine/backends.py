@@ -43,6 +43,9 @@ class Backend:
         needs: String. The package it imports (for messages and docs).
         runtime: Boolean. Offered by the streaming runtime (`run`, `bench`); `False`
             for backends that must never load there (Keras imports TensorFlow).
+        takes: Tuple of strings. Runner keywords of this backend alone that a command
+            may pass to any model (`open_model(..., only_if_taken=...)`), e.g. Keras'
+            `unsafe` (`--unsafe-keras`).
     """
 
     name: str
@@ -50,6 +53,7 @@ class Backend:
     opens: tuple[str, ...]
     needs: str
     runtime: bool = True
+    takes: tuple[str, ...] = ()
 
     def runner_class(self) -> type[BaseRunner]:
         """Import and return the runner class."""
@@ -66,7 +70,14 @@ BACKENDS: dict[str, Backend] = {
     for b in (
         Backend("onnxruntime", "edgeaction.engine.ort:OrtRunner", (ONNX,), "onnxruntime"),
         Backend("tensorrt", "edgeaction.engine.trt:TrtRunner", (ENGINE, ONNX), "tensorrt"),
-        Backend("keras", "edgeaction.keras_runner:KerasRunner", (KERAS,), "tensorflow", False),
+        Backend(
+            "keras",
+            "edgeaction.keras_runner:KerasRunner",
+            (KERAS,),
+            "tensorflow",
+            False,
+            ("unsafe",),
+        ),
     )
 }
 
@@ -138,6 +149,7 @@ def open_model(
     backend: str = AUTO,
     strict: bool = True,
     include_keras: bool = False,
+    only_if_taken: dict | None = None,
     **options,
 ) -> BaseRunner:
     """Resolve `path` (`artefacts.resolve_model`) and open it on its backend.
@@ -148,6 +160,8 @@ def open_model(
         strict: Boolean. See `select_backend`. Defaults to `True`.
         include_keras: Boolean. Accept `.keras` models and the Keras backend (never in
             the runtime). Defaults to `False`.
+        only_if_taken: Dict or None. Runner keywords passed only to a backend whose
+            `takes` lists them (e.g. `{"unsafe": True}` for `--unsafe-keras`).
         **options: Passed to the runner's `from_artefact` (`contract`, `part`,
             `cache_dir`, `build`, runner keywords such as `intra_op_threads`).
 
@@ -158,7 +172,8 @@ def open_model(
     kinds = accepted_kinds(include_keras, backend if strict else AUTO)
     kind, p = resolve_model(path, kinds)
     chosen = select_backend(kind, backend, strict, include_keras, what=str(p))
-    return chosen.open(p, kind, **options)
+    taken = {k: v for k, v in (only_if_taken or {}).items() if k in chosen.takes}
+    return chosen.open(p, kind, **taken, **options)
 
 
 def runs_on(path: str | os.PathLike, backend: str = AUTO) -> str:

@@ -114,6 +114,11 @@ class BaseRunner:
         """Largest batch the model takes (None: unbounded)."""
         return None
 
+    @property
+    def precision(self) -> str:
+        """`"fp16"` when the model computes in reduced precision, else `"fp32"`."""
+        return "fp32"
+
     def infer(
         self, feed: dict[str, np.ndarray], check_inputs: bool = True
     ) -> dict[str, np.ndarray]:

@@ -260,6 +260,13 @@ class TrtRunner(BaseRunner):
     def max_batch(self) -> int | None:
         return self._max_batch
 
+    @property
+    def precision(self) -> str:
+        """The engine's precision: its sidecar's, or the build option's before a build."""
+        if self.sidecar is not None:
+            return str(self.sidecar.get("precision") or "fp16")
+        return "fp16" if self._build_options.get("fp16") else "fp32"
+
     def _meta(self, want_inputs: bool) -> dict[str, TensorMeta]:
         return {
             n: TensorMeta(n, dtype, tuple(d if d >= 0 else None for d in shape))
