@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .._lazy import require
+from ..artefacts import ONNX, resolve_model
 from ..errors import fail, first_line
 
 LEVELS = ("blocker", "warning", "info")
@@ -188,13 +189,8 @@ def _version(s: str) -> tuple[int, ...]:
 
 
 def _resolve(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    if p.is_dir():
-        if (p / "model.onnx").is_file():
-            return p / "model.onnx"
-        fail(f"{p} is a directory without model.onnx; give an ONNX file")
-    if not p.exists():
-        fail(f"model not found: {p}")
+    # Any file is read as ONNX (its content is checked), so any suffix is taken.
+    _, p = resolve_model(path, (ONNX,), any_suffix=True)
     if p.stat().st_size == 0:
         fail(f"{p} is empty (0 bytes), not an ONNX model")
     return p
