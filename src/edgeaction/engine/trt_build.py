@@ -138,8 +138,6 @@ def build_engine(
     Returns:
         The engine path; its sidecar is `sidecar_path(engine)`.
     """
-    from ..fsutil import atomic_write_bytes
-
     onnx, part, contract, profile = _check_inputs(onnx, batch, out, timing_cache, layer_info)
     _check_args(workspace_mib, opt_level, dla_core, gpu_fallback)
     trt = import_tensorrt()
@@ -153,24 +151,16 @@ def build_engine(
     config = _make_config(trt, builder, fp16 and not typed, workspace_mib, opt_level, detailed)
     _set_device(trt, builder, config, dla_core, gpu_fallback)
     profiles = _add_profile(builder, network, config, contract, part, profile)
-    cache_path = Path(timing_cache) if timing_cache is not None else None
-    if cache_path is not None:
-        blob = cache_path.read_bytes() if cache_path.exists() else b""
-        config.set_timing_cache(config.create_timing_cache(blob), False)
+    _timing_cache(config, timing_cache, load=True)
     precision = "fp16" if fp16 else "fp32"
-    where = f", DLA core {dla_core}" if dla_core is not None else ""
-    log(
-        f"building {precision} engine from {source.name} with TensorRT {trt.__version__}, "
-        f"batch {':'.join(map(str, profile))}{where}"
+    where = f"from {source.name}, batch {':'.join(map(str, profile))}" + (
+        f", DLA core {dla_core}" if dla_core is not None else ""
     )
-    serialized, seconds = _serialize(trt, builder, network, config, logger, source, log)
+    serialized, seconds = _serialize(trt, builder, network, config, logger, where, log, precision)
     del parser  # kept alive until here: the network's weights live in the parser
-    device: dict[str, Any] = gpu_info()
-    if dla_core is not None:
-        device = {"dla_core": int(dla_core), "gpu_fallback": bool(gpu_fallback), **device}
+    device = _target_device(dla_core, gpu_fallback)
     out = Path(out) if out is not None else default_engine_path(onnx, profile[2], precision, device)
-    if cache_path is not None:
-        atomic_write_bytes(cache_path, bytes(memoryview(config.get_timing_cache().serialize())))
+    _timing_cache(config, timing_cache, load=False)
     meta = _sidecar_facts(trt, contract, part, device, precision, typed, profiles, facts, seconds)
     write_engine(out, memoryview(serialized), meta)
     if layer_info is not None:
@@ -291,8 +281,9 @@ def _set_device(trt, builder, config, dla_core, gpu_fallback) -> None:
             config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
 
 
-def _serialize(trt, builder, network, config, logger, source, log):
+def _serialize(trt, builder, network, config, logger, where, log, precision):
     """`build_serialized_network` with progress lines; `(plan, seconds)` or a failure."""
+    log(f"building {precision} engine {where} with TensorRT {trt.__version__}")
     monitor = _attach_progress(trt, config, log)
     t0 = time.perf_counter()
     ticker = None if monitor is not None else _Ticker(log)
@@ -304,8 +295,31 @@ def _serialize(trt, builder, network, config, logger, source, log):
     seconds = time.perf_counter() - t0
     if serialized is None:
         why = logger.errors[-1] if logger.errors else "see the log with --verbose"
-        fail(f"TensorRT could not build an engine from {source.name}: {why}")
+        fail(f"TensorRT could not build an engine {where}: {why}")
     return serialized, seconds
+
+
+def _timing_cache(config, path, load: bool) -> None:
+    """Read the timing cache at `path` into `config` (`load`, if the file exists), or
+    write the config's back atomically; nothing when `path` is None."""
+    from ..fsutil import atomic_write_bytes
+
+    if path is None:
+        return
+    path = Path(path)
+    if load:
+        blob = path.read_bytes() if path.exists() else b""
+        config.set_timing_cache(config.create_timing_cache(blob), False)
+    else:
+        atomic_write_bytes(path, bytes(memoryview(config.get_timing_cache().serialize())))
+
+
+def _target_device(dla_core, gpu_fallback) -> dict[str, Any]:
+    """The sidecar's `device`: this GPU (`gpu_info`), plus the DLA core when building for one."""
+    device = gpu_info()
+    if dla_core is not None:
+        device = {"dla_core": int(dla_core), "gpu_fallback": bool(gpu_fallback), **device}
+    return device
 
 
 def _sidecar_facts(trt, contract, part, device, precision, typed, profiles, facts, seconds):
