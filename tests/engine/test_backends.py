@@ -84,3 +84,15 @@ def test_split_runner_of_an_engine_runs_its_parts_on_tensorrt(tiny_split, tiny_c
     with pytest.raises(EdgeActionError, match="TensorRT") as e:
         SplitRunner(engine, backend="onnxruntime")
     assert e.value.exit_code == 2
+
+
+def test_the_runtime_never_opens_a_keras_model(tmp_path, tiny_contract):
+    (tmp_path / "model.keras").write_bytes(b"zip")
+    tiny_contract.save(tmp_path)
+    with pytest.raises(EdgeActionError, match="is a Keras model; give an .onnx file"):
+        open_runner(tmp_path / "model.keras")
+    with pytest.raises(
+        EdgeActionError, match="--backend must be one of auto, onnxruntime, tensorrt"
+    ):
+        open_runner(tmp_path / "model.keras", backend="keras")
+    assert runs_on(tmp_path / "m.onnx", "onnxruntime") == "onnxruntime"
