@@ -14,9 +14,9 @@ from edgeaction.engine.backends import (
     select_backend,
 )
 from edgeaction.engine.base import BaseRunner
+from edgeaction.engine.sidecar import write_engine
 from edgeaction.engine.split import SplitRunner
 from edgeaction.engine.trt import TrtRunner
-from edgeaction.engine.trt_build import write_engine
 from edgeaction.errors import EdgeActionError
 
 

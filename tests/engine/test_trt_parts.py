@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from edgeaction.contract import split_part_from_onnx
+from edgeaction.engine.sidecar import sidecar_path, write_engine
 from edgeaction.engine.trt import TrtRunner
-from edgeaction.engine.trt_build import sidecar_path, write_engine
 from edgeaction.errors import EdgeActionError
 from edgeaction.pipelines.runtime import RunOptions, Runtime
 
