@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..artefacts import ONNX
+from ..artefacts import ONNX, kind_of
 from ..contract import ModelContract, SplitPart, split_part_from_onnx
 from ..errors import fail
 from ..fsutil import verify_checksum
@@ -108,7 +108,7 @@ class TrtRunner(BaseRunner):
         self.cuda_binding: str | None = None
         self._onnx = None
         self._reset()
-        if self.path.suffix == ".onnx":
+        if kind_of(self.path) == ONNX:
             # Polygraphy-style lazy loader: the engine is built (or reused) on activate.
             from ..contract import contract_from_onnx
 
