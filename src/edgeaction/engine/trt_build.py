@@ -142,8 +142,7 @@ def build_engine(
     _check_args(workspace_mib, opt_level, dla_core, gpu_fallback)
     trt = import_tensorrt()
     typed = version_tuple(trt.__version__) >= (10, 12) or not hasattr(trt.BuilderFlag, "FP16")
-    logger = _make_logger(trt, verbose)
-    builder = _make_builder(trt, logger)
+    builder, logger = _make_builder(trt, verbose)
     network, parser, source, facts = _parse_network(
         trt, builder, logger, onnx, part, contract, fp16, typed, log
     )
@@ -153,10 +152,10 @@ def build_engine(
     profiles = _add_profile(builder, network, config, contract, part, profile)
     _timing_cache(config, timing_cache, load=True)
     precision = "fp16" if fp16 else "fp32"
-    where = f"from {source.name}, batch {':'.join(map(str, profile))}" + (
-        f", DLA core {dla_core}" if dla_core is not None else ""
+    where = f"batch {':'.join(map(str, profile))}" + _dla_note(dla_core)
+    serialized, seconds = _serialize(
+        trt, builder, network, config, logger, log, f"{precision} engine", source, where
     )
-    serialized, seconds = _serialize(trt, builder, network, config, logger, where, log, precision)
     del parser  # kept alive until here: the network's weights live in the parser
     device = _target_device(dla_core, gpu_fallback)
     out = Path(out) if out is not None else default_engine_path(onnx, profile[2], precision, device)
@@ -192,8 +191,10 @@ def _check_inputs(onnx, batch, out, timing_cache, layer_info):
     return onnx, part, contract, profile
 
 
-def _make_builder(trt, logger):
-    """A `trt.Builder`, or a one-line failure (exit 2) when there is no usable GPU."""
+def _make_builder(trt, verbose: bool):
+    """A `trt.Builder` and its logger, or a one-line failure (exit 2) when there is no
+    usable GPU."""
+    logger = _make_logger(trt, verbose)
     try:
         builder = trt.Builder(logger)
     except Exception as e:  # pybind raises TypeError when createInferBuilder gives nullptr
@@ -206,7 +207,11 @@ def _make_builder(trt, logger):
             f"{GPU_HOW}",
             exit_code=2,
         )
-    return builder
+    return builder, logger
+
+
+def _dla_note(dla_core) -> str:
+    return f", DLA core {dla_core}" if dla_core is not None else ""
 
 
 def _parse_network(trt, builder, logger, onnx, part, contract, fp16, typed, log):
@@ -281,9 +286,9 @@ def _set_device(trt, builder, config, dla_core, gpu_fallback) -> None:
             config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
 
 
-def _serialize(trt, builder, network, config, logger, where, log, precision):
+def _serialize(trt, builder, network, config, logger, log, what, source, where):
     """`build_serialized_network` with progress lines; `(plan, seconds)` or a failure."""
-    log(f"building {precision} engine {where} with TensorRT {trt.__version__}")
+    log(f"building {what} from {source.name} with TensorRT {trt.__version__}, {where}")
     monitor = _attach_progress(trt, config, log)
     t0 = time.perf_counter()
     ticker = None if monitor is not None else _Ticker(log)
@@ -295,7 +300,7 @@ def _serialize(trt, builder, network, config, logger, where, log, precision):
     seconds = time.perf_counter() - t0
     if serialized is None:
         why = logger.errors[-1] if logger.errors else "see the log with --verbose"
-        fail(f"TensorRT could not build an engine {where}: {why}")
+        fail(f"TensorRT could not build an engine from {source.name}: {why}")
     return serialized, seconds
 
 
