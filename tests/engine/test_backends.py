@@ -1,6 +1,9 @@
 """One registry of backends (`engine.backends`) over the one runner interface."""
 
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -96,3 +99,17 @@ def test_the_runtime_never_opens_a_keras_model(tmp_path, tiny_contract):
     ):
         open_runner(tmp_path / "model.keras", backend="keras")
     assert runs_on(tmp_path / "m.onnx", "onnxruntime") == "onnxruntime"
+
+
+def test_registering_keras_imports_nothing_of_it(tiny_onnx):
+    code = (
+        "import sys\n"
+        "from edgeaction.engine import open_runner\n"
+        "from edgeaction.cli import build_parser\n"
+        f"with open_runner({str(tiny_onnx)!r}) as r: pass\n"
+        "build_parser()\n"
+        "bad = [m for m in sys.modules if m.startswith(('edgeaction.keras_runner', "
+        "'tensorflow', 'keras'))]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=os.environ.copy())
