@@ -75,8 +75,8 @@ BACKENDS: dict[str, Backend] = {
             "edgeaction.keras_runner:KerasRunner",
             (KERAS,),
             "tensorflow",
-            False,
-            ("unsafe",),
+            runtime=False,
+            takes=("unsafe",),
         ),
     )
 }
@@ -131,9 +131,8 @@ def select_backend(
     for b in allowed:
         if kind in b.opens:
             return b
-    fail(
-        f"no backend here opens {kind_name(kind)}; --backend must be one of {', '.join(backend_choices(include_keras))}"
-    )
+    choices = ", ".join(backend_choices(include_keras))
+    fail(f"no backend here opens {kind_name(kind)}; --backend must be one of {choices}")
 
 
 def accepted_kinds(include_keras: bool = False, backend: str = AUTO) -> tuple[str, ...]:
