@@ -32,7 +32,8 @@ ONNX = "onnx"
 ENGINE = "tensorrt-engine"
 KINDS = (KERAS, ONNX, ENGINE)
 
-#: File names inside a run or export directory.
+#: File names inside a run or export directory (`checksums.json` is `fsutil`'s).
+CONTRACT_JSON = "contract.json"
 MODEL_KERAS = "model.keras"
 MODEL_ONNX = "model.onnx"
 MODEL_FP16_ONNX = "model_fp16.onnx"
