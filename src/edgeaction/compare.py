@@ -29,6 +29,7 @@ import numpy as np
 from . import __version__
 from .artefacts import KERAS, ONNX, kind_of
 from .contract import CONTRACT_FILE, ModelContract
+from .engine.backends import BACKENDS
 from .errors import fail
 from .evaluate import SPLITS, ClipBatches, _softmax, load_model, resolve_model
 from .fsutil import atomic_write_text, check_writable_file
@@ -129,36 +130,17 @@ def compare(
         reference model named by `margin_model`: the FP32 side), and the data facts.
     """
     t0 = time.monotonic()
-    if split not in SPLITS:
-        fail(f"--split must be one of {', '.join(SPLITS)}. Received: {split!r}")
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        fail(f"--batch must be a whole number >= 1. Received: {batch!r}")
+    _check_settings(split, batch)
     pa, ba = resolve_model(model_a)
     pb, bb = resolve_model(model_b)
     ca, cb = _peek_contract(pa), _peek_contract(pb)
     if ca is not None and cb is not None:
         _check_contracts(ca, cb, pa, pb)  # before paying for TensorFlow's import
-    data_root = Path(data)
-    if not data_root.exists():
-        fail(f"data set {data_root} not found; give a labelled data set (`edgeaction synth`)")
-    if pose_dir is not None and not Path(pose_dir).is_dir():
-        fail(
-            f"keypoint cache {pose_dir} not found; run `edgeaction keypoints {data} --kind KIND "
-            f"--out {pose_dir}` (KIND: what the models read), or leave out --keypoints to "
-            "extract them on the fly"
-        )
-    if json_path is not None:
-        check_writable_file(json_path, "--json file")
-    if plot_path is not None:
-        check_writable_file(plot_path, "--plot file")
-        from .report import preload
-
-        preload()  # a missing matplotlib fails now, not after the run
-
+    data_root = _check_outputs_and_data(data, pose_dir, json_path, plot_path)
     from .datasets import outside_root_allowed
 
-    # Keras first: TensorFlow must be loaded before any video is decoded.
-    order = sorted([(pa, ba), (pb, bb)], key=lambda m: m[1] != "keras")
+    # TensorFlow (the Keras backend) must be loaded before any video is decoded.
+    order = sorted([(pa, ba), (pb, bb)], key=lambda m: BACKENDS[m[1]].needs != "tensorflow")
     loaded = {}
     try:
         for p, b in order:
@@ -179,6 +161,35 @@ def compare(
     if plot_path is not None:
         result["plot"] = str(plot_compare(plot_path, result))
     return result
+
+
+def _check_settings(split: str, batch: int) -> None:
+    if split not in SPLITS:
+        fail(f"--split must be one of {', '.join(SPLITS)}. Received: {split!r}")
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        fail(f"--batch must be a whole number >= 1. Received: {batch!r}")
+
+
+def _check_outputs_and_data(data, pose_dir, json_path, plot_path) -> Path:
+    """The data set root; fails before any model loads on a missing data set or
+    keypoint cache, an unwritable --json/--plot file, or a missing matplotlib."""
+    data_root = Path(data)
+    if not data_root.exists():
+        fail(f"data set {data_root} not found; give a labelled data set (`edgeaction synth`)")
+    if pose_dir is not None and not Path(pose_dir).is_dir():
+        fail(
+            f"keypoint cache {pose_dir} not found; run `edgeaction keypoints {data} --kind KIND "
+            f"--out {pose_dir}` (KIND: what the models read), or leave out --keypoints to "
+            "extract them on the fly"
+        )
+    if json_path is not None:
+        check_writable_file(json_path, "--json file")
+    if plot_path is not None:
+        check_writable_file(plot_path, "--plot file")
+        from .report import preload
+
+        preload()  # a missing matplotlib fails now, not after the run
+    return data_root
 
 
 def plot_compare(path: str | os.PathLike, r: dict) -> Path:
