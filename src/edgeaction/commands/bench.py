@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import options
+from ..engine.backends import backend_choices
 from .common import status_line, trt_precision_arg
 
 BENCH_EPILOG = """\
@@ -84,7 +85,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bn.add_argument(
         "--backend",
         default="auto",
-        choices=["auto", "onnxruntime", "tensorrt"],
+        choices=backend_choices(auto=True),
         help="runner (default auto: tensorrt for .engine/.plan files, else onnxruntime)",
     )
     bn.add_argument(

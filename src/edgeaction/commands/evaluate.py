@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .. import options
+from ..engine.backends import backend_choices
 from .common import dataset_args
 
 EVALUATE_EPILOG = """\
@@ -92,7 +93,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--backend",
         default="auto",
-        choices=["auto", "keras", "onnxruntime", "tensorrt"],
+        choices=backend_choices(include_keras=True, auto=True),
         help="runner (default: from the model file)",
     )
     v.set_defaults(fn=run)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import options
+from ..engine.backends import backend_choices
 from .common import status_line, trt_precision_arg
 
 RUN_EPILOG = """\
@@ -277,7 +278,7 @@ def _stream_args(add: Callable[..., None]) -> None:
         default="auto",
         help="decode elements: Jetson hardware (nvv4l2decoder, nvvidconv) or CPU (default: detect)",
     )
-    add("--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"], help="runner")
+    add("--backend", default="onnxruntime", choices=backend_choices(), help="runner")
     add(
         "--cache-dir",
         type=options.pathlib_path,

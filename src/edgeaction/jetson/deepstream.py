@@ -58,13 +58,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import options
+from ..artefacts import ENGINE, ONNX, resolve_model
 from ..contract import CONTRACT_KEY, ModelContract, contract_from_onnx
 from ..errors import fail
 from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
 from ..options import check_file_value
 
 DEEPSTREAM_VERSION = "7.1"
-ENGINE_SUFFIXES = (".engine", ".plan")
 CUSTOM_LIB = "/opt/nvidia/deepstream/deepstream/lib/libnvds_custom_sequence_preprocess.so"
 CUSTOM_FUNC = "CustomSequenceTensorPreparation"
 WRAPPED_ONNX = "model_ncthw.onnx"
@@ -167,7 +167,7 @@ def generate(
             )
         engine_path, sidecar = None, None
     if engine_path is not None and sidecar is None and engine_path.exists():
-        from ..engine.trt import read_sidecar
+        from ..engine.sidecar import read_sidecar
 
         sidecar = read_sidecar(engine_path)
         built = ModelContract.from_dict(sidecar["contract"], source=f"{engine_path.name} sidecar")
@@ -228,17 +228,11 @@ def generate(
 # ---- inputs ------------------------------------------------------------------------------
 def _resolve(p: Path) -> dict[str, Any]:
     """`contract`, `onnx` (Path or None), `engine` (Path or None), `sidecar` of MODEL."""
-    if p.is_dir():
-        if not (p / "model.onnx").is_file():
-            fail(f"{p} holds no model.onnx; give an .onnx file, an export directory or an engine")
-        p = p / "model.onnx"
-    if not p.exists():
-        fail(f"model not found: {p}")
-    suffix = p.suffix.lower()
-    if suffix == ".onnx":
+    kind, p = resolve_model(p, (ONNX, ENGINE))
+    if kind == ONNX:
         return {"contract": contract_from_onnx(p), "onnx": p, "engine": None, "sidecar": None}
-    if suffix in ENGINE_SUFFIXES:
-        from ..engine.trt import read_sidecar
+    if kind == ENGINE:
+        from ..engine.sidecar import read_sidecar
 
         side = read_sidecar(p)
         contract = ModelContract.from_dict(side["contract"], source=f"{p.name} sidecar")
@@ -246,10 +240,7 @@ def _resolve(p: Path) -> dict[str, Any]:
         beside = p.with_name(onnx_name) if onnx_name else None
         onnx = beside if beside is not None and beside.is_file() else None
         return {"contract": contract, "onnx": onnx, "engine": p, "sidecar": side}
-    fail(
-        f"cannot tell what {p} is: give an .onnx model, an export directory or a TensorRT "
-        f"engine ({', '.join(ENGINE_SUFFIXES)}) with its sidecar"
-    )
+    raise AssertionError(kind)  # resolve_model returns only the kinds asked for
 
 
 def _check_contract(c: ModelContract, what: str) -> None:

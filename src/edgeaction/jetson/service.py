@@ -40,6 +40,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from .. import options
+from ..artefacts import ENGINE_SUFFIXES, MODEL_ONNX, TRAINING_SUFFIXES
 from ..errors import fail
 from ..fsutil import atomic_path, check_writable_dir
 from ..options import check_file_value
@@ -55,7 +56,7 @@ X86_BASE = "nvcr.io/nvidia/tensorrt:24.08-py3"
 #: L4T release of the Jetson apt repository (python3-libnvinfer) for JetPack 6.1/6.2.
 L4T_RELEASE = "r36.4"
 
-MODEL_SUFFIXES = (".onnx", ".engine", ".plan")
+MODEL_SUFFIXES = (".onnx", *ENGINE_SUFFIXES)
 ENV_VAR = "EDGEACTION_SOURCES"
 # Options of `edgeaction run` that the unit sets itself.
 _OWN_RUN_OPTIONS = ("--source", "--events", "--metrics", "-q", "--quiet")
@@ -162,14 +163,14 @@ def check_model(model: str) -> str:
     exist here is accepted (it refers to the target machine).
     """
     p = Path(_abs_target(model, "model path"))
-    if p.suffix.lower() in (".keras", ".h5", ".hdf5", ".pb", ".tflite"):
+    if p.suffix.lower() in TRAINING_SUFFIXES:
         fail(
             f"model {p.name} is a training format; the Jetson runs ONNX or TensorRT: "
             "`edgeaction export RUN --out DIR` then pass DIR/model.onnx (or the engine)"
         )
     if p.exists():
         if p.is_dir():
-            if not (p / "model.onnx").exists():
+            if not (p / MODEL_ONNX).exists():
                 fail(
                     f"model directory {p} holds no model.onnx; give an `edgeaction export` directory"
                 )

@@ -253,6 +253,7 @@ class Runtime:
 
     def _open_model(self):
         """The runner (or split runner) and whether the feature cache is on."""
+        from ..artefacts import is_engine
         from ..engine import open_runner
 
         opt = self.options
@@ -269,7 +270,7 @@ class Runtime:
         c = runner.contract
         stride = opt.stride or c.stride
         split = None
-        given_engine = Path(self.model).suffix in (".engine", ".plan")
+        given_engine = is_engine(self.model)
         if opt.feature_cache == "auto" and given_engine:
             pass  # the engine given is what runs; `on` builds the parts beside it instead
         elif opt.feature_cache != "off" and c.uses_frames and not c.uses_keypoints:
@@ -309,10 +310,9 @@ class Runtime:
         return {"fp16": self.fp16, "batch": (1, min(len(self.specs), mb), mb)}
 
     def _on_ort(self) -> bool:
-        return self.backend == "onnxruntime" and Path(self.model).suffix not in (
-            ".engine",
-            ".plan",
-        )
+        from ..engine.backends import runs_on
+
+        return runs_on(self.model, self.backend) == "onnxruntime"
 
     # ---- the run -------------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped") -> None:
