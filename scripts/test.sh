@@ -6,4 +6,5 @@ bash "$ROOT/scripts/setup.sh" --test
 cd "$ROOT"
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
+.venv/bin/lint-imports  # the import contracts in pyproject.toml
 exec .venv/bin/python -m pytest "$@"

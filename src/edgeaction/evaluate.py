@@ -364,6 +364,7 @@ class ClipBatches:
 def _load_one(it, root: Path, c: ModelContract, pose_dir, ex=None) -> tuple | str:
     """`(clip or None, keypoint input or None)` of one item, or the reason it cannot be read."""
     from . import datasets
+    from .keypoints import keypoint_input
 
     clip = pose = None
     try:
@@ -381,49 +382,6 @@ def _load_one(it, root: Path, c: ModelContract, pose_dir, ex=None) -> tuple | st
         log.warning("skipping clip %s: %s", it.describe(), e)
         return str(e)
     return clip, pose
-
-
-def keypoint_input(
-    item,
-    root: Path,
-    c: ModelContract,
-    pose_dir=None,
-    ex=None,
-    length: int | None = None,
-    policy: str = "loop",
-) -> np.ndarray:
-    """The keypoint input `(T, D)` float32 of one data-set clip for contract `c`.
-
-    Raw keypoints of the contract's kind come from the cache `pose_dir`, else are
-    extracted from the clip with MediaPipe (`ex`, an open extractor of that kind, or a
-    new one); the T entries at the frames' indices (`sample_indices`) go through the
-    contract's feature set. A clip in which no hand / person is found still gets an
-    input (the feature set encodes absence).
-
-    Args:
-        item: The clip (`datasets.ClipItem`).
-        root: Root of its data set (the cache key is `item.key(root)`).
-        c: `ModelContract` of a keypoint model.
-        pose_dir: Path or None. Keypoint cache of the data set.
-        ex: `keypoints.Extractor` or None. Reused when extracting (reset per clip).
-        length: Integer or None. Frames the clip decodes to, when its frames were
-            decoded: keypoints of another length are refused (they would not align).
-        policy: String. Short-clip policy of `sample_indices`. Defaults to `"loop"`.
-    """
-    from . import keypoints
-
-    kind = c.keypoint_kind
-    if pose_dir is not None:
-        raw = keypoints.load_window(pose_dir, item, root, c.frames, kind, policy, length)
-    else:
-        every = keypoints.extract_video(item, kind=kind, ex=ex)
-        if length is not None and len(every) != int(length):
-            fail(
-                f"{item.describe()}: {len(every)} frames decoded for keypoints but {length} "
-                "for the model's frames; keypoints and frames would not align"
-            )
-        raw = keypoints.sample_keypoints(every, c.frames, policy)
-    return keypoints.compute(c.keypoint_features, raw)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

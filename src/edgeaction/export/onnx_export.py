@@ -481,7 +481,7 @@ def held_out_inputs(
 def _held_out(ds, split, contract, pose_dir, ex, policy, limit, clips, poses, bad) -> None:
     """Decode up to `limit` clips of `split` into `clips` / `poses`; unreadable ones → `bad`."""
     from .. import datasets
-    from ..evaluate import keypoint_input
+    from ..keypoints import keypoint_input
 
     for it in _interleave(ds.split(split)):
         if len(clips) == limit:

@@ -5,6 +5,7 @@
   runtime share).
 - `extract`: MediaPipe extractors, per-video and per-data-set extraction, the npz cache
   `edgeaction keypoints` writes and training reads.
+- `inputs`: the keypoint input of one data-set clip (cache or on the fly).
 
 Importing this package loads neither MediaPipe nor OpenCV.
 """
@@ -23,6 +24,7 @@ from .extract import (
     sample_keypoints,
 )
 from .features import DEFAULT_FEATURES, FEATURE_SETS, KINDS, RAW_DIMS, compute, kind_of
+from .inputs import keypoint_input
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -37,6 +39,7 @@ __all__ = [
     "extract_video",
     "extractor",
     "extractor_for",
+    "keypoint_input",
     "kind_of",
     "load_cached",
     "load_window",
