@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import EdgeActionError
+from .fsutil import command_outputs, os_error_line
 
 # Kept here (not imported from train.models) so `edgeaction --help` never loads Keras;
 # tests/train/test_models.py checks it matches train.models.ARCHS.
@@ -1288,7 +1289,8 @@ def _dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     if not a.verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        return a.fn(a) or 0
+        with command_outputs():  # a failed command removes what it created
+            return a.fn(a) or 0
     except EdgeActionError as e:
         if a.verbose:
             raise
@@ -1301,6 +1303,11 @@ def _dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     except BrokenPipeError:  # `edgeaction doctor | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as e:  # last resort: a path no writer mapped (too long, disk full)
+        if a.verbose:
+            raise
+        print(f"{parser.prog}: error: {os_error_line(e)}", file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:
