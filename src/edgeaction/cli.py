@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import EdgeActionError
-from .fsutil import command_outputs, os_error_line
+from .fsutil import claim_outputs, command_outputs, os_error_line
 
 # Kept here (not imported from train.models) so `edgeaction --help` never loads Keras;
 # tests/train/test_models.py checks it matches train.models.ARCHS.
@@ -305,6 +305,7 @@ examples:
 def cmd_compare(a) -> int:
     from .compare import compare, format_table
 
+    claim_outputs({"--json": a.json, "--plot": a.plot}, {"A": a.model_a, "B": a.model_b})
     r = compare(
         a.model_a,
         a.model_b,
@@ -511,6 +512,7 @@ examples:
 def cmd_check(a) -> int:
     from .export.check import format_table, preflight
 
+    claim_outputs({"--json": a.json}, {"MODEL": a.model})
     r = preflight(a.model, trt_major=a.trt)
     if a.json:
         from .fsutil import atomic_write_text
@@ -568,6 +570,9 @@ def cmd_bench(a) -> int:
     )
     from .fsutil import check_writable_file
 
+    claim_outputs(
+        {"--json": a.json, "--plot": a.plot}, {"MODEL": a.model, "--end-to-end": a.end_to_end}
+    )
     batches = parse_batches(a.batch)
     pct = parse_percentiles(a.percentiles)
     for path in (a.json, a.plot):
@@ -604,6 +609,10 @@ def cmd_bench(a) -> int:
 def cmd_build_engine(a) -> int:
     from .engine.trt_build import build_engine
 
+    claim_outputs(
+        {"--out": a.out, "--timing-cache": a.timing_cache, "--layer-info": a.layer_info},
+        {"MODEL": a.model},
+    )
     build_engine(
         a.model,
         out=a.out,

@@ -240,9 +240,14 @@ def make_dir(directory: str | os.PathLike, what: str = "directory") -> Path:
     """`mkdir -p directory`, recording what it created; an `OSError` is one line."""
     d = Path(directory)
     with output_errors(d, what, "create"):
-        missing = _missing_ancestors(d)
-        d.mkdir(parents=True, exist_ok=True)
-    _record("dirs", missing)
+        for p in _missing_ancestors(d):  # one at a time: a failure leaves a record of the rest
+            try:
+                os.mkdir(p)
+            except FileExistsError:
+                if not p.is_dir():
+                    raise
+                continue
+            _record("dirs", [p])
     return d
 
 
@@ -266,7 +271,9 @@ def claim_outputs(
 
     Paths are compared resolved (symlinks followed) and, when both exist, by (st_dev,
     st_ino), which catches hard links. Two outputs may share a character device (both
-    `/dev/null`); an input never.
+    `/dev/null`); an input never. An input directory (a model export, a run) stands for
+    the model files directly in it (`.onnx`, `.keras`, `.engine`, `.plan`, `.json`
+    files a model reads).
 
     ```python
     claim_outputs({"--out-video": a.out_video, "--events": a.events}, {"--source": a.source})
@@ -277,7 +284,7 @@ def claim_outputs(
             stdout, are skipped).
         inputs: Dict likewise for what the command reads. Defaults to `None`.
     """
-    ins = [(name, p, _identity(p)) for name, p in _named_paths(inputs)]
+    ins = [(name, q, _identity(q)) for name, p in _named_paths(inputs) for q in _read_files(p)]
     seen: list[tuple[str, Path, tuple]] = []
     for name, p in _named_paths(outputs):
         with output_errors(p, name):
@@ -302,6 +309,28 @@ def _named_paths(m: Mapping[str, object] | None) -> Iterator[tuple[str, Path]]:
         for p in v if isinstance(v, (list, tuple)) else [v]:
             if p is not None and str(p) != "-":
                 yield name, Path(p)
+
+
+#: What a model directory given as an input holds that a model is read from.
+_MODEL_SUFFIXES = (".onnx", ".keras", ".engine", ".plan")
+_MODEL_JSON = ("contract.json", CHECKSUMS_FILE, "export_report.json")
+
+
+def _read_files(p: Path) -> list[Path]:
+    """`p`, and for a directory the model files directly in it."""
+    try:
+        if not p.is_dir():
+            return [p]
+        kids = [
+            k
+            for k in p.iterdir()
+            if k.suffix in _MODEL_SUFFIXES
+            or k.name in _MODEL_JSON
+            or k.name.endswith(".engine.json")
+        ]
+    except OSError:
+        return [p]
+    return [p, *kids[:1000]]
 
 
 def _identity(p: Path, strict: bool = False) -> tuple:
