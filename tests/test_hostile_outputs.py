@@ -164,6 +164,7 @@ def test_failed_export_leaves_no_out_directory(tmp_path):
     from edgeaction.contract import ModelContract
 
     run = tmp_path / "run"
+    run.mkdir()
     ModelContract(name="t", labels=("a", "b"), frames=4, height=32, width=32).save(run)
     (run / "model.keras").write_bytes(b"not a zip")
     p = cli("export", run, "--out", tmp_path / "out" / "m", check=False)
