@@ -223,8 +223,12 @@ def test_kept_outputs_and_ctrl_c_survive_a_failure(tmp_path):
         (d / "events.jsonl").write_text("{}\n")
         keep(d / "events.jsonl")
         check_writable_dir(tmp_path / "other")
+        cache = check_writable_dir(tmp_path / "cache")
+        keep(cache)  # a cache: what it holds stays valid
+        atomic_write_text(cache / "m-1234.engine", "plan")
         fail("disk full")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "logs"]
+    assert (tmp_path / "cache" / "m-1234.engine").read_text() == "plan"
     with pytest.raises(KeyboardInterrupt), command_outputs():
         check_writable_dir(tmp_path / "run" / "checkpoints")
         raise KeyboardInterrupt

@@ -517,7 +517,7 @@ def cmd_check(a) -> int:
     if a.json:
         from .fsutil import atomic_write_text
 
-        atomic_write_text(a.json, json.dumps(r.to_dict(), indent=2) + "\n")
+        atomic_write_text(a.json, json.dumps(r.to_dict(), indent=2) + "\n", "--json file")
     print(format_table(r))
     return 0 if r.ready else 1
 

@@ -191,8 +191,11 @@ class CreatedOutputs:
     def rollback(self) -> None:
         """Remove the recorded files, then the recorded directories, newest first."""
 
-        def holds_kept(p: str) -> bool:
-            return any(k == p or k.startswith(p.rstrip(os.sep) + os.sep) for k in self.kept)
+        def holds_kept(p: str) -> bool:  # p is, holds or lies in a kept path
+            return any(
+                k == p or k.startswith(p.rstrip(os.sep) + os.sep) or p.startswith(k + os.sep)
+                for k in self.kept
+            )
 
         for f in reversed(self.files):
             if not holds_kept(f):
@@ -232,7 +235,11 @@ def _record(kind: str, paths: Iterable[str | os.PathLike]) -> None:
 
 
 def keep(path: str | os.PathLike) -> None:
-    """Never remove `path` (nor a directory holding it) when the running command fails."""
+    """Never remove `path`, what it holds, nor a directory holding it, when the command fails.
+
+    For what must survive a failure: the events written before a disk filled up, a
+    cache (engines, keypoints) whose entries stay valid.
+    """
     _record("kept", [path])
 
 

@@ -758,7 +758,7 @@ class Runtime:
 
             from ..fsutil import atomic_write_text
 
-            atomic_write_text(self.metrics_path, json.dumps(fig, indent=2) + "\n")
+            atomic_write_text(self.metrics_path, json.dumps(fig, indent=2) + "\n", "metrics file")
         if errors:
             fail(errors[0])
         return fig
