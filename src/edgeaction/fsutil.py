@@ -7,8 +7,9 @@ Output policy (one place, used by every command):
   (st_dev, st_ino) (hard links), before anything is written.
 - Regular files (and paths that do not exist yet) are written atomically: beside the
   target, fsync, rename (a symlink is written through: its target is replaced). A
-  character device (`/dev/null`, `/dev/stdout` on a terminal) or a FIFO (`/dev/stdout`
-  in a pipe) is written in place: opened for writing, never renamed over, never fsynced.
+  character device (`/dev/null`, `/dev/stdout` on a terminal), a FIFO (`/dev/stdout`
+  in a pipe) or any file named under /dev or /proc (`/dev/stdout` redirected to a file)
+  is written in place: opened for writing, never renamed over, never fsynced.
   Directories, sockets and block devices are refused with one line: nothing is ever
   replaced that is not a regular file.
 - An `OSError` on an output (`ENOSPC`, `ENAMETOOLONG`, `EROFS`, `EACCES`, ...) becomes
@@ -164,12 +165,21 @@ def target_kind(path: str | os.PathLike) -> str:
     return "other"
 
 
+#: Paths under these are written in place whatever they resolve to (`/dev/stdout`
+#: redirected to a file is `/proc/self/fd/1`): nothing is ever renamed in /dev or /proc.
+_IN_PLACE_ROOTS = ("/dev/", "/proc/")
+
+
 def writes_in_place(path: str | os.PathLike) -> bool:
-    """Whether `path` is a character device or FIFO: written in place, never renamed over."""
+    """Whether `path` is written in place, never renamed over: a character device, a
+    FIFO, or any existing file named under /dev or /proc (`/dev/stdout`, `/dev/fd/3`)."""
     try:
-        return target_kind(path) in IN_PLACE_KINDS
+        kind = target_kind(path)
     except OSError:
         return False
+    if kind == "file":
+        return os.path.abspath(path).startswith(_IN_PLACE_ROOTS)
+    return kind in IN_PLACE_KINDS
 
 
 # ---- what a command created (removed again when it fails) -----------------------------------
@@ -395,7 +405,7 @@ def check_writable_file(path: str | os.PathLike, what: str = "output file") -> P
         kind = target_kind(p)
     if kind == "dir":
         fail(f"{what} {show_path(p)} is a directory; give a file path")
-    if kind in IN_PLACE_KINDS:
+    if kind in IN_PLACE_KINDS or writes_in_place(p):
         if not os.access(p, os.W_OK):
             fail(f"{what} {show_path(p)} is {_KIND_NAMES[kind]} that is not writable")
         return p

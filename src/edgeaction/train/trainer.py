@@ -588,7 +588,8 @@ def train(cfg: TrainConfig) -> dict:
             )
         if cfg.tensorboard:
             require("tensorboard")
-            cbs.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+            logs = make_dir(out / "tensorboard", "tensorboard directory")  # removed on failure
+            cbs.append(keras.callbacks.TensorBoard(log_dir=str(logs)))
         return cbs
 
     cw = class_weights(data["train"][2], contract.num_classes, cfg.class_weight)
