@@ -170,3 +170,24 @@ def test_failed_export_leaves_no_out_directory(tmp_path):
     p = cli("export", run, "--out", tmp_path / "out" / "m", check=False)
     one_line_error(p, "model.keras")
     assert sorted(x.name for x in tmp_path.iterdir()) == ["run"]
+
+
+def test_events_and_json_into_a_fifo_are_written_in_place(tmp_path, tiny_onnx, synth_video):
+    import stat
+    import threading
+
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    for args in (
+        ("run", tiny_onnx, "--source", synth_video, "--events", fifo, "--emit", "every"),
+        ("check", tiny_onnx, "--json", fifo),
+    ):
+        got: list[bytes] = []
+        reader = threading.Thread(target=lambda got=got: got.append(fifo.read_bytes()))
+        reader.start()
+        p = cli(*args, check=False)
+        reader.join(60)
+        assert p.returncode == 0, p.stderr
+        assert got and got[0].endswith(b"\n") and len(got[0].splitlines()) > 3
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["events.fifo", "tiny.onnx"]
