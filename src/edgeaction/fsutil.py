@@ -100,6 +100,8 @@ def os_error_line(
         The message, without a newline, printable control characters escaped.
     """
     name = e.filename
+    if name is not None and not isinstance(name, (str, bytes, os.PathLike)):
+        name = str(name)  # a file descriptor
     if path is not None and (name is None or ".partial" in os.path.basename(os.fsdecode(name))):
         name = path
     elif path is not None and os.fsdecode(name) != os.fsdecode(path):
@@ -287,8 +289,8 @@ def claim_outputs(
     """Refuse, with one line, an output that is an input or another output of the command.
 
     Paths are compared resolved (symlinks followed) and, when both exist, by (st_dev,
-    st_ino), which catches hard links. Two outputs may share a character device (both
-    `/dev/null`); an input never. An input directory (a model export, a run) stands for
+    st_ino), which catches hard links. Two outputs may share a character device or a
+    FIFO (both `/dev/null`, both `/dev/stdout` in a pipe); an input never. An input directory (a model export, a run) stands for
     the model files directly in it (`.onnx`, `.keras`, `.engine`, `.plan`, `.json`
     files a model reads).
 
@@ -313,7 +315,7 @@ def claim_outputs(
                     "destroy the input; choose another output path"
                 )
         for oname, q, oident in seen:
-            if _same(ident, oident) and not (ident[2] == oident[2] == "char"):
+            if _same(ident, oident) and not (ident[2] == oident[2] == "in place"):
                 fail(
                     f"{name} {show_path(p)} and {oname} {show_path(q)} are the same file: "
                     "one would overwrite the other; give each output its own path"
@@ -360,7 +362,7 @@ def _identity(p: Path, strict: bool = False) -> tuple:
         if strict:
             raise
         return os.path.realpath(p), None, "missing"
-    kind = "char" if stat.S_ISCHR(st.st_mode) else "other"
+    kind = "in place" if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode) else "other"
     return os.path.realpath(p), (st.st_dev, st.st_ino), kind
 
 
