@@ -191,3 +191,25 @@ def test_events_and_json_into_a_fifo_are_written_in_place(tmp_path, tiny_onnx, s
         assert got and got[0].endswith(b"\n") and len(got[0].splitlines()) > 3
         assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert sorted(x.name for x in tmp_path.iterdir()) == ["events.fifo", "tiny.onnx"]
+
+
+@pytest.mark.parametrize("minor", [3, 7], ids=["null", "full"])
+def test_compare_and_bench_plots_on_a_character_device(tmp_path, synth_data, minor):
+    from edgeaction.contract import ModelContract
+    from tests.conftest import make_onnx
+
+    c = ModelContract(name="s", labels=("walk", "run", "jump"), frames=4, height=32, width=32)
+    onnx = make_onnx(tmp_path / "s.onnx", c)
+    dev = _device(tmp_path / "dev.png", minor)
+    for args in (
+        ("compare", onnx, onnx, "--data", synth_data, "--json", dev),
+        ("compare", onnx, onnx, "--data", synth_data, "--plot", dev),
+        ("bench", onnx, "--duration-s", 0.1, "--iterations", 1, "--warmup-ms", 0, "--plot", dev),
+    ):
+        p = cli(*args, check=False)
+        if minor == 3:
+            assert p.returncode == 0, p.stderr
+        else:
+            one_line_error(p, "dev.png", "disk is full")
+        assert dev.is_char_device(), args
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["dev.png", "s.onnx"]
