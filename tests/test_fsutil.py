@@ -7,6 +7,8 @@ import subprocess
 import threading
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from edgeaction.errors import EdgeActionError, fail
 from edgeaction.fsutil import (
@@ -236,3 +238,18 @@ def test_kept_outputs_and_ctrl_c_survive_a_failure(tmp_path):
     with command_outputs():  # success: everything stays
         atomic_write_text(tmp_path / "ok" / "r.json", "r")
     assert (tmp_path / "ok" / "r.json").read_text() == "r"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.none() | st.text() | st.binary() | st.integers(0, 1000),
+    path=st.none() | st.text(min_size=1),
+    code=st.sampled_from([errno.ENOSPC, errno.ENAMETOOLONG, errno.EROFS, errno.EACCES, 0, 999]),
+    strerror=st.none() | st.text(max_size=40),
+)
+@example(name="\ud800\n", path=None, code=errno.EACCES, strerror="denied")
+@example(name=b"/in/\xff\nclip.mp4", path=None, code=errno.EACCES, strerror=None)
+def test_os_error_line_is_always_one_line(name, path, code, strerror):
+    e = OSError(code, strerror, name) if strerror is not None else OSError(code, "x", name)
+    msg = os_error_line(e, path, "--json file")
+    assert msg.startswith("cannot ") and len(msg.splitlines()) == 1, repr(msg)

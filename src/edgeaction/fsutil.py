@@ -106,7 +106,7 @@ def os_error_line(
         name = path
     elif path is not None and os.fsdecode(name) != os.fsdecode(path):
         what = ""  # the block failed on another file (an input it read): name that one
-    reason = e.strerror or type(e).__name__
+    reason = show_path(str(e.strerror or type(e).__name__), 200)
     hint = _ERRNO_HINTS.get(e.errno)
     where = f" {what}" if what else ""
     if name is None:
@@ -119,7 +119,10 @@ def os_error_line(
 def show_path(path: str | bytes | os.PathLike, limit: int = 160) -> str:
     """`path` for a one-line message: control characters escaped, a long middle cut."""
     text = os.fsdecode(path) if not isinstance(path, str) else path
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    try:  # a name that is not UTF-8 (fsdecode's surrogates) shows its bytes as \xNN
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     if len(text) > limit:
         text = f"{text[: limit // 2]}...{text[-(limit // 2 - 3) :]}"
