@@ -20,6 +20,7 @@ from . import __version__, options
 from .commands import build_engine
 from .commands.train import ARCH_NAMES  # noqa: F401 (kept importable from here)
 from .errors import EdgeActionError
+from .fsutil import command_outputs, os_error_line
 
 #: The command modules, in the order `edgeaction --help` lists them. Each has
 #: `add_parser(subparsers)` (and the commands' `run(args) -> int`): adding a command is
@@ -96,7 +97,8 @@ def _dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     if not a.verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        return a.fn(a) or 0
+        with command_outputs():  # a failed command removes what it created
+            return a.fn(a) or 0
     except EdgeActionError as e:
         if a.verbose:
             raise
@@ -109,6 +111,11 @@ def _dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     except BrokenPipeError:  # `edgeaction doctor | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as e:  # last resort: a path no writer mapped (too long, disk full)
+        if a.verbose:
+            raise
+        print(f"{parser.prog}: error: {os_error_line(e)}", file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -156,7 +156,7 @@ def compare(
             m.deactivate()
     result["seconds"] = round(time.monotonic() - t0, 3)
     if json_path is not None:
-        atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
+        atomic_write_text(json_path, json.dumps(result, indent=2) + "\n", "--json file")
         result["json"] = str(json_path)
     if plot_path is not None:
         result["plot"] = str(plot_compare(plot_path, result))

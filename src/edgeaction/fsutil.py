@@ -1,4 +1,27 @@
-"""Atomic file writes: write beside the target, fsync, then rename.
+"""The output-path policy every writer follows, atomic writes and checksums.
+
+Output policy (one place, used by every command):
+
+- An output is never written over an input or over another output of the same command:
+  `claim_outputs` compares resolved paths (symlinks followed) and, for existing files,
+  (st_dev, st_ino) (hard links), before anything is written.
+- Regular files (and paths that do not exist yet) are written atomically: beside the
+  target, fsync, rename (a symlink is written through: its target is replaced). A
+  character device (`/dev/null`, `/dev/stdout` on a terminal), a FIFO (`/dev/stdout`
+  in a pipe) or any file named under /dev or /proc (`/dev/stdout` redirected to a file)
+  is written in place: opened for writing, never renamed over, never fsynced.
+  Directories, sockets and block devices are refused with one line: nothing is ever
+  replaced that is not a regular file.
+- An `OSError` on an output (`ENOSPC`, `ENAMETOOLONG`, `EROFS`, `EACCES`, ...) becomes
+  one line naming the path (`output_errors`); the CLI maps any other `OSError` that
+  carries a file name the same way (`os_error_line`).
+- Inside `command_outputs()` (the CLI wraps every command in it) every directory and
+  file a command creates is recorded; when the command fails they are removed again,
+  directories included, never anything that existed before it started (`keep` marks
+  what must survive a failure: the events a run wrote before the disk filled). Ctrl-C
+  removes nothing: a stopped training keeps its checkpoints for `--resume`.
+
+Atomic file writes: write beside the target, fsync, then rename.
 
 A crash, Ctrl-C or SIGKILL never leaves a half-written model, report or video where a
 later run would pick it up: the target either has its old content or the whole new one.
@@ -16,11 +39,14 @@ loads unchecked. Engines carry their own sha256 in their `ENGINE.json` sidecar.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
+import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from .errors import fail
@@ -30,22 +56,342 @@ CHECKSUMS_FILE = "checksums.json"
 CHECKSUMS_SCHEMA = 1
 
 
-def check_writable_dir(directory: str | os.PathLike, what: str = "output directory") -> Path:
-    """Create `directory` if needed; fail with one line if it is a file or read-only."""
-    d = Path(directory)
-    if d.exists() and not d.is_dir():
-        fail(f"{what} {d} is a file, not a directory; choose another path")
+#: Kinds of existing targets written in place (opened for writing, never renamed over).
+IN_PLACE_KINDS = ("char", "fifo")
+_KIND_NAMES = {
+    "file": "a file",
+    "dir": "a directory",
+    "char": "a character device",
+    "fifo": "a FIFO",
+    "socket": "a socket",
+    "block": "a block device",
+    "other": "not a regular file",
+}
+#: What `os_error_line` adds after the system's reason, per errno.
+_ERRNO_HINTS = {
+    errno.ENOSPC: "the disk is full: free space or write elsewhere",
+    errno.EDQUOT: "the disk quota is used up: free space or write elsewhere",
+    errno.EFBIG: "the file is too large for this file system: write elsewhere",
+    errno.ENAMETOOLONG: "a name in the path is over 255 bytes: choose a shorter one",
+    errno.EROFS: "the file system is read-only: write elsewhere",
+    errno.EACCES: "write elsewhere or fix the permissions",
+    errno.EPERM: "write elsewhere or fix the permissions",
+    errno.ENOTDIR: "a part of the path is a file, not a directory: fix the path",
+    errno.EISDIR: "give a file path, not a directory",
+    errno.ELOOP: "the path has a symbolic link loop: fix the path",
+    errno.EIO: "input/output error: check the disk",
+    errno.ENOENT: "check the path",
+}
+
+
+def os_error_line(
+    e: OSError, path: str | os.PathLike | None = None, what: str = "", verb: str = "write"
+) -> str:
+    """One line for an `OSError` on a file: what, which path, the system's reason, the fix.
+
+    Args:
+        e: The error.
+        path: The output being written, or None. Named instead of `e.filename` when the
+            error has none or names this writer's temporary `.partial` file.
+        what: String. What the path is ("events file", "--json file"). Defaults to `""`.
+        verb: String. What failed ("write", "create"). Defaults to `"write"`.
+
+    Returns:
+        The message, without a newline, printable control characters escaped.
+    """
+    name = e.filename
+    if name is not None and not isinstance(name, (str, bytes, os.PathLike)):
+        name = str(name)  # a file descriptor
+    if path is not None and (name is None or ".partial" in os.path.basename(os.fsdecode(name))):
+        name = path
+    elif path is not None and os.fsdecode(name) != os.fsdecode(path):
+        what = ""  # the block failed on another file (an input it read): name that one
+    reason = show_path(str(e.strerror or type(e).__name__), 200)
+    hint = _ERRNO_HINTS.get(e.errno)
+    where = f" {what}" if what else ""
+    if name is None:
+        return f"cannot {verb}{where} ({reason}){'; ' + hint if hint else ''}"
+    verb = verb if path is not None else "use"
+    msg = f"cannot {verb}{where} {show_path(name)} ({reason})"
+    return msg + (f"; {hint}" if hint else "")
+
+
+def show_path(path: str | bytes | os.PathLike, limit: int = 160) -> str:
+    """`path` for a one-line message: control characters escaped, a long middle cut."""
+    text = os.fsdecode(path) if not isinstance(path, str) else path
+    try:  # a name that is not UTF-8 (fsdecode's surrogates) shows its bytes as \xNN
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if len(text) > limit:
+        text = f"{text[: limit // 2]}...{text[-(limit // 2 - 3) :]}"
+    return text
+
+
+@contextlib.contextmanager
+def output_errors(
+    path: str | os.PathLike, what: str = "output file", verb: str = "write"
+) -> Iterator[None]:
+    """Turn an `OSError` raised in the block into one line naming `path` (`os_error_line`).
+
+    ```python
+    with output_errors(events, "events file"):
+        f.write(line)          # ENOSPC -> "cannot write events file e.jsonl (...); the disk is full: ..."
+    ```
+    """
     try:
-        d.mkdir(parents=True, exist_ok=True)
+        yield
     except OSError as e:
-        fail(f"cannot create {what} {d}: {e.strerror}")
+        fail(os_error_line(e, path, what, verb))
+
+
+def target_kind(path: str | os.PathLike) -> str:
+    """What `path` is, symlinks followed: `"missing"`, `"file"`, `"dir"`, `"char"`,
+    `"fifo"`, `"socket"`, `"block"` or `"other"`.
+
+    Raises the `OSError` of a path that cannot be looked at (too long, a file as a
+    directory); wrap in `output_errors` to make it one line.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "missing"
+    for test, kind in (
+        (stat.S_ISREG, "file"),
+        (stat.S_ISDIR, "dir"),
+        (stat.S_ISCHR, "char"),
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISBLK, "block"),
+    ):
+        if test(mode):
+            return kind
+    return "other"
+
+
+#: Paths under these are written in place whatever they resolve to (`/dev/stdout`
+#: redirected to a file is `/proc/self/fd/1`): nothing is ever renamed in /dev or /proc.
+_IN_PLACE_ROOTS = ("/dev/", "/proc/")
+
+
+def writes_in_place(path: str | os.PathLike) -> bool:
+    """Whether `path` is written in place, never renamed over: a character device, a
+    FIFO, or any existing file named under /dev or /proc (`/dev/stdout`, `/dev/fd/3`)."""
+    try:
+        kind = target_kind(path)
+    except OSError:
+        return False
+    if kind == "file":
+        return os.path.abspath(path).startswith(_IN_PLACE_ROOTS)
+    return kind in IN_PLACE_KINDS
+
+
+# ---- what a command created (removed again when it fails) -----------------------------------
+class CreatedOutputs:
+    """The directories and files one command created, removed by `rollback()`.
+
+    Only what did not exist before is recorded: `check_writable_dir` and `make_dir`
+    record the directories they create, the atomic writers the files they create (a
+    replaced file is not recorded: it existed). Everything under a recorded directory
+    is this command's, so `rollback()` removes such a directory whole, unless it holds
+    a path given to `keep`.
+    """
+
+    def __init__(self):
+        self.dirs: list[str] = []
+        self.files: list[str] = []
+        self.kept: list[str] = []
+
+    def rollback(self) -> None:
+        """Remove the recorded files, then the recorded directories, newest first."""
+
+        def holds_kept(p: str) -> bool:  # p is, holds or lies in a kept path
+            return any(
+                k == p or k.startswith(p.rstrip(os.sep) + os.sep) or p.startswith(k + os.sep)
+                for k in self.kept
+            )
+
+        for f in reversed(self.files):
+            if not holds_kept(f):
+                with contextlib.suppress(OSError):
+                    os.unlink(f)
+        for d in reversed(self.dirs):
+            if not holds_kept(d):
+                shutil.rmtree(d, ignore_errors=True)
+        self.dirs.clear()
+        self.files.clear()
+
+
+_SCOPES: list[CreatedOutputs] = []
+
+
+@contextlib.contextmanager
+def command_outputs() -> Iterator[CreatedOutputs]:
+    """Record what the block creates; remove it if the block raises (not on Ctrl-C).
+
+    The CLI runs every command inside one. Outside any (library use) nothing is recorded.
+    A `KeyboardInterrupt` removes nothing: a stopped training keeps its checkpoints.
+    """
+    scope = CreatedOutputs()
+    _SCOPES.append(scope)
+    try:
+        yield scope
+    except Exception:
+        scope.rollback()
+        raise
+    finally:
+        _SCOPES.remove(scope)
+
+
+def _record(kind: str, paths: Iterable[str | os.PathLike]) -> None:
+    for scope in _SCOPES:
+        getattr(scope, kind).extend(os.path.abspath(p) for p in paths)
+
+
+def keep(path: str | os.PathLike) -> None:
+    """Never remove `path`, what it holds, nor a directory holding it, when the command fails.
+
+    For what must survive a failure: the events written before a disk filled up, a
+    cache (engines, keypoints) whose entries stay valid.
+    """
+    _record("kept", [path])
+
+
+def make_dir(directory: str | os.PathLike, what: str = "directory") -> Path:
+    """`mkdir -p directory`, recording what it created; an `OSError` is one line."""
+    d = Path(directory)
+    with output_errors(d, what, "create"):
+        for p in _missing_ancestors(d):  # one at a time: a failure leaves a record of the rest
+            try:
+                os.mkdir(p)
+            except FileExistsError:
+                if not p.is_dir():
+                    raise
+                continue
+            _record("dirs", [p])
+    return d
+
+
+def _missing_ancestors(d: Path) -> list[Path]:
+    """`d` and its parents that do not exist yet, outermost first."""
+    out: list[Path] = []
+    p = Path(os.path.abspath(d))
+    while not os.path.lexists(p):
+        out.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    return out[::-1]
+
+
+# ---- checks before anything is written ------------------------------------------------------
+def claim_outputs(
+    outputs: Mapping[str, object], inputs: Mapping[str, object] | None = None
+) -> None:
+    """Refuse, with one line, an output that is an input or another output of the command.
+
+    Paths are compared resolved (symlinks followed) and, when both exist, by (st_dev,
+    st_ino), which catches hard links. Two outputs may share a character device or a
+    FIFO (both `/dev/null`, both `/dev/stdout` in a pipe); an input never. An input directory (a model export, a run) stands for
+    the model files directly in it (`.onnx`, `.keras`, `.engine`, `.plan`, `.json`
+    files a model reads).
+
+    ```python
+    claim_outputs({"--out-video": a.out_video, "--events": a.events}, {"--source": a.source})
+    ```
+
+    Args:
+        outputs: Dict of option name → path, list of paths or None (None and `"-"`,
+            stdout, are skipped).
+        inputs: Dict likewise for what the command reads. Defaults to `None`.
+    """
+    ins = [(name, q, _identity(q)) for name, p in _named_paths(inputs) for q in _read_files(p)]
+    seen: list[tuple[str, Path, tuple]] = []
+    for name, p in _named_paths(outputs):
+        with output_errors(p, name):
+            ident = _identity(p, strict=True)
+        for iname, q, iident in ins:
+            if _same(ident, iident):
+                fail(
+                    f"{name} {show_path(p)} is the {iname} {show_path(q)}: writing it would "
+                    "destroy the input; choose another output path"
+                )
+        for oname, q, oident in seen:
+            if _same(ident, oident) and not (ident[2] == oident[2] == "in place"):
+                fail(
+                    f"{name} {show_path(p)} and {oname} {show_path(q)} are the same file: "
+                    "one would overwrite the other; give each output its own path"
+                )
+        seen.append((name, p, ident))
+
+
+def _named_paths(m: Mapping[str, object] | None) -> Iterator[tuple[str, Path]]:
+    for name, v in (m or {}).items():
+        for p in v if isinstance(v, (list, tuple)) else [v]:
+            if p is not None and str(p) != "-":
+                yield name, Path(p)
+
+
+#: What a model directory given as an input holds that a model is read from.
+_MODEL_SUFFIXES = (".onnx", ".keras", ".engine", ".plan")
+_MODEL_JSON = ("contract.json", CHECKSUMS_FILE, "export_report.json")
+
+
+def _read_files(p: Path) -> list[Path]:
+    """`p`, and for a directory the model files directly in it."""
+    try:
+        if not p.is_dir():
+            return [p]
+        kids = [
+            k
+            for k in p.iterdir()
+            if k.suffix in _MODEL_SUFFIXES
+            or k.name in _MODEL_JSON
+            or k.name.endswith(".engine.json")
+        ]
+    except OSError:
+        return [p]
+    return [p, *kids[:1000]]
+
+
+def _identity(p: Path, strict: bool = False) -> tuple:
+    """(resolved path, (st_dev, st_ino) or None, kind) of `p`."""
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        return os.path.realpath(p), None, "missing"
+    except OSError:
+        if strict:
+            raise
+        return os.path.realpath(p), None, "missing"
+    kind = "in place" if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode) else "other"
+    return os.path.realpath(p), (st.st_dev, st.st_ino), kind
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return a[0] == b[0] or (a[1] is not None and a[1] == b[1])
+
+
+def check_writable_dir(directory: str | os.PathLike, what: str = "output directory") -> Path:
+    """Create `directory` if needed; fail with one line if it is a file or read-only.
+
+    Directories it creates are recorded (`command_outputs`): removed if the command fails.
+    """
+    d = Path(directory)
+    with output_errors(d, what):
+        kind = target_kind(d)
+    if kind not in ("dir", "missing"):
+        fail(f"{what} {show_path(d)} is {_KIND_NAMES[kind]}, not a directory; choose another path")
+    if kind == "missing":
+        make_dir(d, what)
     if not os.access(d, os.W_OK | os.X_OK):
-        fail(f"{what} {d} is not writable; choose another path")
+        fail(f"{what} {show_path(d)} is not writable; choose another path")
     # os.access says yes to root on a read-only mount or in /proc: create a file to know.
     try:
         fd, probe = tempfile.mkstemp(prefix=".edgeaction-probe-", suffix=".partial", dir=d)
     except OSError as e:
-        fail(f"{what} {d} is not writable ({e.strerror}); choose another path")
+        fail(f"{what} {show_path(d)} is not writable ({e.strerror}); choose another path")
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
@@ -53,30 +399,67 @@ def check_writable_dir(directory: str | os.PathLike, what: str = "output directo
 
 
 def check_writable_file(path: str | os.PathLike, what: str = "output file") -> Path:
-    """Fail early (not after an hour) if `path` cannot be written: a directory, read-only."""
+    """Fail early (not after an hour) if `path` cannot be written, with one line.
+
+    A directory, socket or block device is refused; a character device or FIFO must be
+    writable (it is written in place); for a regular or new file the directory (that of
+    the symlink's target for a symlink) is created if needed and must be writable.
+    """
     p = Path(path)
-    if p.is_dir():
-        fail(f"{what} {p} is a directory; give a file path")
-    check_writable_dir(p.parent if str(p.parent) else Path("."), f"directory of {what}")
+    with output_errors(p, what):
+        kind = target_kind(p)
+    if kind == "dir":
+        fail(f"{what} {show_path(p)} is a directory; give a file path")
+    if kind in IN_PLACE_KINDS or writes_in_place(p):
+        if not os.access(p, os.W_OK):
+            fail(f"{what} {show_path(p)} is {_KIND_NAMES[kind]} that is not writable")
+        return p
+    if kind not in ("file", "missing"):
+        fail(
+            f"{what} {show_path(p)} is {_KIND_NAMES[kind]}; give a regular file path "
+            "(or a character device or FIFO, written in place)"
+        )
+    parent = Path(os.path.realpath(p)).parent if os.path.islink(p) else p.parent
+    check_writable_dir(parent if str(parent) else Path("."), f"directory of {what}")
     return p
 
 
+# ---- writing --------------------------------------------------------------------------------
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike, suffix: str | None = None, what: str = "output file"
+) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` if the block succeeds.
 
     The temporary name keeps the extension (`suffix`, default the target's) so tools that
     look at it (tf2onnx, mp4mux) behave; it starts with a dot and holds `.partial`, so
-    nothing that globs for models picks it up.
+    nothing that globs for models picks it up. A symlink is written through (its target
+    is replaced, the link stays). A character device or FIFO is yielded itself: the block
+    writes it in place (see the module's output policy). An `OSError` in the block is one
+    line naming `path`.
+
+    Args:
+        path: The target.
+        suffix: String or None. The temporary file's extension. Defaults to the target's.
+        what: String. What the target is, for messages. Defaults to `"output file"`.
     """
-    target = Path(path)
-    check_writable_file(target)
-    tmp_path = _temp_beside(target, suffix)
+    target = check_writable_file(path, what)
+    if writes_in_place(target):
+        with output_errors(target, what):
+            yield target
+        return
+    real = Path(os.path.realpath(target))
+    existed = os.path.lexists(real)
+    with output_errors(real, what):
+        tmp_path = _temp_beside(real, suffix)
     try:
-        yield tmp_path
-        _commit(tmp_path, target)
+        with output_errors(real, what):
+            yield tmp_path
+            _commit(tmp_path, real)
+        if not existed:
+            _record("files", [real])
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp_path.unlink()
 
 
@@ -87,7 +470,8 @@ def atomic_paths(paths: Iterable[str | os.PathLike]) -> Iterator[dict[Path, Path
     Every file is written and fsynced before the first rename, so a kill leaves at most
     a short run of renames undone (each target whole: old or new). Write a manifest
     (e.g. `write_checksums`) inside the block to make a mixture of old and new files
-    detectable: it lands before any of the files it describes.
+    detectable: it lands before any of the files it describes. The targets must be
+    regular files (or not exist): a set of files renamed together cannot be devices.
 
     Args:
         paths: Target paths (their directories must exist).
@@ -98,35 +482,48 @@ def atomic_paths(paths: Iterable[str | os.PathLike]) -> Iterator[dict[Path, Path
     targets = [Path(p) for p in paths]
     for t in targets:
         check_writable_file(t)
+        if writes_in_place(t):
+            fail(
+                f"{show_path(t)} is {_KIND_NAMES[target_kind(t)]}; these files are written "
+                "together as regular files: remove it or choose another directory"
+            )
+    new = [t for t in targets if not os.path.lexists(t)]
     tmps: dict[Path, Path] = {}
     try:
-        for t in targets:
-            tmps[t] = _temp_beside(t)
-        yield dict(tmps)
-        for t, tmp in tmps.items():
-            if not tmp.exists():
-                fail(f"nothing was written for {t}")
-            _fsync(tmp)
-        for t, tmp in tmps.items():
-            os.replace(tmp, t)
-        for d in {t.parent for t in targets}:
-            _fsync_dir(d)
+        with output_errors(targets[0].parent if targets else Path("."), "output directory"):
+            for t in targets:
+                tmps[t] = _temp_beside(t)
+            yield dict(tmps)
+            for t, tmp in tmps.items():
+                if not tmp.exists():
+                    fail(f"nothing was written for {t}")
+                _fsync(tmp)
+            for t, tmp in tmps.items():
+                os.replace(tmp, t)
+            _record("files", new)
+            for d in {t.parent for t in targets}:
+                _fsync_dir(d)
     finally:
         for tmp in tmps.values():
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 tmp.unlink()
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> Path:
-    """Write `data` to `path` atomically (temporary file beside it, fsync, rename)."""
-    with atomic_path(path) as tmp:
+def atomic_write_bytes(
+    path: str | os.PathLike, data: bytes | memoryview, what: str = "output file"
+) -> Path:
+    """Write `data` to `path` atomically (temporary file beside it, fsync, rename).
+
+    A character device or FIFO is written in place (see the module's output policy).
+    """
+    with atomic_path(path, what=what) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write UTF-8 `text` to `path` atomically."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike, text: str, what: str = "output file") -> Path:
+    """Write UTF-8 `text` to `path` atomically (a device or FIFO in place)."""
+    return atomic_write_bytes(path, text.encode("utf-8"), what)
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -227,6 +624,22 @@ def _umask() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0o022
+
+
+def commit(tmp: str | os.PathLike, target: str | os.PathLike, what: str = "output file") -> Path:
+    """Move a finished temporary file onto `target` (fsync, rename, fsync the directory).
+
+    For writers that name their own temporary file (a GStreamer filesink). The target
+    is recorded as created when it did not exist (`command_outputs`); an `OSError` is
+    one line naming it.
+    """
+    tmp, target = Path(tmp), Path(target)
+    existed = os.path.lexists(target)
+    with output_errors(target, what):
+        _commit(tmp, target)
+    if not existed:
+        _record("files", [target])
+    return target
 
 
 def _commit(tmp: Path, target: Path) -> None:

@@ -303,7 +303,7 @@ def _figure(width: float, height: float):
 
 def _save(fig, path: Path) -> Path:
     try:
-        with atomic_path(path, suffix=".png") as tmp:
+        with atomic_path(path, suffix=".png", what="plot") as tmp:
             fig.savefig(tmp, format="png", dpi=fig.dpi, bbox_inches="tight")
     finally:
         fig.clear()

@@ -34,7 +34,7 @@ import numpy as np
 
 from ._lazy import require
 from .errors import fail
-from .fsutil import atomic_write_text, check_writable_dir
+from .fsutil import atomic_write_text, check_writable_dir, make_dir
 
 ACTIONS = ("walk", "run", "jump", "wave", "squat", "swipe_left", "swipe_right")
 #: Label pairs that a horizontal flip exchanges.
@@ -324,7 +324,7 @@ def synthesize(
     rows = []
     total, done = classes * clips_per_class, 0
     for ci, label in enumerate(labels):
-        (root / label).mkdir(exist_ok=True)
+        make_dir(root / label, "synth output directory")
         split_rng = np.random.default_rng([seed, ci, 1])
         splits = _split_names(clips_per_class, split_rng)
         for k in range(clips_per_class):

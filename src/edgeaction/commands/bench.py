@@ -33,8 +33,11 @@ def run(a) -> int:
         plot_bench,
         write_json,
     )
-    from ..fsutil import check_writable_file
+    from ..fsutil import check_writable_file, claim_outputs
 
+    claim_outputs(
+        {"--json": a.json, "--plot": a.plot}, {"MODEL": a.model, "--end-to-end": a.end_to_end}
+    )
     batches = parse_batches(a.batch)
     pct = parse_percentiles(a.percentiles)
     for path in (a.json, a.plot):

@@ -32,7 +32,12 @@ examples:
 def run(a) -> int:
     """`edgeaction build-engine` with the parsed arguments `a`; returns the exit status."""
     from ..engine.trt_build import build_engine
+    from ..fsutil import claim_outputs
 
+    claim_outputs(
+        {"--out": a.out, "--timing-cache": a.timing_cache, "--layer-info": a.layer_info},
+        {"MODEL": a.model},
+    )
     build_engine(
         a.model,
         out=a.out,

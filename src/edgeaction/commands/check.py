@@ -34,12 +34,14 @@ examples:
 def run(a) -> int:
     """`edgeaction check` with the parsed arguments `a`; returns the exit status."""
     from ..export.check import format_table, preflight
+    from ..fsutil import claim_outputs
 
+    claim_outputs({"--json": a.json}, {"MODEL": a.model})
     r = preflight(a.model, trt_major=a.trt)
     if a.json:
         from ..fsutil import atomic_write_text
 
-        atomic_write_text(a.json, json.dumps(r.to_dict(), indent=2) + "\n")
+        atomic_write_text(a.json, json.dumps(r.to_dict(), indent=2) + "\n", "--json file")
     print(format_table(r))
     return 0 if r.ready else 1
 

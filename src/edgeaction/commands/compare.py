@@ -31,7 +31,9 @@ examples:
 def run(a) -> int:
     """`edgeaction compare` with the parsed arguments `a`; returns the exit status."""
     from ..compare import compare, format_table
+    from ..fsutil import claim_outputs
 
+    claim_outputs({"--json": a.json, "--plot": a.plot}, {"A": a.model_a, "B": a.model_b})
     r = compare(
         a.model_a,
         a.model_b,

@@ -550,7 +550,7 @@ def write_json(path, result: dict) -> Path:
 
     from ..fsutil import atomic_write_text
 
-    return atomic_write_text(path, json.dumps(result, indent=2) + "\n")
+    return atomic_write_text(path, json.dumps(result, indent=2) + "\n", "--json file")
 
 
 def plot_bench(path, result: dict) -> Path:

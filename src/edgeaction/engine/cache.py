@@ -29,6 +29,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..fsutil import keep
+
 ENV = "EDGEACTION_CACHE_DIR"
 
 
@@ -75,6 +77,7 @@ def cached_engine_path(
     """The engine file for these facts inside the cache directory."""
     key = cache_key(onnx_sha256, tensorrt, device, precision, profile)
     root = Path(cache_dir) if cache_dir else default_cache_dir()
+    keep(root)  # a built engine stays cached when the command that built it fails later
     return root / f"{Path(onnx).stem}-{key}.engine"
 
 

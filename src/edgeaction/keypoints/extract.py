@@ -730,7 +730,7 @@ def extract_dataset(
         extracted per second of decoding + extraction), out, index.
     """
     from ..datasets import discover
-    from ..fsutil import atomic_write_text, check_writable_dir
+    from ..fsutil import atomic_write_text, check_writable_dir, keep
 
     check_kind(kind)
     t0 = time.monotonic()
@@ -742,6 +742,7 @@ def extract_dataset(
             "(one directory per kind)"
         )
     cache = check_writable_dir(out, "keypoint cache directory")
+    keep(cache)  # entries extracted before a failure are valid: a rerun skips them
     run = _Run(kind, max_hands)
     with native_stderr_hidden() as stderr:
         run.extract(ds, cache, progress, force, max_width, stderr)

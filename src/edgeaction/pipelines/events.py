@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import fail
-from ..fsutil import check_writable_file
+from ..fsutil import check_writable_file, keep, os_error_line, writes_in_place
 
 
 class EventSink:
@@ -29,7 +29,10 @@ class EventSink:
       by `close()` (a batch run over a file: the result appears whole or not at all).
 
     Nothing is created before the first event; `close(discard=True)` undoes this run's
-    lines (a run in which no stream could start leaves no file behind).
+    lines (a run in which no stream could start leaves no file behind). A character
+    device or FIFO (`/dev/null`, `/dev/stdout`) is written in place, never renamed over,
+    truncated or removed. A failed write (a full disk) fails with one line and keeps the
+    whole lines written before it: `close(discard=True)` does not undo them.
 
     Args:
         path: Output path, `"-"` for stdout, or None to discard.
@@ -44,19 +47,31 @@ class EventSink:
         self._f = None
         self._done = False
         self._start_size: int | None = None  # appending: the file's size before this run
+        self._error: str | None = None  # a failed write's message
+        self._in_place = self.path is not None and writes_in_place(self.path)
         if self.path is not None:
             self._tmp = self.path.with_name(f".{self.path.name}.partial")
+            if self._in_place:
+                self._tmp = self.path
 
     def _open(self) -> None:
+        if self._error:  # the run goes on flushing after a failed write: the same line
+            fail(self._error)
         if self._done:
             fail(f"events file {self.path} is already closed")
         if self._f is not None or self.path is None:
             return
-        if not self.append:
-            self._f = open(self._tmp, "w", encoding="utf-8")
-            return
-        self._start_size = _cut_torn_line(self.path) if self.path.exists() else -1
-        self._f = open(self.path, "a", encoding="utf-8")
+        try:
+            if not self.append:
+                self._f = open(self._tmp, "w", encoding="utf-8")
+                return
+            if self._in_place:
+                self._start_size = 0
+            else:
+                self._start_size = _cut_torn_line(self.path) if self.path.exists() else -1
+            self._f = open(self.path, "a", encoding="utf-8")
+        except OSError as e:
+            self._write_failed(e)
 
     def emit(self, event: dict) -> None:
         ev = {
@@ -66,8 +81,11 @@ class EventSink:
         line = json.dumps(ev, separators=(",", ":"))
         if self.path is not None:
             self._open()
-            self._f.write(line + "\n")
-            self._f.flush()
+            try:
+                self._f.write(line + "\n")
+                self._f.flush()
+            except OSError as e:
+                self._write_failed(e)
         elif self._to_stdout:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
@@ -85,7 +103,9 @@ class EventSink:
             if self._f is not None:
                 self._f.close()
                 self._f = None
-                if not self.append:
+                if self._in_place:
+                    pass
+                elif not self.append:
                     self._tmp.unlink(missing_ok=True)
                 elif self._start_size is not None and self._start_size < 0:
                     self.path.unlink(missing_ok=True)
@@ -94,13 +114,39 @@ class EventSink:
             return None
         self._open()
         self._done = True
-        self._f.flush()
-        os.fsync(self._f.fileno())
-        self._f.close()
-        self._f = None
-        if not self.append:
-            os.replace(self._tmp, self.path)
+        try:
+            self._f.flush()
+            if not self._in_place:  # fsync is for files (EINVAL on /dev/null or a pipe)
+                os.fsync(self._f.fileno())
+            self._f.close()
+            self._f = None
+            if not self.append and not self._in_place:
+                os.replace(self._tmp, self.path)
+        except OSError as e:
+            self._write_failed(e)
         return self.path
+
+    def _write_failed(self, e: OSError) -> None:
+        """A write failed (disk full, file removed): keep the whole lines, fail with one line."""
+        self._done = True
+        if self._f is not None:
+            try:
+                self._f.close()  # flushes what is left, fails again on a full disk: ignore
+            except OSError:
+                pass
+            self._f = None
+        kept = ""
+        if self.append and not self._in_place and self.path.exists():
+            try:
+                _cut_torn_line(self.path)  # a line cut by the full disk goes; whole ones stay
+                keep(self.path)
+                kept = f" (the {self.count} events before it are kept)"
+            except OSError:
+                pass
+        elif not self._in_place:
+            self._tmp.unlink(missing_ok=True)
+        self._error = os_error_line(e, self.path, "events file") + kept
+        fail(self._error)
 
     def __enter__(self) -> EventSink:
         return self

@@ -232,8 +232,17 @@ class Runtime:
             from ..fsutil import check_writable_file
 
             self.metrics_path = check_writable_file(metrics, "metrics file")
+        self._claim_outputs(events, metrics)
 
     # ---- set-up --------------------------------------------------------------------------
+    def _claim_outputs(self, events, metrics) -> None:
+        """Refuse an output that is the model, a source or another output (one line)."""
+        from ..fsutil import claim_outputs
+
+        local = [s.location for s in self.specs if s.kind in ("file", "v4l2")]
+        outputs = {"--events": events, "--out-video": self.video_paths, "--metrics": metrics}
+        claim_outputs(outputs, {"MODEL": self.model, "--source": local})
+
     def _video_paths(self, out_video) -> list[Path | None]:
         n = len(self.specs)
         if out_video is None:
@@ -749,7 +758,7 @@ class Runtime:
 
             from ..fsutil import atomic_write_text
 
-            atomic_write_text(self.metrics_path, json.dumps(fig, indent=2) + "\n")
+            atomic_write_text(self.metrics_path, json.dumps(fig, indent=2) + "\n", "metrics file")
         if errors:
             fail(errors[0])
         return fig

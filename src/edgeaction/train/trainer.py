@@ -32,7 +32,7 @@ from .._lazy import require
 from ..contract import ModelContract
 from ..datasets import discover, load_clips
 from ..errors import fail
-from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
+from ..fsutil import atomic_path, atomic_write_text, check_writable_dir, make_dir
 from ..keypoints.features import mirror
 from ..preprocess import normalize
 
@@ -559,7 +559,7 @@ def train(cfg: TrainConfig) -> dict:
     contract = replace(contract, subsample=step)
     log.info("decoded %d clips in %.1f s (%d bad)", n_total - len(bad), decode_s, len(bad))
 
-    ckpt_dir.mkdir(exist_ok=True)
+    make_dir(ckpt_dir, "checkpoint directory")  # removed again if training fails
     done = state["epoch"] if state else 0
     writer = _StateWriter(ckpt_dir / _STATE, cfg, state, weights)
     timer = _StepTimer()
@@ -588,7 +588,8 @@ def train(cfg: TrainConfig) -> dict:
             )
         if cfg.tensorboard:
             require("tensorboard")
-            cbs.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard")))
+            logs = make_dir(out / "tensorboard", "tensorboard directory")  # removed on failure
+            cbs.append(keras.callbacks.TensorBoard(log_dir=str(logs)))
         return cbs
 
     cw = class_weights(data["train"][2], contract.num_classes, cfg.class_weight)

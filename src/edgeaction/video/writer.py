@@ -6,7 +6,8 @@ I420 before x264enc keeps the stream at a profile every player opens (FACTS). On
 Jetson with a hardware encoder (`platform="jetson"`; the Orin Nano has none) the encoder
 part is `nvvidconv ! video/x-raw(memory:NVMM),format=I420 ! nvv4l2h264enc`. The file
 is written under a temporary name and renamed into place when `close()` has finalised
-it, so an interrupted run never leaves a truncated MP4 under the final name.
+it, so an interrupted run never leaves a truncated MP4 under the final name. A
+character device or FIFO (`/dev/null`) is written in place, never renamed over.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from .._lazy import gst
 from ..errors import fail
-from ..fsutil import check_writable_file
+from ..fsutil import check_writable_file, commit, writes_in_place
 
 
 class VideoWriter:
@@ -83,11 +84,31 @@ class VideoWriter:
             enc += f" bitrate={int(self.bitrate_kbps)}"
         return enc
 
+    def _max_bytes(self) -> int:
+        """appsrc's queue limit: eight frames."""
+        return self.width * self.height * 3 * 8
+
+    def _wait_for_room(self) -> None:
+        """Wait while appsrc's queue is full; fail at once if the pipeline stopped.
+
+        appsrc's own `block=true` would wait forever once the pipeline has failed (a
+        full disk, a device that refuses writes): its queue is never drained again.
+        """
+        limit = self._max_bytes()
+        while True:
+            err = self._bus_error()
+            if err:
+                self._abort()
+                fail(f"writing {self.path} failed: {err}")
+            if self._src.get_property("current-level-bytes") < limit:
+                return
+            time.sleep(0.002)
+
     def _description(self, location: str) -> str:
         rate = f"{self.fps.numerator}/{self.fps.denominator}"
         loc = location.replace("\\", "\\\\").replace('"', '\\"')
         return (
-            f"appsrc name=src is-live=false format=time block=true max-bytes={self.width * self.height * 3 * 8} "
+            f"appsrc name=src is-live=false format=time block=false max-bytes={self._max_bytes()} "
             f"caps=video/x-raw,format=RGB,width={self.width},height={self.height},framerate={rate} "
             f"! videoconvert ! video/x-raw,format=I420 ! {self._encoder()} ! h264parse ! mp4mux "
             f'! filesink location="{loc}"'
@@ -97,6 +118,8 @@ class VideoWriter:
         Gst, GstVideo = gst()
         fd_dir = self.path.parent
         self._tmp = fd_dir / f".{self.path.stem}.partial.mp4"
+        if writes_in_place(self.path):
+            self._tmp = self.path
         self._pipeline = Gst.parse_launch(self._description(str(self._tmp)))
         self._src = self._pipeline.get_by_name("src")
         info = GstVideo.VideoInfo()
@@ -127,6 +150,7 @@ class VideoWriter:
         buf = Gst.Buffer.new_wrapped(rows.tobytes())
         buf.pts = self.frames_written * self._duration
         buf.duration = self._duration
+        self._wait_for_room()
         ret = self._src.emit("push-buffer", buf)
         if ret != Gst.FlowReturn.OK:
             err = self._bus_error()
@@ -173,7 +197,8 @@ class VideoWriter:
         if err:
             self._abort()
             fail(f"writing {self.path} failed: {err}")
-        os.replace(self._tmp, self.path)
+        if self._tmp != self.path:
+            commit(self._tmp, self.path, "output video")
         return self.path
 
     def _abort(self) -> None:
@@ -181,7 +206,7 @@ class VideoWriter:
             Gst, _ = gst()
             self._pipeline.set_state(Gst.State.NULL)
             self._pipeline = None
-        if self._tmp is not None and self._tmp.exists():
+        if self._tmp is not None and self._tmp != self.path and self._tmp.exists():
             self._tmp.unlink()
 
     def __enter__(self) -> VideoWriter:
