@@ -254,6 +254,19 @@ def test_file_stream_all_frames_in_order(synth_video):
     st = s.stats
     assert (st.state, st.decoded, st.delivered, st.dropped, st.error) == ("ended", 48, 48, 0, None)
     assert len(st.decode_ms) == 48 and st.first_frame_at >= st.started_at
+    assert s.fps == pytest.approx(15.0)  # the negotiated caps' frame rate
+
+
+def test_stream_knows_its_frame_rate():
+    q: queue.Queue = queue.Queue()
+    s = Stream(0, parse_source("test://ball?fps=12.5&frames=5&live=0"), q, 32, 32)
+    assert s.fps is None  # nothing negotiated yet
+    s.start()
+    try:
+        collect(s, q)
+    finally:
+        s.stop()
+    assert s.fps == pytest.approx(12.5)
     assert not s.running
 
 

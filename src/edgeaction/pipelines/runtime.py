@@ -549,7 +549,9 @@ class Runtime:
         t = time.perf_counter()
         if st.writer is None:
             dh, dw = display.shape[:2]
-            fps = getattr(self.streams[st.index], "fps", None) or 25.0
+            # the source's own rate (caps), so the video lasts as long as the source;
+            # 25 only for a source that gave neither a frame rate nor timestamps
+            fps = self.streams[st.index].fps or 25.0
             st.writer = VideoWriter(
                 self.video_paths[st.index], dw, dh, fps=fps, platform=self.options.platform
             ).open()

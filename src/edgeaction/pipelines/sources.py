@@ -49,6 +49,7 @@ from ..video.reader import (
     Frame,
     _caps_fmt,
     _explain,
+    caps_fps,
     check_size,
     check_video_path,
     has_video_pad,
@@ -722,6 +723,7 @@ class Stream:
         self._last_frame_wall: float | None = None
         self._session_first = True
         self._session_frames = 0
+        self._caps_fps: float | None = None
 
     # ---- public ------------------------------------------------------------------------
     def start(self) -> Stream:
@@ -760,6 +762,16 @@ class Stream:
     def running(self) -> bool:
         """Whether the reader thread is alive."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def fps(self) -> float | None:
+        """Frame rate of the decoded frames: the negotiated caps' `framerate`, else (a
+        variable-rate source, caps `0/1`) the rate of the timestamps so far; None before
+        the first frames."""
+        if self._caps_fps:
+            return self._caps_fps
+        step = self._pts_step
+        return 1.0 / step if step == step and step > 0 else None
 
     # ---- thread body -------------------------------------------------------------------
     def _put(self, kind: str, payload=None) -> None:
@@ -970,6 +982,8 @@ class Stream:
         deadline = time.monotonic() + self.timeout_s
         self._pull_ms = 0.0  # time of the pulls that returned a sample, plus conversion
         sample = self._pull(pipeline, model, bus, deadline)
+        if self._session_frames == 0:
+            self._caps_fps = caps_fps(sample) or self._caps_fps
         # Take a slot first: a dropped frame of a live source is not converted.
         if self.spec.live:
             keep = self._slots.acquire(blocking=False)

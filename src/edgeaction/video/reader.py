@@ -121,6 +121,15 @@ def sample_array(sample, name: str = "stream", channels: int = 3) -> np.ndarray:
         buf.unmap(mapinfo)
 
 
+def caps_fps(sample) -> float | None:
+    """The `framerate` of a sample's negotiated caps, or None (none, or `0/1`: variable)."""
+    caps = sample.get_caps()
+    if caps is None or not caps.get_size():
+        return None
+    ok, num, den = caps.get_structure(0).get_fraction("framerate")
+    return float(num) / den if ok and den and num else None
+
+
 class VideoReader:
     """Iterate over the frames of one video file, decoded by GStreamer.
 
@@ -268,9 +277,7 @@ class VideoReader:
     def _to_array(self, sample, fmt_channels: int = 3) -> np.ndarray:
         img = sample_array(sample, self.name, fmt_channels)
         if self.fps is None:
-            s = sample.get_caps().get_structure(0)
-            ok, num, den = s.get_fraction("framerate")
-            self.fps = float(num) / den if ok and den and num else None
+            self.fps = caps_fps(sample)
         return img
 
     def __iter__(self) -> Iterator[Frame]:
