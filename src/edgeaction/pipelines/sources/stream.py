@@ -160,6 +160,7 @@ class Stream:
         self.timeout_s = float(timeout_s)
         self.platform = platform
         self.nice = int(nice)
+        self._nice_target = 0  # absolute niceness of this stream's threads (`_run`)
         self.display_width = int(display_width) if display_width else None
         # Fails now (one line) for a bad size, colour, platform or csi:// on cpu.
         self.description = pipeline_description(
