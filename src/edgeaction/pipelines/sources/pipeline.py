@@ -15,19 +15,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ...errors import fail, first_line
-from ...video.reader import _caps_fmt, _explain, check_size
+from ...video.reader import _caps_fmt, _explain, appsink, check_size, cpu_pipeline
 from .kinds import kind_of
 from .spec import SourceSpec, redact
 
 PLATFORMS = ("cpu", "jetson")
 _NO_ELEMENT = re.compile(r'no element "([^"]+)"')
-
-
-def _sink(name: str, live: bool, sync: bool = False) -> str:
-    # Dropping happens in Python (counted); appsinks never drop, so model and display
-    # frames stay paired. `sync` paces a `realtime=1` file at its own frame rate.
-    n = 4 if live else 8
-    return f"appsink name={name} max-buffers={n} drop=false sync={'true' if sync else 'false'}"
 
 
 def pipeline_description(
@@ -60,8 +53,6 @@ def pipeline_description(
     Returns:
         The pipeline description, ending in `appsink name=model` (or the display appsink).
     """
-    from ...video.reader import scale_convert
-
     if platform not in PLATFORMS:
         fail(f"platform must be one of {', '.join(PLATFORMS)}. Received: {platform!r}")
     width, height = check_size(width, height)
@@ -74,18 +65,9 @@ def pipeline_description(
     kind = kind_of(spec)
     head = kind.head(spec, platform, timeout_s)
     paced = kind.paced(spec)
-    model_sink = _sink("model", spec.live, paced)
     if platform == "cpu":
-        chain = scale_convert(width, height, colour)
-        if dw is None:
-            return f"{head} ! {chain} ! {model_sink}"
-        conv0, model = chain.split(" ! ", 1)
-        return (
-            f"{head} ! {conv0} ! tee name=t "
-            f"t. ! queue max-size-buffers=8 ! {model} ! {model_sink} "
-            f"t. ! queue max-size-buffers=8 ! videoscale ! video/x-raw,width={dw},pixel-aspect-ratio=1/1 "
-            f"! videoconvert ! video/x-raw,format=RGB ! {_sink('display', spec.live, paced)}"
-        )
+        return cpu_pipeline(head, width, height, colour, dw, spec.live, paced)
+    model_sink = appsink("model", spec.live, paced)
     # Jetson: scale in hardware (VIC) in NVMM memory, copy out as 4-byte pixels.
     packed = "RGBA" if colour == "RGB" else "BGRx"
     model = (
@@ -101,7 +83,7 @@ def pipeline_description(
     return (
         f"{head} ! tee name=t "
         f"t. ! queue max-size-buffers=8 ! {model} ! {model_sink} "
-        f"t. ! queue max-size-buffers=8 ! {display} ! {_sink('display', spec.live, paced)}"
+        f"t. ! queue max-size-buffers=8 ! {display} ! {appsink('display', spec.live, paced)}"
     )
 
 

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 from ..._lazy import gst
 from ...errors import EdgeActionError, fail, first_line
-from ...video.reader import Frame, caps_fps, has_video_pad, sample_array
+from ...video.pull import FramePipeline, PullEnd
+from ...video.reader import Frame, caps_fps, sample_array
 from ..metrics import Latency
 from .kinds import kind_of
 from .pipeline import explain_stream, launch_error, pipeline_description, scrub
@@ -68,15 +69,6 @@ class StreamStats:
     decode_ms: Latency = field(default_factory=Latency)
     started_at: float | None = None
     first_frame_at: float | None = None
-
-
-class _End(Exception):
-    """How one pipeline session ended: outcome `"eos"`, `"error"`, `"timeout"` or `"stop"`."""
-
-    def __init__(self, outcome: str, message: str = ""):
-        super().__init__(message)
-        self.outcome = outcome
-        self.message = message
 
 
 class Stream:
@@ -171,9 +163,7 @@ class Stream:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._pipeline = None
-        self._all_pads = False
-        self._pull_ms = 0.0
+        self._core: FramePipeline | None = None  # the session's pipeline
         # frame numbering and timestamps that keep increasing across loops and reconnects
         self._next_index = 0
         self._pts_offset = 0.0
@@ -311,21 +301,20 @@ class Stream:
                 self.stats.reconnects += 1
 
     # ---- one pipeline session ----------------------------------------------------------
-    def _build(self):
-        Gst, _ = gst()
-        try:
-            pipeline = Gst.parse_launch(self.description)
-        except Exception as e:  # GLib.Error: missing element, bad syntax
-            raise _End("error", launch_error(self.spec, self.name, e)) from None
-        self._all_pads = False
-        if self.nice > 0:
-            pipeline.get_bus().set_sync_handler(self._on_sync_message)
-        dec = pipeline.get_by_name("dec")
-        if dec is not None:  # called on a streaming thread: only set a flag
-            dec.connect("no-more-pads", lambda *_: setattr(self, "_all_pads", True))
-        with self._lock:
-            self._pipeline = pipeline
-        return pipeline
+    def _open(self) -> FramePipeline:
+        spec, name = self.spec, self.name
+        core = FramePipeline(
+            self.description,
+            name,
+            explain=lambda el, err, dbg: explain_stream(spec, name, self.short, el, err, dbg),
+            launch_error=lambda e: launch_error(spec, name, e),
+            no_video=f"{name}: no video stream in {spec.display} (audio-only?); give a source with video",
+            timeout=self._timeout_message,
+            sync_handler=self._on_sync_message if self.nice > 0 else None,
+        )
+        with self._lock:  # `stop()` may tear it down from another thread
+            self._core = core
+        return core.open()
 
     def _on_sync_message(self, bus, msg):
         """Renice each streaming thread as it enters its task (posted from that thread).
@@ -343,73 +332,22 @@ class Stream:
 
     def _teardown(self) -> None:
         with self._lock:
-            p, self._pipeline = self._pipeline, None
-        if p is not None:
-            Gst, _ = gst()
-            p.set_state(Gst.State.NULL)
+            core, self._core = self._core, None
+        if core is not None:
+            core.close()
 
     def _session(self, gap_from: float | None) -> tuple[str, str]:
         """Run one pipeline until it ends; returns (outcome, one-line message)."""
-        Gst, _ = gst()
         self._session_frames = 0
         self._session_first = True
         try:
-            pipeline = self._build()
-            model = pipeline.get_by_name("model")
-            display = pipeline.get_by_name("display")
-            bus = pipeline.get_bus()
-            if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-                raise _End(
-                    "error", self._bus_error(bus) or f"{self.name}: cannot start the pipeline"
-                )
+            core = self._open()
             while not self._stop.is_set():
-                self._one_frame(pipeline, model, display, bus, gap_from)
+                self._one_frame(core, gap_from)
                 gap_from = None
             return "stop", ""
-        except _End as e:
+        except PullEnd as e:
             return e.outcome, e.message
-
-    def _bus_error(self, bus) -> str | None:
-        Gst, _ = gst()
-        while True:
-            msg = bus.pop_filtered(Gst.MessageType.ERROR)
-            if msg is None:
-                return None
-            err, dbg = msg.parse_error()
-            src = msg.src.get_name() if msg.src else ""
-            return explain_stream(self.spec, self.name, self.short, src, err, dbg)
-
-    def _pull(self, pipeline, sink, bus, deadline: float):
-        """The next sample of `sink`; raises `_End` on stop, EOS, error or timeout."""
-        Gst, _ = gst()
-        while True:
-            if self._stop.is_set():
-                raise _End("stop")
-            # A sample already waiting costs only the pull; waiting for the next one
-            # (pacing of a live source, decoding on GStreamer's threads) is not counted.
-            t0 = time.perf_counter()
-            sample = sink.emit("try-pull-sample", 0)
-            if sample is not None:
-                self._pull_ms += (time.perf_counter() - t0) * 1000.0
-                return sample
-            sample = sink.emit("try-pull-sample", 50 * Gst.MSECOND)
-            if sample is not None:
-                return sample
-            err = self._bus_error(bus)
-            if err:
-                raise _End("error", err)
-            if sink.get_property("eos"):
-                if self._rewind(pipeline):
-                    continue
-                raise _End("eos")
-            if self._all_pads and not has_video_pad(pipeline):
-                raise _End(
-                    "error",
-                    f"{self.name}: no video stream in {self.spec.display} (audio-only?); "
-                    "give a source with video",
-                )
-            if time.monotonic() > deadline:
-                raise _End("timeout", self._timeout_message())
 
     def _rewind(self, pipeline) -> bool:
         """Loop a `loop=1` file in place: a flushing seek to its start, no new pipeline
@@ -428,11 +366,14 @@ class Stream:
     def _timeout_message(self) -> str:
         return self.kind.timeout_message(self.spec, self.name, f"{self.timeout_s:g}")
 
-    def _one_frame(self, pipeline, model, display, bus, gap_from: float | None) -> None:
+    def _pull(self, core: FramePipeline, sink):
+        rewind = lambda: self._rewind(core.pipeline)  # noqa: E731
+        return core.pull(sink, time.monotonic() + self.timeout_s, self._stop, rewind)
+
+    def _one_frame(self, core: FramePipeline, gap_from: float | None) -> None:
         Gst, _ = gst()
-        deadline = time.monotonic() + self.timeout_s
-        self._pull_ms = 0.0  # time of the pulls that returned a sample, plus conversion
-        sample = self._pull(pipeline, model, bus, deadline)
+        core.pull_ms = 0.0  # time of the pulls that returned a sample, plus conversion
+        sample = self._pull(core, core.model)
         if self._session_frames == 0:
             self._caps_fps = caps_fps(sample) or self._caps_fps
         # Take a slot first: a dropped frame of a live source is not converted.
@@ -442,14 +383,14 @@ class Stream:
             keep = True
             while not self._slots.acquire(timeout=0.1):
                 if self._stop.is_set():
-                    raise _End("stop")
+                    raise PullEnd("stop")
         try:
             t0 = time.perf_counter()
             image = sample_array(sample, self.name) if keep else None
             convert_ms = (time.perf_counter() - t0) * 1000.0
             dsample = None
-            if display is not None:
-                dsample = self._pull(pipeline, display, bus, time.monotonic() + self.timeout_s)
+            if core.display is not None:
+                dsample = self._pull(core, core.display)
             t0 = time.perf_counter()
             dimage = sample_array(dsample, self.name) if keep and dsample is not None else None
             convert_ms += (time.perf_counter() - t0) * 1000.0
@@ -464,7 +405,7 @@ class Stream:
         st = self.stats
         st.decoded += 1
         self._session_frames += 1
-        st.decode_ms.add(self._pull_ms + convert_ms)
+        st.decode_ms.add(core.pull_ms + convert_ms)
         if st.first_frame_at is None:
             st.first_frame_at = now
             st.state = "running"
