@@ -44,12 +44,31 @@ def test_leaving_the_loop_early_finishes_the_run(tmp_path, tiny_onnx):
     assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")]  # nothing partial
 
 
+# The example as a script, in a child that cannot import TensorFlow (exit 99 if it did).
+_NO_TF_APP = """
+import runpy, sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"):
+            raise ModuleNotFoundError("blocked: " + name, name=name)
+sys.meta_path.insert(0, Block())
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    if any(m.split(".")[0] in ("tensorflow", "keras", "tf2onnx") for m in sys.modules):
+        sys.exit(99)
+"""
+
+
 def _app(*args) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "action_app.py"), *map(str, args)],
+    p = subprocess.run(
+        [sys.executable, "-c", _NO_TF_APP, str(ROOT / "examples" / "action_app.py"), *map(str, args)],
         capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
     )  # fmt: skip
+    assert p.returncode != 99, p.stderr[-2000:]
+    return p
 
 
 def test_example_app_classifies_a_synthetic_clip(tmp_path, tiny_onnx, synth_video):
