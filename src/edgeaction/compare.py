@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .artefacts import KERAS, ONNX, kind_of
 from .contract import CONTRACT_FILE, ModelContract
+from .engine.backends import BACKENDS
 from .errors import fail
 from .evaluate import SPLITS, ClipBatches, _softmax, load_model, resolve_model
 from .fsutil import atomic_write_text, check_writable_file
@@ -60,20 +62,16 @@ def contract_difference(a: ModelContract, b: ModelContract) -> str | None:
     return None
 
 
-def _peek_contract(path: Path, backend: str) -> ModelContract | None:
+def _peek_contract(path: Path) -> ModelContract | None:
     """The contract of a Keras or ONNX model without loading it (None for engines)."""
-    if backend == "keras":
+    kind = kind_of(path)
+    if kind == KERAS:
         return ModelContract.load(path.with_name(CONTRACT_FILE))
-    if path.suffix.lower() == ".onnx":
+    if kind == ONNX:
         from .contract import contract_from_onnx
 
         return contract_from_onnx(path)
     return None
-
-
-def _is_reduced(path: Path, backend: str) -> bool:
-    """Whether a model is (likely) the reduced-precision side: an FP16 file or an engine."""
-    return backend == "tensorrt" or "fp16" in path.name.lower()
 
 
 def _check_contracts(a: ModelContract, b: ModelContract, pa: Path, pb: Path) -> None:
@@ -132,15 +130,49 @@ def compare(
         reference model named by `margin_model`: the FP32 side), and the data facts.
     """
     t0 = time.monotonic()
+    _check_settings(split, batch)
+    pa, ba = resolve_model(model_a)
+    pb, bb = resolve_model(model_b)
+    ca, cb = _peek_contract(pa), _peek_contract(pb)
+    if ca is not None and cb is not None:
+        _check_contracts(ca, cb, pa, pb)  # before paying for TensorFlow's import
+    data_root = _check_outputs_and_data(data, pose_dir, json_path, plot_path)
+    from .datasets import outside_root_allowed
+
+    # TensorFlow (the Keras backend) must be loaded before any video is decoded.
+    order = sorted([(pa, ba), (pb, bb)], key=lambda m: BACKENDS[m[1]].needs != "tensorflow")
+    loaded = {}
+    try:
+        for p, b in order:
+            loaded[(p, b)] = load_model(p, b, unsafe_keras)
+        ma, mb = loaded[(pa, ba)], loaded[(pb, bb)]
+        _check_contracts(ma.contract, mb.contract, pa, pb)
+        with outside_root_allowed(allow_outside_root):
+            result = _compare(
+                (pa, ma), (pb, mb), data_root, layout, split, pose_dir, batch, progress, seed
+            )
+    finally:
+        for m in loaded.values():
+            m.deactivate()
+    result["seconds"] = round(time.monotonic() - t0, 3)
+    if json_path is not None:
+        atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
+        result["json"] = str(json_path)
+    if plot_path is not None:
+        result["plot"] = str(plot_compare(plot_path, result))
+    return result
+
+
+def _check_settings(split: str, batch: int) -> None:
     if split not in SPLITS:
         fail(f"--split must be one of {', '.join(SPLITS)}. Received: {split!r}")
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         fail(f"--batch must be a whole number >= 1. Received: {batch!r}")
-    pa, ba = resolve_model(model_a)
-    pb, bb = resolve_model(model_b)
-    ca, cb = _peek_contract(pa, ba), _peek_contract(pb, bb)
-    if ca is not None and cb is not None:
-        _check_contracts(ca, cb, pa, pb)  # before paying for TensorFlow's import
+
+
+def _check_outputs_and_data(data, pose_dir, json_path, plot_path) -> Path:
+    """The data set root; fails before any model loads on a missing data set or
+    keypoint cache, an unwritable --json/--plot file, or a missing matplotlib."""
     data_root = Path(data)
     if not data_root.exists():
         fail(f"data set {data_root} not found; give a labelled data set (`edgeaction synth`)")
@@ -157,29 +189,7 @@ def compare(
         from .report import preload
 
         preload()  # a missing matplotlib fails now, not after the run
-
-    from .datasets import outside_root_allowed
-
-    # Keras first: TensorFlow must be loaded before any video is decoded.
-    order = sorted([(pa, ba), (pb, bb)], key=lambda m: m[1] != "keras")
-    loaded = {}
-    try:
-        for p, b in order:
-            loaded[(p, b)] = load_model(p, b, unsafe_keras)
-        ma, mb = loaded[(pa, ba)], loaded[(pb, bb)]
-        _check_contracts(ma.contract, mb.contract, pa, pb)
-        with outside_root_allowed(allow_outside_root):
-            result = _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed)
-    finally:
-        for m in loaded.values():
-            m.close()
-    result["seconds"] = round(time.monotonic() - t0, 3)
-    if json_path is not None:
-        atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
-        result["json"] = str(json_path)
-    if plot_path is not None:
-        result["plot"] = str(plot_compare(plot_path, result))
-    return result
+    return data_root
 
 
 def plot_compare(path: str | os.PathLike, r: dict) -> Path:
@@ -220,7 +230,9 @@ def plot_compare(path: str | os.PathLike, r: dict) -> Path:
     return _save(fig, Path(path))
 
 
-def _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed) -> dict:
+def _compare(a, b, data_root, layout, split, pose_dir, batch, progress, seed) -> dict:
+    """Both models on the clips of `split`; `a` and `b` are `(path, active runner)`."""
+    (_, ma), (_, mb) = a, b
     c = ma.contract
     for m in (ma, mb):
         if m.max_batch:
@@ -234,7 +246,8 @@ def _compare(ma, mb, data_root, layout, split, pose_dir, batch, progress, seed) 
         pbs.append(_run(mb, raw, p, len(good)))
         ys += [index[it.label] for it in good]
         kept += good
-    return _summarise(ma, mb, np.concatenate(pas), np.concatenate(pbs), ys, kept, bad, ds) | {
+    probs = np.concatenate(pas), np.concatenate(pbs)
+    return _summarise(a, b, *probs, ys, kept, bad, ds) | {
         "split": split,
         "split_used": split_used,
         "batch": batch,
@@ -246,10 +259,10 @@ def _run(m, raw, pose, n: int) -> np.ndarray:
     """Probabilities `(n, classes)` float64 of model `m` on decoded uint8 clips."""
     c = m.contract
     x = normalize(raw, c) if raw is not None else None
-    out = np.asarray(m.predict(x, pose))
+    out = np.asarray(m.classify(x, pose))
     if out.ndim != 2 or out.shape != (n, c.num_classes):
         fail(
-            f"{m.path.name} returned shape {list(out.shape)} for {n} clips; expected "
+            f"{m.name} returned shape {list(out.shape)} for {n} clips; expected "
             f"({n}, {c.num_classes}) (its contract has {c.num_classes} labels)"
         )
     out = out.astype(np.float32)
@@ -258,14 +271,16 @@ def _run(m, raw, pose, n: int) -> np.ndarray:
     return out.astype(np.float64)
 
 
-def _summarise(ma, mb, pa, pb, ys, kept, bad, ds) -> dict:
+def _summarise(a, b, pa, pb, ys, kept, bad, ds) -> dict:
+    (path_a, ma), (path_b, mb) = a, b
     labels = list(ma.contract.labels)
     y = np.asarray(ys, np.int64)
     ta, tb = pa.argmax(axis=1), pb.argmax(axis=1)
     diff = np.abs(pa - pb)
     agree = ta == tb
     # The margin is the reference's (FP32) top-1 minus top-2: how close the clip was.
-    ref_b = _is_reduced(ma.path, ma.backend) and not _is_reduced(mb.path, mb.backend)
+    # Each runner knows its precision (an engine's sidecar, export's float16 graph).
+    ref_b = ma.precision == "fp16" and mb.precision != "fp16"
     ref = pb if ref_b else pa
     top2 = np.sort(ref, axis=1)[:, -2:]
     margin = top2[:, 1] - top2[:, 0]
@@ -300,17 +315,17 @@ def _summarise(ma, mb, pa, pb, ys, kept, bad, ds) -> dict:
         if not agree[i]
     ]
 
-    def side(m, top1) -> dict:
+    def side(path, m, top1) -> dict:
         return {
-            "model": str(m.path),
+            "model": str(path),
             "backend": m.backend,
             "contract": m.contract.name,
             "accuracy": round(float((top1 == y).mean()), 6),
         }
 
     return {
-        "a": side(ma, ta),
-        "b": side(mb, tb),
+        "a": side(path_a, ma, ta),
+        "b": side(path_b, mb, tb),
         "data": str(ds.root),
         "layout": getattr(ds, "layout", None),
         "labels": labels,

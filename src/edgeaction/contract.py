@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from . import artefacts
 from .errors import EdgeActionError, fail, first_line
 from .keypoints.features import DEFAULT_FEATURES, FEATURE_SETS, kind_of
 
@@ -28,7 +29,7 @@ CONTRACT_KEY = "edgeaction.contract"
 #: `metadata_props` key of the parts written by `edgeaction export --split` (`SplitPart`).
 SPLIT_KEY = "edgeaction.split"
 SPLIT_PARTS = ("encoder", "head")
-CONTRACT_FILE = "contract.json"
+CONTRACT_FILE = artefacts.CONTRACT_JSON  # the file name is the artefacts module's
 SCHEMA_VERSION = 1
 LAYOUTS = ("NTHWC", "NCTHW", "NTCHW")
 COLOUR_ORDERS = ("RGB", "BGR")

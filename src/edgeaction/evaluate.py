@@ -27,15 +27,15 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .contract import CONTRACT_FILE, ModelContract
-from .errors import EdgeActionError, fail, first_line
+from . import __version__, artefacts
+from .contract import ModelContract
+from .engine.backends import accepted_kinds, check_backend, open_model, select_backend
+from .engine.base import BaseRunner
+from .errors import EdgeActionError, fail
 from .fsutil import atomic_write_text, check_writable_dir
 from .preprocess import normalize
 from .report import preload, write_report
@@ -43,169 +43,41 @@ from .report import preload, write_report
 log = logging.getLogger("edgeaction.evaluate")
 
 SPLITS = ("test", "val", "train", "all")
-BACKENDS = ("auto", "keras", "onnxruntime", "tensorrt")
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
 
 
-@dataclass
-class _Model:
-    """A loaded model: how to call it, and what it is."""
-
-    path: Path
-    backend: str
-    contract: ModelContract
-    predict: Callable[[np.ndarray | None, np.ndarray | None], np.ndarray]
-    max_batch: int | None = None
-    close: Callable[[], None] = lambda: None
-
-
 # ---- models --------------------------------------------------------------------------------
 def resolve_model(model: str | os.PathLike, backend: str = "auto") -> tuple[Path, str]:
-    """The model file and the backend that runs it.
+    """The model file and the backend that runs it (`engine.backends`).
 
     Args:
         model: A run directory (`model.keras` + `contract.json`), an export directory
             (`model.onnx`), or a `.keras`, `.onnx` or TensorRT engine file.
-        backend: String. `"auto"` (from the file), `"keras"`, `"onnxruntime"` or
-            `"tensorrt"`. Defaults to `"auto"`.
+        backend: String. `"auto"` (from the file) or a backend of
+            `backend_choices(include_keras=True)`. Defaults to `"auto"`.
 
     Returns:
-        `(path, backend)` with `backend` one of `keras`, `onnxruntime`, `tensorrt`.
+        `(path, backend)` with `backend` a registered backend name.
     """
-    if backend not in BACKENDS:
-        fail(f"--backend must be one of {', '.join(BACKENDS)}. Received: {backend!r}")
-    p = Path(model)
-    if not p.exists():
-        fail(
-            f"model not found: {p}; give a run directory or model.keras from `edgeaction train`, "
-            "a model.onnx from `edgeaction export`, or a TensorRT engine"
-        )
-    if p.is_dir():
-        keras_file, onnx_file = p / "model.keras", p / "model.onnx"
-        if backend in ("auto", "keras") and keras_file.is_file():
-            p = keras_file
-        elif backend != "keras" and onnx_file.is_file():
-            p = onnx_file
-        elif backend == "keras":
-            fail(f"{p} holds no model.keras; --backend keras takes a run from `edgeaction train`")
-        else:
-            fail(
-                f"{p} is a directory without model.keras or model.onnx; give a run directory "
-                "from `edgeaction train`, an export directory, or the model file"
-            )
-    suffix = p.suffix.lower()
-    if suffix == ".keras":
-        if backend not in ("auto", "keras"):
-            fail(f"{p} is a Keras model; --backend {backend} takes .onnx files or engines")
-        return p, "keras"
-    if suffix == ".onnx":
-        if backend == "keras":
-            fail(f"{p} is an ONNX model; --backend keras takes a .keras file or run directory")
-        return p, "onnxruntime" if backend == "auto" else backend
-    if suffix in ENGINE_SUFFIXES:
-        if backend in ("keras", "onnxruntime"):
-            fail(f"{p} is a TensorRT engine; run it with --backend tensorrt (or auto)")
-        return p, "tensorrt"
-    fail(
-        f"{p} is not a model edgeaction evaluates: give a .keras file or run directory, an "
-        f".onnx file or export directory, or a TensorRT engine ({', '.join(ENGINE_SUFFIXES)})"
-    )
-
-
-UNSAFE_KERAS_FLAG = "--unsafe-keras"
-
-
-def load_keras_file(keras, path: Path, unsafe: bool = False):
-    """`keras.saving.load_model` in safe mode unless `unsafe`; one-line errors.
-
-    Safe mode refuses layers that carry Python code in the file (a `Lambda` layer holds
-    marshalled bytecode that runs when the model loads or runs): such a file fails with
-    one line naming `--unsafe-keras`, the knowing opt-in for a file from a trusted source.
-
-    Args:
-        keras: The imported `keras` module.
-        path: Path of the `.keras` file.
-        unsafe: Boolean. Load with `safe_mode=False` (runs the file's Python code).
-            Defaults to `False`.
-    """
-    try:
-        return keras.saving.load_model(str(path), safe_mode=not unsafe)
-    except Exception as e:  # zip, h5, JSON and deserialisation errors of every kind
-        if not unsafe and _is_safe_mode_refusal(e):
-            fail(
-                f"{path} holds a Lambda layer (or other code stored in the file) and is refused: "
-                "a Lambda layer runs arbitrary Python from the file; if you trust where the "
-                f"file comes from, pass {UNSAFE_KERAS_FLAG} to load it anyway"
-            )
-        fail(f"{path} is not a loadable Keras model ({first_line(e)})")
-
-
-def _is_safe_mode_refusal(e: BaseException) -> bool:
-    text = str(e).lower()
-    return "safe_mode" in text or "unsafe_deserialization" in text
-
-
-def _load_keras(path: Path, unsafe: bool = False) -> _Model:
-    contract = ModelContract.load(path.with_name(CONTRACT_FILE))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from ._lazy import require
-
-    keras = require("keras")
-    from .train import models  # noqa: F401  (registers FoldTime/UnfoldTime)
-
-    m = load_keras_file(keras, path, unsafe)
-    classes = m.outputs[0].shape[-1]
-    contract.check_output(classes if isinstance(classes, int) else 0, what=path.name)
-    names = [str(getattr(t, "name", "")) for t in m.inputs]
-
-    def pick(name: str, ndim: int, clips, pose):
-        if name == contract.input_name or (name != contract.pose_name and ndim == 5):
-            return clips
-        return pose
-
-    ndims = [len(t.shape) for t in m.inputs]
-
-    def predict(clips, pose):
-        if len(names) == 1:
-            x = clips if contract.uses_frames else pose
-        else:
-            x = [pick(n, d, clips, pose) for n, d in zip(names, ndims, strict=True)]
-        return np.asarray(m.predict_on_batch(x))
-
-    return _Model(path, "keras", contract, predict)
-
-
-def _load_runner(path: Path, backend: str) -> _Model:
-    from .engine.loader import open_runner
-
-    runner = open_runner(path, backend=backend).activate()
-    return _Model(
-        path,
-        backend,
-        runner.contract,
-        lambda clips, pose: np.asarray(runner.classify(clips, pose)),
-        max_batch=runner.max_batch,
-        close=runner.deactivate,
-    )
+    check_backend(backend, include_keras=True)
+    kind, p = artefacts.resolve_model(model, accepted_kinds(True, backend))
+    return p, select_backend(kind, backend, include_keras=True, what=str(p)).name
 
 
 def load_model(
     model: str | os.PathLike, backend: str = "auto", unsafe_keras: bool = False
-) -> _Model:
-    """Load `model` (see `resolve_model`) with its contract, ready to predict.
+) -> BaseRunner:
+    """Open `model` (see `resolve_model`) on its backend, activated: call `deactivate`.
 
     Args:
         model: A run directory, `.keras`, `.onnx` or export directory, or an engine.
-        backend: String. `"auto"`, `"keras"`, `"onnxruntime"` or `"tensorrt"`.
+        backend: String. `"auto"` or a backend of `backend_choices(include_keras=True)`.
         unsafe_keras: Boolean. Load a `.keras` file with `safe_mode=False`, which runs
             the Python code a `Lambda` layer stores in the file. Defaults to `False`.
     """
-    path, backend = resolve_model(model, backend)
-    if backend == "keras":
-        return _load_keras(path, unsafe_keras)
-    return _load_runner(path, backend)
+    runner = open_model(model, backend, include_keras=True, only_if_taken={"unsafe": unsafe_keras})
+    return runner.activate()
 
 
 # ---- data ----------------------------------------------------------------------------------
@@ -295,9 +167,6 @@ def evaluate(
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         fail(f"--batch must be a whole number >= 1. Received: {batch!r}")
     path, backend = resolve_model(model, backend)
-    if backend == "keras":
-        # Fail on a missing contract before paying for TensorFlow's import.
-        ModelContract.load(path.with_name(CONTRACT_FILE))
     data_root = Path(data)
     if out is None:
         given = Path(model)
@@ -315,17 +184,19 @@ def evaluate(
 
     from .datasets import outside_root_allowed
 
+    # A Keras runner reads its contract (and fails on a missing one) before TensorFlow's
+    # import, which happens on activation, before any video is decoded.
     m = load_model(path, backend, unsafe_keras)
     try:
         with outside_root_allowed(allow_outside_root):
             return _evaluate(
-                m, data_root, Path(out), layout, split, pose_dir, batch, progress, seed, t0
+                m, path, data_root, Path(out), layout, split, pose_dir, batch, progress, seed, t0
             )
     finally:
-        m.close()
+        m.deactivate()
 
 
-def _evaluate(m, data_root, out, layout, split, pose_dir, batch, progress, seed, t0) -> dict:
+def _evaluate(m, path, data_root, out, layout, split, pose_dir, batch, progress, seed, t0) -> dict:
     c = m.contract
     preload()  # a missing matplotlib fails now, not after decoding
     if m.max_batch:
@@ -340,11 +211,11 @@ def _evaluate(m, data_root, out, layout, split, pose_dir, batch, progress, seed,
     for good, raw, p in clips.iterate(progress, "evaluate"):
         x = normalize(raw, c) if raw is not None else None
         t = time.monotonic()
-        out = m.predict(x, p)
+        out = np.asarray(m.classify(x, p))
         infer_s += time.monotonic() - t
         if out.ndim != 2 or out.shape != (len(good), c.num_classes):
             fail(
-                f"{m.path.name} returned shape {list(out.shape)} for {len(good)} clips; "
+                f"{path.name} returned shape {list(out.shape)} for {len(good)} clips; "
                 f"expected ({len(good)}, {c.num_classes}) (its contract has "
                 f"{c.num_classes} labels)"
             )
@@ -359,7 +230,7 @@ def _evaluate(m, data_root, out, layout, split, pose_dir, batch, progress, seed,
     seconds = time.monotonic() - t0
     loop_s = decode_s + infer_s
     summary = {
-        "model": str(m.path),
+        "model": str(path),
         "backend": m.backend,
         "contract": c.name,
         "modality": c.modality,

@@ -7,7 +7,8 @@ bindings in `test_trt_api_surface.py`.
 
 import pytest
 
-from edgeaction.engine.trt_build import parse_batch, sidecar_path, version_tuple
+from edgeaction.engine.sidecar import sidecar_path
+from edgeaction.engine.trt_common import parse_batch, version_tuple
 from edgeaction.errors import EdgeActionError
 from tests.conftest import cli, trt_importable
 

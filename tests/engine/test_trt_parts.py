@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from edgeaction.contract import split_part_from_onnx
+from edgeaction.engine.sidecar import sidecar_path, write_engine
 from edgeaction.engine.trt import TrtRunner
-from edgeaction.engine.trt_build import sidecar_path, write_engine
 from edgeaction.errors import EdgeActionError
 from edgeaction.pipelines.runtime import RunOptions, Runtime
 
@@ -73,6 +73,9 @@ def test_runtime_profile_follows_streams_and_max_batch(tiny_split, tiny_contract
     # a given engine runs as it is; the options serve the parts of `--feature-cache on`
     engine = _fake_engine(tmp_path / "m.engine", tiny_contract)
     assert opts(["test://ball"] * 2, backend="onnxruntime", model=engine)["batch"] == (1, 2, 8)
+    # every engine suffix (artefacts.ENGINE_SUFFIXES) runs on TensorRT, `.trt` too
+    trt_file = _fake_engine(tmp_path / "m.trt", tiny_contract)
+    assert opts(["test://ball"] * 2, backend="onnxruntime", model=trt_file)["batch"] == (1, 2, 8)
 
 
 @pytest.mark.gpu

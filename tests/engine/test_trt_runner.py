@@ -11,8 +11,8 @@ import pytest
 
 from edgeaction.contract import ModelContract
 from edgeaction.engine import open_runner
-from edgeaction.engine.trt import TrtRunner, read_sidecar, sidecar_mismatch
-from edgeaction.engine.trt_build import sidecar_path
+from edgeaction.engine.sidecar import read_sidecar, sidecar_mismatch, sidecar_path
+from edgeaction.engine.trt import TrtRunner
 from edgeaction.errors import EdgeActionError
 
 

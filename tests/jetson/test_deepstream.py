@@ -23,6 +23,7 @@ from edgeaction.contract import ModelContract, contract_from_onnx
 from edgeaction.errors import EdgeActionError
 from edgeaction.jetson import deepstream as ds
 from edgeaction.preprocess import normalize
+from tests.commands import usage_error
 from tests.conftest import cli, cli_no_tf, make_onnx, one_line_error
 
 CONFIGS = ("config_infer.txt", "config_preprocess.txt")
@@ -389,11 +390,19 @@ def test_cli_errors_are_one_line(tmp_path, tiny_contract):
             "DeepStream configs support frame-only models",
         )
     good = make_onnx(tmp_path / "good.onnx", tiny_contract)
-    for flag, value, needle in (("--batch", 0, "--batch must be >= 1"), ("--streams", -1, ">= 1")):
-        one_line_error(
+    for flag, value in (("--batch", 0), ("--streams", -1)):  # refused by options.positive_int
+        usage_error(
             cli("jetson", "deepstream", good, "--out", tmp_path / "c", flag, value, check=False),
-            needle,
+            f"argument {flag}: expected a number >= 1",
         )
+    for bad in ("not a uri", "rtsp://cam/a\nb", "file://relative/a.mp4"):  # were exit 0
+        p = cli("jetson", "deepstream", good, "--out", tmp_path / "g", "--sources", bad,
+                "rtsp://cam/2", check=False)  # fmt: skip
+        if bad.startswith("file:"):  # a URI, but not one uridecodebin can open here
+            one_line_error(p, "--sources", "absolute path")
+        else:
+            usage_error(p, "--sources")
+        assert not (tmp_path / "g").exists()
     afile = tmp_path / "afile"
     afile.write_text("x")
     one_line_error(cli("jetson", "deepstream", good, "--out", afile, check=False), "is a file")
@@ -428,3 +437,48 @@ def test_cli_errors_are_one_line(tmp_path, tiny_contract):
         ),
         "one URI per stream",
     )
+
+
+# ---- values written into the key files, run.sh and the app ---------------------------------
+def test_odd_paths_read_back_exactly_through_glib(GLib, tmp_path, ncthw_contract):
+    """Backslashes, '#', ';' and spaces in a path: GLib's key-file parser (nvinfer's)
+    reads back exactly the path that was meant (a backslash was an invalid escape)."""
+    odd = tmp_path / "we ird\\dir #1;x"
+    odd.mkdir()
+    m = make_ncthw_onnx(odd / "model.onnx", ncthw_contract)
+    engine = odd / "b\\n.engine"
+    r = ds.generate(m, tmp_path / "ds", engine=engine)
+    kf = keyfile(GLib, tmp_path / "ds" / "config_infer.txt")
+    assert kf.get_string("property", "onnx-file") == str(m) == r["onnx"]
+    assert kf.get_string("property", "model-engine-file") == str(engine)
+
+
+@pytest.mark.parametrize(
+    "name", ["a\nb", "a\u2028b", 'x\'"""\nimport os', 'x\'"""; import os; \'', "ok'\"name"]
+)
+def test_contract_names_never_break_configs_or_the_app(GLib, tmp_path, ncthw_contract, name):
+    """A hostile name in the model's contract: refused with one line, or written so that
+    GLib and Python read back exactly that name (never a broken config or app)."""
+    c = ModelContract.from_dict({**ncthw_contract.to_dict(), "name": name})
+    m = make_ncthw_onnx(tmp_path / "m.onnx", c)
+    try:
+        ds.generate(m, tmp_path / "ds")
+    except EdgeActionError as e:
+        assert len(str(e).splitlines()) == 1
+        return
+    keyfile(GLib, tmp_path / "ds" / "config_infer.txt")  # parses: no line was added
+    tree = ast.parse((tmp_path / "ds" / "deepstream_app.py").read_text())
+    consts = {
+        n.targets[0].id: n.value.value
+        for n in tree.body
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+    }
+    assert consts["MODEL"] == name
+
+
+def test_sources_must_be_uris(tmp_path, tiny_onnx):
+    for bad in (["not a uri", "rtsp://cam/1"], ["rtsp://cam/a\nb"], ["file://rel/a.mp4"]):
+        with pytest.raises(EdgeActionError, match="--sources") as e:
+            ds.generate(tiny_onnx, tmp_path / "o", streams=len(bad), sources=bad)
+        assert len(str(e.value).splitlines()) == 1
+    assert not (tmp_path / "o").exists()

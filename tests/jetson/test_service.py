@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import getpass
+import os
 import re
 import shlex
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from edgeaction.errors import EdgeActionError
+from tests.commands import usage_error
 from tests.conftest import cli, cli_no_tf, one_line_error
 
 SECRET = "s3cr3tPW"
@@ -225,3 +229,131 @@ def test_imports_no_tensorflow(tmp_path, tiny_onnx, fake_venv):
         "jetson", "service", tiny_onnx, "--source", RTSP, "--out", tmp_path / "o",
         "--venv", fake_venv,
     )  # fmt: skip
+
+
+def test_run_arg_check_asks_run_not_the_whole_cli():
+    """No import circle cli -> jetson -> cli: the service learns `run`'s options from
+    `commands.run` alone, and still refuses an option `run` does not have."""
+    code = (
+        "import sys\n"
+        "from edgeaction.jetson.service import check_run_args\n"
+        "assert check_run_args(['--smooth 3', '--backend=tensorrt']) == "
+        "['--smooth', '3', '--backend=tensorrt']\n"
+        "loaded = sorted(m for m in sys.modules if m == 'edgeaction.cli')\n"
+        "print(loaded)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "[]", p.stdout + p.stderr
+
+
+# ---- values written into the unit and the env file ---------------------------------------
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "s": " ", "\\": "\\", '"': '"', "'": "'"}
+
+
+def _exec_start_words(line: str) -> list[str]:
+    """`ExecStart=` split as systemd.syntax(7) says: `%%` specifiers, whitespace-separated
+    words, single/double quotes, C escapes; then `$$` -> `$` (our output uses no other)."""
+    line = line.split("=", 1)[1].replace("%%", "%")
+    words, i = [], 0
+    while i < len(line):
+        if line[i] in " \t":
+            i += 1
+            continue
+        w, quote = [], None
+        while i < len(line) and (quote or line[i] not in " \t"):
+            c = line[i]
+            if c == quote or (quote is None and c in "\"'"):
+                quote = None if c == quote else c
+            elif c == "\\":
+                i += 1
+                w.append(_ESCAPES[line[i]])
+            else:
+                w.append(c)
+            i += 1
+        assert quote is None, line
+        words.append("".join(w).replace("$$", "$"))
+    return words
+
+
+def _verify(unit: Path) -> list[str]:
+    """What `systemd-analyze verify` says is wrong with `unit` (nothing: [])."""
+    p = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    lines = [x for x in (p.stdout + p.stderr).splitlines() if x.strip()]
+    return [x for x in lines if _BAD.search(x) and not _HARMLESS.search(x)]
+
+
+HOSTILE_WORDS = [
+    "--cache-dir", '/tmp/we ird "q" %h $HOME ; é\\x\'s #1', "--out-video", ";",
+    "--backend", "$EDGEACTION_SOURCES", "--feature-cache", "%n%%", "--smooth", "3",
+]  # fmt: skip
+
+
+def test_hostile_run_arg_values_reach_execstart_unchanged(tmp_path, fake_venv):
+    """Quotes, backslashes, %, $, ; and spaces in --run-arg values: systemd-analyze verify
+    finds nothing wrong, and systemd's quoting rules give back exactly the words."""
+    from edgeaction.jetson.service import ServiceConfig, generate
+
+    c = ServiceConfig(
+        str(tmp_path / "m.onnx"), [RTSP, "/data/c.mp4?realtime=1"], user=getpass.getuser(),
+        venv=str(fake_venv), run_args=[shlex.join(HOSTILE_WORDS)],
+    )  # fmt: skip
+    unit = generate(c, tmp_path / "o")[0]
+    k = _keyfile(unit)  # GLib reads the same keys: no line was added
+    assert k.get_keys("Service")[0].count("ExecStart") == 1
+    line = next(x for x in unit.read_text().splitlines() if x.startswith("ExecStart="))
+    words = _exec_start_words(line)
+    assert words[-len(HOSTILE_WORDS) :] == HOSTILE_WORDS
+    assert words.count("$EDGEACTION_SOURCES") == 2  # ours, unquoted; the value's, escaped
+    assert "$$EDGEACTION_SOURCES" in line
+    if shutil.which("systemd-analyze"):
+        assert not _verify(unit), unit.read_text()
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("run_args", ['--cache-dir "/tmp/a\nExecStartPre=/bin/evil"']),  # was a stray line
+        ("run_args", ["--smooth 3\nExecStartPre=/bin/evil"]),  # was a stray argument
+        ("run_args", ["--cache-dir /tmp/a\u2028b"]),
+        ("sources", ["rtsp://cam/a\x85b"]),
+        ("user", "ubuntu\n"),
+        ("workdir", "/srv/a\rb"),
+        ("metrics", "/var/lib/x/m\x1b.json"),
+        ("venv", os.fsdecode(b"/opt/v\xff")),  # not UTF-8: cannot go into a UTF-8 unit
+    ],
+)
+def test_values_that_would_break_the_unit_are_refused(tmp_path, field, value):
+    from edgeaction.jetson.service import ServiceConfig
+
+    kw = {"sources": ["/data/c.mp4"], "user": "ubuntu", field: value}
+    with pytest.raises(EdgeActionError) as e:
+        ServiceConfig(str(tmp_path / "m.onnx"), **kw)
+    assert len(str(e.value).splitlines()) == 1 and "\n" not in str(e.value)
+
+
+def test_run_arg_with_a_newline_is_refused_by_the_cli(tmp_path):
+    p = cli(
+        "jetson", "service", tmp_path / "m.onnx", "--source", "x.mp4", "--out", tmp_path / "o",
+        "--run-arg", "--smooth 3\nExecStartPre=/bin/evil", check=False,
+    )  # fmt: skip
+    usage_error(p, "--run-arg", "control character")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "source", ["/data/clip.mp4?realtime=1", "file:///data/clip.mp4?loop=1&realtime=1"]
+)
+def test_sources_take_the_options_run_takes(tmp_path, source, fake_venv):
+    """`run` accepts ?realtime=1 on file sources; the service refused it."""
+    cli(
+        "jetson", "service", tmp_path / "m.onnx", "--source", source, "--out", tmp_path / "o",
+        "--venv", fake_venv,
+    )  # fmt: skip
+    assert f"--source {source}" in (tmp_path / "o" / "edgeaction.env").read_text()
+    p = cli(
+        "jetson", "service", tmp_path / "m.onnx", "--source", source + "&bogus=1", "--out",
+        tmp_path / "o2", check=False,
+    )  # fmt: skip
+    one_line_error(p, "unknown option 'bogus'")

@@ -1,7 +1,8 @@
 """Engine: one runner interface over ONNX Runtime (CPU default) and TensorRT.
 
 Never imports TensorFlow. `open_runner(path)` reads the model contract and returns an
-inactive runner; use it with `with`.
+inactive runner; use it with `with`. Backends are registered in `engine.backends` (name,
+runner, artefact kinds it opens); the engine sidecar lives in `engine.sidecar`.
 """
 
 from .base import BaseRunner, TensorMeta

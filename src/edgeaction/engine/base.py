@@ -11,8 +11,10 @@ with OrtRunner("model.onnx") as r:
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +42,34 @@ class BaseRunner:
             against the part (`SplitPart.check_io`) instead of the contract's names, and
             `classify` is refused (use `engine.split.SplitRunner`).
     """
+
+    #: The registry name of the runner's backend (`engine.backends.BACKENDS`).
+    backend: str = ""
+
+    @classmethod
+    def from_artefact(
+        cls,
+        path: Path,
+        kind: str,
+        contract: ModelContract | None = None,
+        part: SplitPart | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        build: dict | None = None,
+        **kwargs,
+    ) -> BaseRunner:
+        """An inactive runner for the model file `path` (how `engine.backends` opens one).
+
+        Args:
+            path: Path of the model file.
+            kind: String. Its artefact kind (`artefacts.resolve_model`).
+            contract: ModelContract or None. The contract the caller expects.
+            part: SplitPart or None. The split part the caller expects.
+            cache_dir: Path or None. Engine cache (backends that build engines).
+            build: Dict or None. Engine build options (backends that build engines);
+                other backends ignore `cache_dir` and `build`.
+            **kwargs: The runner's own keywords.
+        """
+        return cls(path, contract=contract, part=part, **kwargs)
 
     def __init__(self, contract: ModelContract, name: str, part: SplitPart | None = None):
         self.contract = contract
@@ -83,6 +113,11 @@ class BaseRunner:
     def max_batch(self) -> int | None:
         """Largest batch the model takes (None: unbounded)."""
         return None
+
+    @property
+    def precision(self) -> str:
+        """`"fp16"` when the model computes in reduced precision, else `"fp32"`."""
+        return "fp32"
 
     def infer(
         self, feed: dict[str, np.ndarray], check_inputs: bool = True

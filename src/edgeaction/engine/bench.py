@@ -36,10 +36,10 @@ import numpy as np
 
 from ..errors import fail
 from ..platform import summary as platform_summary
+from .backends import runs_on
 from .base import BaseRunner
 from .loader import open_runner
 
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 DEFAULT_PERCENTILES = (90.0, 95.0, 99.0)
 # trtexec's names for the stages a TensorRT runner reports in `last_timings`.
 STAGE_NAMES = {
@@ -342,13 +342,6 @@ def time_end_to_end(
     }
 
 
-def resolve_backend(path, backend: str = "auto") -> str:
-    """`auto` → `tensorrt` for engine files (.engine/.plan/.trt), else `onnxruntime`."""
-    if backend == "auto":
-        return "tensorrt" if Path(path).suffix.lower() in ENGINE_SUFFIXES else "onnxruntime"
-    return backend
-
-
 def benchmark(
     model,
     backend: str = "auto",
@@ -372,8 +365,8 @@ def benchmark(
 
     Args:
         model: Path of a model file (`.onnx`, or an engine) or an export directory.
-        backend: String. `"auto"` (from the file), `"onnxruntime"` or `"tensorrt"`.
-            Defaults to `"auto"`.
+        backend: String. `"auto"` (from the file: engines on TensorRT, `.onnx` on ONNX
+            Runtime) or a runtime backend of `engine.backends`. Defaults to `"auto"`.
         batches: String `"1,4,8"` or sequence of integers. Batch sizes. Defaults to `(1,)`.
         warmup_ms: Float. Warm-up per batch size in ms. Defaults to `200`.
         duration_s: Float. Minimum timed seconds per batch size. Defaults to `3`.
@@ -395,6 +388,79 @@ def benchmark(
     """
     sizes = parse_batches(batches)
     pct = parse_percentiles(percentiles)
+    _check_settings(iterations, warmup_ms, duration_s, end_to_end)
+    if runner is None:
+        build = {"fp16": fp16, "batch": (min(sizes), max(sizes), max(sizes))}
+        runner = open_runner(model, backend=backend, cache_dir=cache_dir, build=build)
+    # The registry's name of what really runs (a duck-typed runner may not say).
+    backend = getattr(runner, "backend", "") or runs_on(model, backend)
+    if end_to_end is not None and not runner.contract.uses_frames:
+        fail(
+            f"--end-to-end needs a model that reads frames; this one reads {runner.contract.modality}"
+        )
+    say = progress or (lambda _m: None)
+    timing = (warmup_ms, duration_s, iterations, pct)
+    results, skipped, e2e, mb, provider = _measure(runner, sizes, timing, end_to_end, say)
+    c = runner.contract
+    return {
+        "machine": machine_facts(),
+        # jetson (model, L4T, JetPack, power mode and clocks) / dgpu (name) / cpu
+        "platform": platform_summary(),
+        "model": str(model),
+        "contract": {k: getattr(c, k) for k in _CONTRACT_FACTS},
+        "backend": backend,
+        "runner": runner.name,
+        "provider": provider[0] if isinstance(provider, list | tuple) and provider else provider,
+        "max_batch": mb,
+        "cuda_binding": getattr(runner, "cuda_binding", None),  # TensorRT: cuda-python/pycuda
+        "settings": _settings(sizes, timing, end_to_end),
+        "batches": results,
+        "skipped": skipped,
+        "end_to_end": e2e,
+    }
+
+
+_CONTRACT_FACTS = ("name", "frames", "height", "width", "layout", "dtype", "modality")
+
+
+def _measure(runner, sizes, timing, end_to_end, say) -> tuple:
+    """Activate `runner` and time each batch size (and the clip end to end).
+
+    Returns:
+        `(results, skipped, end_to_end result, max_batch, providers)`.
+    """
+    warmup_ms, duration_s, iterations, pct = timing
+    results, skipped, e2e = [], [], None
+    with runner:
+        c, mb = runner.contract, runner.max_batch
+        for b in sizes:
+            if mb is not None and b > mb:
+                skipped.append({"batch": b, "reason": f"above the model's maximum batch {mb}"})
+                continue
+            say(f"batch {b}: warm-up {warmup_ms:g} ms, then >= {duration_s:g} s")
+            t = time_infer(runner, make_feed(c, b), warmup_ms, duration_s, iterations)
+            results.append(_batch_result(b, c, t, pct))
+        if end_to_end is not None:
+            say(f"end to end: decode + normalise + infer {end_to_end}")
+            e2e = time_end_to_end(runner, end_to_end, duration_s, min(iterations, 3), pct)
+        provider = getattr(runner, "providers", None)
+    return results, skipped, e2e, mb, provider
+
+
+def _settings(sizes, timing, end_to_end) -> dict[str, Any]:
+    warmup_ms, duration_s, iterations, pct = timing
+    return {
+        "batches": sizes,
+        "warmup_ms": warmup_ms,
+        "duration_s": duration_s,
+        "iterations": iterations,
+        "percentiles": pct,
+        "end_to_end": None if end_to_end is None else str(end_to_end),
+        "timer": "time.perf_counter around runner.infer (host wall time)",
+    }
+
+
+def _check_settings(iterations, warmup_ms, duration_s, end_to_end) -> None:
     if not (isinstance(iterations, int) and iterations >= 1):
         fail(f"--iterations must be a whole number >= 1. Received: {iterations!r}")
     for name, v in (("--warmup-ms", warmup_ms), ("--duration-s", duration_s)):
@@ -404,78 +470,20 @@ def benchmark(
         from ..video.reader import check_video_path
 
         check_video_path(end_to_end)
-    backend = resolve_backend(model, backend)
-    if runner is None:
-        build = {"fp16": fp16, "batch": (min(sizes), max(sizes), max(sizes))}
-        runner = open_runner(model, backend=backend, cache_dir=cache_dir, build=build)
-    if end_to_end is not None and not runner.contract.uses_frames:
-        fail(
-            f"--end-to-end needs a model that reads frames; this one reads {runner.contract.modality}"
-        )
-    say = progress or (lambda _m: None)
-    results, skipped = [], []
-    e2e = None
-    with runner:
-        c = runner.contract
-        mb = runner.max_batch
-        for b in sizes:
-            if mb is not None and b > mb:
-                skipped.append({"batch": b, "reason": f"above the model's maximum batch {mb}"})
-                continue
-            say(f"batch {b}: warm-up {warmup_ms:g} ms, then >= {duration_s:g} s")
-            t = time_infer(runner, make_feed(c, b), warmup_ms, duration_s, iterations)
-            n, wall = len(t["latency_ms"]), t["wall_s"]
-            qps = n / wall if wall > 0 else float("nan")
-            results.append(
-                {
-                    "batch": b,
-                    "runs": n,
-                    "warmup_runs": t["warmup_runs"],
-                    "seconds": wall,
-                    "throughput": {
-                        "qps": qps,
-                        "clips_per_s": qps * b,
-                        "frames_per_s": qps * b * c.frames,
-                    },
-                    "latency_ms": summarize(t["latency_ms"], pct),
-                    "stages_ms": {k: summarize(v, pct) for k, v in t["stages_ms"].items()},
-                }
-            )
-        if end_to_end is not None:
-            say(f"end to end: decode + normalise + infer {end_to_end}")
-            e2e = time_end_to_end(runner, end_to_end, duration_s, min(iterations, 3), pct)
-        provider = getattr(runner, "providers", None)
+
+
+def _batch_result(b: int, c, t: dict, pct) -> dict[str, Any]:
+    """One batch size's figures from `time_infer`'s timings `t`."""
+    n, wall = len(t["latency_ms"]), t["wall_s"]
+    qps = n / wall if wall > 0 else float("nan")
     return {
-        "machine": machine_facts(),
-        # jetson (model, L4T, JetPack, power mode and clocks) / dgpu (name) / cpu
-        "platform": platform_summary(),
-        "model": str(model),
-        "contract": {
-            "name": c.name,
-            "frames": c.frames,
-            "height": c.height,
-            "width": c.width,
-            "layout": c.layout,
-            "dtype": c.dtype,
-            "modality": c.modality,
-        },
-        "backend": backend,
-        "runner": runner.name,
-        "provider": provider[0] if isinstance(provider, list | tuple) and provider else provider,
-        "max_batch": mb,
-        "cuda_binding": getattr(runner, "cuda_binding", None),  # TensorRT: cuda-python/pycuda
-        "settings": {
-            "batches": sizes,
-            "warmup_ms": warmup_ms,
-            "duration_s": duration_s,
-            "iterations": iterations,
-            "percentiles": pct,
-            "end_to_end": None if end_to_end is None else str(end_to_end),
-            "timer": "time.perf_counter around runner.infer (host wall time)",
-        },
-        "batches": results,
-        "skipped": skipped,
-        "end_to_end": e2e,
+        "batch": b,
+        "runs": n,
+        "warmup_runs": t["warmup_runs"],
+        "seconds": wall,
+        "throughput": {"qps": qps, "clips_per_s": qps * b, "frames_per_s": qps * b * c.frames},
+        "latency_ms": summarize(t["latency_ms"], pct),
+        "stages_ms": {k: summarize(v, pct) for k, v in t["stages_ms"].items()},
     }
 
 

@@ -17,7 +17,7 @@ An entry is reused only when `cached_engine_problem` finds nothing wrong: its si
 is readable and fits (TensorRT, GPU, contract), the ONNX file still has the sha256 the
 engine was built from, and the engine file still has its own sha256 (`engine_sha256`).
 Anything else (a truncated or altered engine, a missing sidecar after a killed build) is
-rebuilt; entries are written by `trt_build.write_engine`, so a kill never leaves one
+rebuilt; entries are written by `sidecar.write_engine`, so a kill never leaves one
 that passes these checks half-written.
 """
 
@@ -102,8 +102,7 @@ def cached_engine_problem(
     """
     from ..errors import EdgeActionError
     from ..fsutil import sha256_file
-    from .trt import read_sidecar, sidecar_mismatch
-    from .trt_build import engine_checksum_problem, sidecar_path
+    from .sidecar import engine_checksum_problem, read_sidecar, sidecar_mismatch, sidecar_path
 
     entry, onnx = Path(entry), Path(onnx)
     if not entry.is_file():

@@ -7,7 +7,7 @@ picks that graph for `build_engine`:
 1. `model_fp16.onnx` beside a whole model, from `edgeaction export --fp16` (checked on
    held-out clips at export, sha256 verified here);
 2. otherwise a conversion made on the fly with the export's own converter
-   (`export.fp16.to_fp16`: float32 inputs and outputs, sensitive ops kept float32)
+   (`onnx_fp16.to_fp16`: float32 inputs and outputs, sensitive ops kept float32)
    into a temporary directory, compared with the float32 graph under ONNX Runtime on
    seeded inputs before TensorRT sees it. Split parts (`encoder.onnx`, `head.onnx`)
    always take this path: export writes no float16 parts.
@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .._lazy import require
+from ..artefacts import ENCODER_ONNX, fp16_twin, is_fp16_onnx
 from ..contract import ModelContract, SplitPart, split_part_from_onnx
 from ..errors import fail, first_line
 from ..fsutil import verify_checksum
@@ -47,9 +48,9 @@ CONVERTER = "onnxruntime.transformers.float16 (keep_io_types, edgeaction block l
 
 def exported_fp16(onnx: Path) -> Path | None:
     """`model_fp16.onnx` beside `model.onnx` (or `onnx` itself if it is one), or None."""
-    if onnx.stem.endswith("_fp16"):
+    if is_fp16_onnx(onnx):
         return onnx
-    cand = onnx.with_name(f"{onnx.stem}_fp16.onnx")
+    cand = fp16_twin(onnx)
     return cand if cand.exists() else None
 
 
@@ -80,7 +81,7 @@ def fp16_source(
             verify_checksum(given)
             return given, {"graph": f"{given.name} from edgeaction export --fp16"}
     onnx_mod = require("onnx")
-    from ..export.fp16 import to_fp16
+    from ..onnx_fp16 import to_fp16
 
     log(f"no float16 graph of {onnx.name}: converting it for TensorRT's strongly typed FP16")
     try:
@@ -90,7 +91,7 @@ def fp16_source(
             f"cannot convert {onnx.name} to float16 ({first_line(e)}); run "
             "`edgeaction export --fp16` or build with --no-fp16"
         )
-    out = workdir / f"{onnx.stem}_fp16.onnx"
+    out = workdir / fp16_twin(onnx).name
     onnx_mod.save(m16, str(out))
     feed, what = check_inputs(onnx, part, contract)
     figures = compare_graphs(onnx, out, feed, probs=part is None or part.part == "head")
@@ -146,12 +147,10 @@ def check_inputs(
     frames = normalize(clips.reshape(1, -1, c.height, c.width, 3), replace(c, layout="NTHWC"))[0]
     if part.part == "encoder":
         return {part.input: frames}, f"{len(frames)} seeded random frames"
-    from .split import ENCODER_FILE
-
-    enc_path = onnx.with_name(ENCODER_FILE)
+    enc_path = onnx.with_name(ENCODER_ONNX)
     enc = split_part_from_onnx(enc_path) if enc_path.exists() else None
     if enc is None:
-        fail(f"{onnx.name} has no {ENCODER_FILE} beside it; re-export with `--split`")
+        fail(f"{onnx.name} has no {ENCODER_ONNX} beside it; re-export with `--split`")
     feats = _ort(enc_path).run([enc.output], {enc.input: frames})[0]
     feats = feats.reshape(n, c.frames, -1).astype(np.float32)
     return {part.input: feats}, f"encoder features of {n} seeded random clips"

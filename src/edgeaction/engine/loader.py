@@ -1,15 +1,11 @@
-"""Pick the runner for a model file from its extension and the requested backend."""
+"""Open the runner for a model file: the runtime's entry into `engine.backends`."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from ..errors import fail
+from .backends import open_model
 from .base import BaseRunner
-
-BACKENDS = ("onnxruntime", "tensorrt")
-ENGINE_SUFFIXES = (".engine", ".plan")
 
 
 def open_runner(
@@ -22,9 +18,10 @@ def open_runner(
     """An inactive runner for `path`: `OrtRunner` for `.onnx`, `TrtRunner` for engines.
 
     Args:
-        path: Model file: `.onnx`, or a `.engine` / `.plan` from `edgeaction build-engine`
-            (which always runs on TensorRT).
-        backend: String. `"onnxruntime"` (CPU default) or `"tensorrt"`.
+        path: Model file: `.onnx` (or its export directory), or a TensorRT engine
+            (`.engine` / `.plan` / `.trt` from `edgeaction build-engine`, which always
+            runs on TensorRT).
+        backend: String. `"onnxruntime"` (CPU default), `"tensorrt"` or `"auto"`.
         cache_dir: Path or None. Engine cache for an `.onnx` model on TensorRT (built
             once, reused; see `engine.cache`). None: `~/.cache/edgeaction/engines`.
         build: Dict or None. `build_engine` options for an `.onnx` model on TensorRT
@@ -32,29 +29,4 @@ def open_runner(
             unused otherwise.
         **kwargs: Passed to the runner (e.g. `intra_op_threads`).
     """
-    p = Path(path)
-    if not p.exists():
-        fail(f"model not found: {p}; give an .onnx file from `edgeaction export`")
-    if p.is_dir():
-        if (p / "model.onnx").exists():
-            p = p / "model.onnx"
-        else:
-            fail(f"{p} is a directory without model.onnx; give the .onnx file")
-    if backend not in BACKENDS:
-        fail(f"--backend must be one of {', '.join(BACKENDS)}. Received: {backend!r}")
-    if p.suffix in ENGINE_SUFFIXES or backend == "tensorrt":
-        if p.suffix not in (*ENGINE_SUFFIXES, ".onnx"):
-            fail(f"{p} is neither an engine ({'/'.join(ENGINE_SUFFIXES)}) nor an .onnx model")
-        from .trt import TrtRunner  # an .onnx model is built into an engine on activate
-
-        if p.suffix == ".onnx":
-            opts = {**(build or {}), **kwargs.pop("build_options", {})}
-            if cache_dir is not None:
-                opts["cache_dir"] = cache_dir
-            kwargs["build_options"] = opts
-        return TrtRunner(p, **kwargs)
-    if p.suffix != ".onnx":
-        fail(f"{p} is not an .onnx model; the onnxruntime backend takes ONNX files")
-    from .ort import OrtRunner
-
-    return OrtRunner(p, **kwargs)
+    return open_model(path, backend, strict=False, cache_dir=cache_dir, build=build, **kwargs)

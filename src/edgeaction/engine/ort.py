@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._lazy import require
+from ..artefacts import is_fp16_onnx
 from ..contract import (
     CONTRACT_KEY,
     ModelContract,
@@ -58,6 +59,8 @@ class OrtRunner(BaseRunner):
             that embeds `edgeaction.split` but no contract is read as its part.
     """
 
+    backend = "onnxruntime"
+
     def __init__(
         self,
         path: str | os.PathLike,
@@ -107,6 +110,11 @@ class OrtRunner(BaseRunner):
                 f"'{contract.name}'; re-export the model with `edgeaction export --split`"
             )
         super().__init__(contract, name=f"onnxruntime:{self.path.name}", part=part)
+
+    @property
+    def precision(self) -> str:
+        """`"fp16"` for export's float16 graph (`model_fp16.onnx`), else `"fp32"`."""
+        return "fp16" if is_fp16_onnx(self.path) else "fp32"
 
     def _make_session(self) -> None:
         ort = self._ort

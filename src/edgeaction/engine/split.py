@@ -23,50 +23,42 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artefacts import ENCODER_ONNX, ENGINE, HEAD_ONNX, ONNX, resolve_model, split_paths
 from ..contract import ModelContract, SplitPart, contract_from_onnx, split_part_from_onnx
 from ..errors import fail
 from ..preprocess import normalize
+from .backends import check_backend, select_backend
 from .base import BaseRunner
-from .loader import BACKENDS, ENGINE_SUFFIXES
-from .trt_build import DEFAULT_BATCH, parse_batch
+from .trt_common import DEFAULT_BATCH, parse_batch
 
-ENCODER_FILE = "encoder.onnx"
-HEAD_FILE = "head.onnx"
+ENCODER_FILE = ENCODER_ONNX  # the names `export --split` writes (`artefacts`)
+HEAD_FILE = HEAD_ONNX
 _REEXPORT = "re-export with `edgeaction export --split`"
 
 
-def _resolve_model(model: str | os.PathLike) -> Path:
-    p = Path(model)
-    if not p.exists():
-        fail(f"model not found: {p}; give an .onnx file from `edgeaction export`")
-    if p.is_dir():
-        if not (p / "model.onnx").exists():
-            fail(f"{p} is a directory without model.onnx; give the export directory or .onnx file")
-        p = p / "model.onnx"
-    return p
+def _resolve_model(model: str | os.PathLike) -> tuple[str, Path]:
+    return resolve_model(model, (ONNX, ENGINE))
 
 
-def _model_contract(p: Path) -> ModelContract:
-    if p.suffix in ENGINE_SUFFIXES:
-        from .trt import read_sidecar
+def _model_contract(kind: str, p: Path) -> ModelContract:
+    if kind == ENGINE:
+        from .sidecar import read_sidecar, sidecar_contract
 
-        return ModelContract.from_dict(read_sidecar(p)["contract"], source=f"{p.name} sidecar")
-    if p.suffix != ".onnx":
-        fail(f"{p} is not an .onnx model; give the model from `edgeaction export`")
+        return sidecar_contract(read_sidecar(p), p)
     return contract_from_onnx(p)
 
 
 def _parts(
     model: str | os.PathLike,
 ) -> tuple[ModelContract, SplitPart, SplitPart, Path, Path] | None:
-    p = _resolve_model(model)
-    enc, head = p.with_name(ENCODER_FILE), p.with_name(HEAD_FILE)
+    kind, p = _resolve_model(model)
+    enc, head = split_paths(p)
     if not enc.exists() and not head.exists():
         return None
     for have, lack in ((enc, head), (head, enc)):
         if not lack.exists():
             fail(f"{p.parent} has {have.name} but no {lack.name}; {_REEXPORT}")
-    contract = _model_contract(p)
+    contract = _model_contract(kind, p)
     parts = []
     for path, want in ((enc, "encoder"), (head, "head")):
         part = split_part_from_onnx(path)
@@ -117,14 +109,16 @@ class SplitRunner:
     Args:
         model: Path of `model.onnx` or its export directory; `encoder.onnx` and
             `head.onnx` must lie beside it (see `find_split`).
-        backend: String. `"onnxruntime"` (CPU default) or `"tensorrt"`: each part is
+        backend: String. A runtime backend (`engine.backends`): `"onnxruntime"` (CPU
+            default) or `"tensorrt"`; an engine given runs on TensorRT. On TensorRT each part is
             built into its own engine on `activate` (or reused from the engine cache),
             the encoder with a profile of up to twice `build["batch"]`'s maximum frames
             (the runtime's encoder calls), the head with `build["batch"]` windows.
         cache_dir: Path or None. Engine cache for TensorRT (unused on onnxruntime).
         build: Dict or None. `build_engine` keywords for TensorRT (`fp16`, `batch` as
             `(min, opt, max)` windows per call, ...). Defaults to FP16 and `(1, 4, 8)`.
-        **runner_kwargs: Passed to both ONNX Runtime runners (e.g. `intra_op_threads`).
+        **runner_kwargs: Passed to both part runners (e.g. `intra_op_threads` on ONNX
+            Runtime).
     """
 
     def __init__(
@@ -135,10 +129,10 @@ class SplitRunner:
         build: dict | None = None,
         **runner_kwargs,
     ):
-        if backend not in BACKENDS:
-            fail(f"--backend must be one of {', '.join(BACKENDS)}. Received: {backend!r}")
-        p = _resolve_model(model)
-        on_trt = backend == "tensorrt" or p.suffix in ENGINE_SUFFIXES
+        check_backend(backend)
+        kind, p = _resolve_model(model)
+        # An engine given runs its parts on TensorRT whatever `backend` says (as ever).
+        chosen = select_backend(kind, backend, strict=False)
         found = _parts(p)
         if found is None:
             fail(
@@ -148,27 +142,24 @@ class SplitRunner:
         self.contract, self.encoder_part, self.head_part, enc, head = found
         self.features: int = self.encoder_part.features
         self.cache_dir = cache_dir
-        if on_trt:
-            from .trt import TrtRunner
+        # Backends that build engines take a profile per part: the encoder up to twice
+        # the windows' maximum in frames (the runtime's encoder calls), the head windows.
+        opts = {k: v for k, v in (build or {}).items() if k != "out"}
+        bmin, bopt, bmax = parse_batch(opts.get("batch", DEFAULT_BATCH))
 
-            opts = {k: v for k, v in (build or {}).items() if k != "out"}
-            bmin, bopt, bmax = parse_batch(opts.get("batch", DEFAULT_BATCH))
-
-            def mk(path: Path, part: SplitPart, batch: tuple) -> BaseRunner:
-                build_options = {**opts, "batch": batch, "cache_dir": cache_dir}
-                return TrtRunner(path, self.contract, part=part, build_options=build_options)
-
-            self.encoder: BaseRunner = mk(enc, self.encoder_part, (bmin, bopt, 2 * bmax))
-            self.head_runner: BaseRunner = mk(head, self.head_part, (bmin, bopt, bmax))
-        else:
-            from .ort import OrtRunner
-
-            self.encoder = OrtRunner(
-                enc, contract=self.contract, part=self.encoder_part, **runner_kwargs
+        def mk(path: Path, part: SplitPart, batch: tuple) -> BaseRunner:
+            return chosen.open(
+                path,
+                ONNX,
+                contract=self.contract,
+                part=part,
+                cache_dir=cache_dir,
+                build={**opts, "batch": batch},
+                **runner_kwargs,
             )
-            self.head_runner = OrtRunner(
-                head, contract=self.contract, part=self.head_part, **runner_kwargs
-            )
+
+        self.encoder: BaseRunner = mk(enc, self.encoder_part, (bmin, bopt, 2 * bmax))
+        self.head_runner: BaseRunner = mk(head, self.head_part, (bmin, bopt, bmax))
         self.name = f"split:{p.name}"
         # Per-frame normalisation: `normalize` on the frames as one NTHWC clip.
         self._frame_contract = replace(self.contract, layout="NTHWC")

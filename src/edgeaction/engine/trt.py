@@ -21,8 +21,6 @@ with TrtRunner("models/a/model_b8_fp16_sm87.engine") as r:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import sys
@@ -32,68 +30,22 @@ from typing import Any
 
 import numpy as np
 
+from ..artefacts import ONNX, kind_of
 from ..contract import ModelContract, SplitPart, split_part_from_onnx
 from ..errors import fail
 from ..fsutil import verify_checksum
 from .base import BaseRunner, TensorMeta
-from .trt_build import (
-    DEFAULT_BATCH,
-    GPU_HOW,
+from .sidecar import (
     engine_checksum_problem,
-    gpu_info,
-    import_tensorrt,
-    sidecar_path,
+    plan_checksum_problem,
+    read_sidecar,
+    sidecar_contract,
+    sidecar_mismatch,
+    sidecar_part,
 )
+from .trt_common import DEFAULT_BATCH, GPU_HOW, gpu_info, import_tensorrt
 
-
-def read_sidecar(engine: str | os.PathLike) -> dict[str, Any]:
-    """The sidecar dict of `engine`, or a one-line failure naming the fix."""
-    p = sidecar_path(engine)
-    if not p.exists():
-        fail(
-            f"{Path(engine).name} has no sidecar {p.name} (contract, TensorRT version, GPU); "
-            "rebuild the engine with `edgeaction build-engine MODEL.onnx`"
-        )
-    try:
-        d = json.loads(p.read_text())
-    except (OSError, ValueError) as e:
-        fail(f"cannot read the engine sidecar {p}: {e}; rebuild with `edgeaction build-engine`")
-    if not isinstance(d, dict) or "contract" not in d or "tensorrt" not in d:
-        fail(f"{p} is not an engine sidecar; rebuild with `edgeaction build-engine`")
-    return d
-
-
-def sidecar_mismatch(built: dict[str, Any], here: dict[str, Any]) -> str | None:
-    """Why an engine built as `built` (its sidecar) cannot run `here`, or None.
-
-    Pure function over two dicts, so it is testable without TensorRT.
-
-    Args:
-        built: Dict. The sidecar: `tensorrt` (version string), `device` (`name`,
-            `compute_capability`, optional `dla_core`) and `contract` (dict).
-        here: Dict. The same keys for this machine and the caller: `tensorrt`,
-            `device`, and optionally `contract` (the contract the caller expects).
-
-    Returns:
-        One line (what differs, both values) or None when the engine fits.
-    """
-    why = []
-    if str(built.get("tensorrt")) != str(here.get("tensorrt")):
-        why.append(f"TensorRT {built.get('tensorrt')} (here {here.get('tensorrt')})")
-    bd, hd = built.get("device") or {}, here.get("device") or {}
-    for key, label in (("compute_capability", "compute capability"), ("name", "GPU")):
-        b, h = bd.get(key), hd.get(key)
-        if b and h and b != h:
-            why.append(f"{label} {b} (here {h})")
-    if "contract" in here and here["contract"] is not None:
-        b = ModelContract.from_dict(built.get("contract"), source="engine sidecar contract")
-        h = here["contract"]
-        h = h if isinstance(h, ModelContract) else ModelContract.from_dict(h)
-        if b != h:
-            why.append(f"model '{b.name}' (expected '{h.name}' with another contract)")
-    if not why:
-        return None
-    return "the engine was built for " + ", ".join(why)
+__all__ = ["TrtRunner", "read_sidecar", "sidecar_mismatch"]  # the sidecar's, re-exported
 
 
 class TrtRunner(BaseRunner):
@@ -118,6 +70,28 @@ class TrtRunner(BaseRunner):
             the ONNX metadata or the engine's sidecar records.
     """
 
+    backend = "tensorrt"
+
+    @classmethod
+    def from_artefact(
+        cls,
+        path: Path,
+        kind: str,
+        contract: ModelContract | None = None,
+        part: SplitPart | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        build: dict | None = None,
+        **kwargs,
+    ) -> TrtRunner:
+        """See `BaseRunner.from_artefact`; an ONNX model gets `build` and `cache_dir` as
+        its `build_options`."""
+        if kind == ONNX:
+            opts = {**(build or {}), **kwargs.pop("build_options", {})}
+            if cache_dir is not None:
+                opts["cache_dir"] = cache_dir
+            kwargs["build_options"] = opts
+        return cls(path, contract=contract, part=part, **kwargs)
+
     def __init__(
         self,
         path: str | os.PathLike,
@@ -134,7 +108,7 @@ class TrtRunner(BaseRunner):
         self.cuda_binding: str | None = None
         self._onnx = None
         self._reset()
-        if self.path.suffix == ".onnx":
+        if kind_of(self.path) == ONNX:
             # Polygraphy-style lazy loader: the engine is built (or reused) on activate.
             from ..contract import contract_from_onnx
 
@@ -152,14 +126,8 @@ class TrtRunner(BaseRunner):
             why = engine_checksum_problem(self.path, self.sidecar)
             if why:
                 fail(f"{why}; rebuild it with `edgeaction build-engine MODEL.onnx`")
-            built = ModelContract.from_dict(
-                self.sidecar["contract"], source=f"{self.path.name} sidecar"
-            )
-            built_part = None
-            if self.sidecar.get("split_part") is not None:
-                built_part = SplitPart.from_json(
-                    json.dumps(self.sidecar["split_part"]), source=f"{self.path.name} sidecar"
-                )
+            built = sidecar_contract(self.sidecar, self.path)
+            built_part = sidecar_part(self.sidecar, self.path)
             name = self.path.name
         if contract is not None and contract != built:
             fail(
@@ -177,7 +145,8 @@ class TrtRunner(BaseRunner):
         (into the cache, or `build_options["out"]`)."""
         from ..fsutil import sha256_file
         from .cache import cached_engine_path, cached_engine_problem
-        from .trt_build import build_engine, parse_batch
+        from .trt_build import build_engine
+        from .trt_common import parse_batch
 
         opts = self._build_options
         device = gpu_info()
@@ -244,13 +213,9 @@ class TrtRunner(BaseRunner):
         if self._runtime is None:
             fail(f"TensorRT found no usable NVIDIA GPU; {GPU_HOW}", exit_code=2)
         plan = self.path.read_bytes()
-        want = (self.sidecar or {}).get("engine_sha256")
-        if want and hashlib.sha256(plan).hexdigest() != str(want).lower():
-            fail(
-                f"{self.path.name} does not match the sha256 in {sidecar_path(self.path).name} "
-                "(altered or truncated since it was built); rebuild it with "
-                "`edgeaction build-engine MODEL.onnx`"
-            )
+        why = plan_checksum_problem(self.path.name, plan, self.sidecar or {})
+        if why:
+            fail(f"{why}; rebuild it with `edgeaction build-engine MODEL.onnx`")
         self._engine = self._runtime.deserialize_cuda_engine(plan)
         if self._engine is None:
             fail(
@@ -294,6 +259,13 @@ class TrtRunner(BaseRunner):
     @property
     def max_batch(self) -> int | None:
         return self._max_batch
+
+    @property
+    def precision(self) -> str:
+        """The engine's precision: its sidecar's, or the build option's before a build."""
+        if self.sidecar is not None:
+            return str(self.sidecar.get("precision") or "fp16")
+        return "fp16" if self._build_options.get("fp16") else "fp32"
 
     def _meta(self, want_inputs: bool) -> dict[str, TensorMeta]:
         return {

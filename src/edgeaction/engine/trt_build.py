@@ -10,11 +10,13 @@ One code path for TensorRT 8.6, 10.x and 11.x (ONNX parser → builder config �
 - A progress monitor (`trt.IProgressMonitor`, 10.0+) where the bindings have one, else a
   line with the elapsed time every 30 s.
 
-The engine is written atomically (`write_engine`) with a sidecar `ENGINE.json` (e.g.
-`model_b8_fp16_sm87.engine.json`) that records what the engine is only valid for:
-TensorRT version, GPU (name, compute capability) or DLA core, precision, profiles, the
-ONNX file's sha256 and the contract, plus the engine file's own sha256
-(`engine_sha256`), which `TrtRunner` checks before TensorRT reads the file.
+The engine is written atomically with its sidecar `ENGINE.json` (`engine.sidecar`), which
+records what the engine is only valid for (TensorRT version, GPU or DLA core, precision,
+profiles, the ONNX file's sha256, the contract) and the engine's own sha256.
+
+`build_engine` runs named steps: `_check_inputs` (files, contract, options),
+`_make_builder`, `_parse_network` (with the float16 source graph of strongly typed
+builds), `_make_config`, `_set_device`, `_add_profile`, `_serialize`, `_sidecar_facts`.
 
 ```python
 engine = build_engine("models/a/model.onnx", batch=(1, 4, 8), timing_cache="trt.cache")
@@ -32,163 +34,34 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..artefacts import ONNX, resolve_model
 from ..errors import fail, first_line
-
-#: What to do when TensorRT is missing (same advice as `edgeaction._lazy`).
-TRT_HOW = (
-    "on a Jetson install JetPack's python3-libnvinfer and use a venv made with "
-    "--system-site-packages; elsewhere install TensorRT from NVIDIA, or skip the engine "
-    "and run the ONNX model with --backend onnxruntime"
-)
-#: The batch profile (min, opt, max) when none is given: `build-engine`'s and the engines
-#: built on the fly (`TrtRunner` given an `.onnx`, `SplitRunner` on TensorRT).
-DEFAULT_BATCH = (1, 4, 8)
-GPU_HOW = (
-    "build the engine on the target device (Jetson or a machine with an NVIDIA GPU and "
-    "driver), or run the ONNX model with --backend onnxruntime"
+from .sidecar import engine_checksum_problem, sidecar_path, write_engine
+from .trt_common import (
+    DEFAULT_BATCH,
+    GPU_HOW,
+    TRT_HOW,
+    gpu_info,
+    import_tensorrt,
+    parse_batch,
+    version_tuple,
 )
 
-
-def version_tuple(v: str) -> tuple[int, int]:
-    """`"10.3.0.26"` → `(10, 3)`; unparsable parts count as 0."""
-    parts = []
-    for p in str(v).split(".")[:2]:
-        digits = "".join(ch for ch in p if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    while len(parts) < 2:
-        parts.append(0)
-    return tuple(parts)
-
-
-def import_tensorrt():
-    """Import `tensorrt`, or fail (exit code 2) with one line that says what is missing.
-
-    Returns:
-        The `tensorrt` module.
-    """
-    try:
-        import tensorrt as trt
-    except ModuleNotFoundError as e:
-        if e.name and e.name.split(".")[0] == "tensorrt":
-            fail(f"TensorRT's Python package is not installed; {TRT_HOW}", exit_code=2)
-        fail(f"TensorRT cannot be imported ({first_line(e)}); {TRT_HOW}", exit_code=2)
-    except (ImportError, OSError) as e:
-        # The bindings are there but not the libraries (libnvinfer, libnvonnxparser).
-        fail(
-            f"TensorRT's libraries are missing ({first_line(e)}); {TRT_HOW}",
-            exit_code=2,
-        )
-    return trt
-
-
-def parse_batch(spec: str | tuple | list) -> tuple[int, int, int]:
-    """Batch profile `MIN:OPT:MAX` (or one number N for N:N:N) → `(min, opt, max)`.
-
-    Args:
-        spec: String like `"1:4:8"`, or a sequence of 3 integers.
-    """
-    if isinstance(spec, str):
-        parts = spec.split(":")
-        if len(parts) == 1:
-            parts = parts * 3
-        try:
-            vals = tuple(int(p) for p in parts)
-        except ValueError:
-            fail(f"--batch must be MIN:OPT:MAX whole numbers, e.g. 1:4:8. Received: {spec!r}")
-    else:
-        vals = tuple(spec)
-    if (
-        len(vals) != 3
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in vals)
-        or not 1 <= vals[0] <= vals[1] <= vals[2]
-    ):
-        fail(f"--batch must be MIN:OPT:MAX with 1 <= MIN <= OPT <= MAX. Received: {spec!r}")
-    return vals
-
-
-def sidecar_path(engine: str | os.PathLike) -> Path:
-    """The sidecar of an engine: `ENGINE.json` (the engine's file name plus `.json`)."""
-    p = Path(engine)
-    return p.with_name(p.name + ".json")
-
-
-def write_engine(
-    out: str | os.PathLike, plan: bytes | bytearray | memoryview, meta: dict[str, Any]
-) -> Path:
-    """Write a serialized engine and its sidecar so that no kill leaves a usable half.
-
-    The one writer of engine files (`build_engine`, hence `edgeaction build-engine` and
-    the engine cache). Order: the plan goes to a hidden `.partial` file and is fsynced;
-    the old sidecar is removed; the plan is renamed onto `out`; the sidecar, with the
-    plan's sha256 (`engine_sha256`), is written atomically last. A kill at any point
-    leaves `out` absent, old, or new without a matching sidecar, and `TrtRunner` (and
-    the cache, which rebuilds) refuses an engine whose sidecar is missing or whose
-    sha256 differs. Takes plain bytes, so it is testable without TensorRT.
-
-    Args:
-        out: Engine path; the sidecar is `sidecar_path(out)`.
-        plan: The serialized engine (`IHostMemory` through `memoryview`, or bytes).
-        meta: Dict. Sidecar facts (contract, TensorRT version, device, ...); `engine`
-            and `engine_sha256` are added.
-
-    Returns:
-        The engine path.
-    """
-    import hashlib
-
-    from ..fsutil import atomic_path, atomic_write_text
-
-    out = Path(out)
-    view = memoryview(plan).cast("B")
-    digest = hashlib.sha256(view).hexdigest()
-    side = sidecar_path(out)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(view)
-        # The old sidecar must not vouch for the new plan (or a half of it).
-        side.unlink(missing_ok=True)
-    doc = {"engine": out.name, "engine_sha256": digest, **meta}
-    atomic_write_text(side, json.dumps(doc, indent=2) + "\n")
-    return out
-
-
-def engine_checksum_problem(engine: str | os.PathLike, sidecar: dict[str, Any]) -> str | None:
-    """Why `engine` does not match the sha256 its sidecar records, or None.
-
-    Sidecars from before `engine_sha256` existed are not checked (None).
-
-    Args:
-        engine: Path of the engine file.
-        sidecar: Dict. Its sidecar (`read_sidecar`).
-    """
-    from ..fsutil import sha256_file
-
-    want = sidecar.get("engine_sha256")
-    if not want:
-        return None
-    p = Path(engine)
-    try:
-        got = sha256_file(p)
-    except OSError as e:
-        return f"{p.name} cannot be read ({e.strerror})"
-    if got != str(want).lower():
-        return (
-            f"{p.name} does not match the sha256 in {sidecar_path(p).name} (altered or "
-            "truncated since it was built)"
-        )
-    return None
-
-
-def gpu_info() -> dict[str, Any]:
-    """Name and compute capability of CUDA device 0 (cuda-python or pycuda).
-
-    Returns:
-        `{"name": str, "compute_capability": "8.7"}`, or `None` values with a `note`
-        when no CUDA binding is installed or it reports an error.
-    """
-    from .cuda_mem import device_info
-
-    return device_info()
+# Also importable from here (their homes are `trt_common` and `sidecar`).
+__all__ = [
+    "DEFAULT_BATCH",
+    "GPU_HOW",
+    "TRT_HOW",
+    "build_engine",
+    "default_engine_path",
+    "engine_checksum_problem",
+    "gpu_info",
+    "import_tensorrt",
+    "parse_batch",
+    "sidecar_path",
+    "version_tuple",
+    "write_engine",
+]
 
 
 def default_engine_path(
@@ -239,7 +112,7 @@ def build_engine(
     ```
 
     Args:
-        onnx: Path of the `.onnx` model from `edgeaction export`.
+        onnx: Path of the `.onnx` model from `edgeaction export` (or its directory).
         out: Path or None. Engine file; None puts
             `{stem}_b{MAX}_{precision}_{sm87|dla0}.engine` beside the model.
         fp16: Boolean. FP16 engine (flag up to TensorRT 10.11; from 10.12 the float16
@@ -265,36 +138,62 @@ def build_engine(
     Returns:
         The engine path; its sidecar is `sidecar_path(engine)`.
     """
-    from .. import __version__
-    from ..contract import contract_from_onnx, split_part_from_onnx
-    from ..fsutil import atomic_write_bytes, check_writable_file, sha256_file, verify_checksum
-    from .fp16_source import fp16_source
-
-    onnx = Path(onnx)
-    if onnx.is_dir() and (onnx / "model.onnx").exists():
-        onnx = onnx / "model.onnx"
-    if not onnx.is_file():
-        fail(f"model not found: {onnx}; give the .onnx file from `edgeaction export`")
-    if onnx.suffix != ".onnx":
-        fail(f"build-engine takes an .onnx model. Received: {onnx}")
-    verify_checksum(onnx)  # never build an engine from a model altered since export
-    bmin, bopt, bmax = parse_batch(batch)
+    onnx, part, contract, profile = _check_inputs(onnx, batch, out, timing_cache, layer_info)
     _check_args(workspace_mib, opt_level, dla_core, gpu_fallback)
+    trt = import_tensorrt()
+    typed = version_tuple(trt.__version__) >= (10, 12) or not hasattr(trt.BuilderFlag, "FP16")
+    builder, logger = _make_builder(trt, verbose)
+    network, parser, source, facts = _parse_network(
+        trt, builder, logger, onnx, part, contract, fp16, typed, log
+    )
+    detailed = verbose or layer_info is not None
+    config = _make_config(trt, builder, fp16 and not typed, workspace_mib, opt_level, detailed)
+    _set_device(trt, builder, config, dla_core, gpu_fallback)
+    profiles = _add_profile(builder, network, config, contract, part, profile)
+    _timing_cache(config, timing_cache, load=True)
+    precision = "fp16" if fp16 else "fp32"
+    where = f"batch {':'.join(map(str, profile))}" + _dla_note(dla_core)
+    serialized, seconds = _serialize(
+        trt, builder, network, config, logger, log, f"{precision} engine", source, where
+    )
+    del parser  # kept alive until here: the network's weights live in the parser
+    device = _target_device(dla_core, gpu_fallback)
+    out = Path(out) if out is not None else default_engine_path(onnx, profile[2], precision, device)
+    _timing_cache(config, timing_cache, load=False)
+    meta = _sidecar_facts(trt, contract, part, device, precision, typed, profiles, facts, seconds)
+    write_engine(out, memoryview(serialized), meta)
+    if layer_info is not None:
+        _write_layer_info(trt, logger, out, Path(layer_info), log)
+    log(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB) in {seconds:.0f} s")
+    return out
+
+
+def _check_inputs(onnx, batch, out, timing_cache, layer_info):
+    """The ONNX file (checksum verified), its split part or None, its contract, the
+    batch profile; the output files are checked writable before TensorRT is imported."""
+    from ..contract import contract_from_onnx, split_part_from_onnx
+    from ..fsutil import check_writable_file, verify_checksum
+
+    _, onnx = resolve_model(onnx, (ONNX,))
+    verify_checksum(onnx)  # never build an engine from a model altered since export
+    profile = parse_batch(batch)
     # A split part (encoder.onnx / head.onnx) carries the whole model's contract in its
     # `edgeaction.split` metadata; look for it first (contract.json lies beside it too).
     part = split_part_from_onnx(onnx)
     contract = part.contract if part is not None else contract_from_onnx(onnx)
-    if out is not None:
-        check_writable_file(out, "engine file")
-    if timing_cache is not None:
-        check_writable_file(timing_cache, "timing cache")
-    if layer_info is not None:
-        check_writable_file(layer_info, "layer info file")
+    for path, what in (
+        (out, "engine file"),
+        (timing_cache, "timing cache"),
+        (layer_info, "layer info file"),
+    ):
+        if path is not None:
+            check_writable_file(path, what)
+    return onnx, part, contract, profile
 
-    trt = import_tensorrt()
-    version = version_tuple(trt.__version__)
-    has_fp16_flag = hasattr(trt.BuilderFlag, "FP16")
-    typed = version >= (10, 12) or not has_fp16_flag
+
+def _make_builder(trt, verbose: bool):
+    """A `trt.Builder` and its logger, or a one-line failure (exit 2) when there is no
+    usable GPU."""
     logger = _make_logger(trt, verbose)
     try:
         builder = trt.Builder(logger)
@@ -308,18 +207,32 @@ def build_engine(
             f"{GPU_HOW}",
             exit_code=2,
         )
+    return builder, logger
 
-    # Strongly typed networks take their precision from the graph: FP16 needs a float16
-    # one (export's model_fp16.onnx, or converted now into a directory removed after
-    # parsing; a failure in between leaves it to TemporaryDirectory's finaliser).
+
+def _dla_note(dla_core) -> str:
+    return f", DLA core {dla_core}" if dla_core is not None else ""
+
+
+def _parse_network(trt, builder, logger, onnx, part, contract, fp16, typed, log):
+    """The parsed network, its parser (which owns the weights), the file parsed, and the
+    sidecar facts of the source: `onnx` (file and sha256) and `fp16_graph` (or None).
+
+    Strongly typed networks take their precision from the graph: FP16 needs a float16
+    one (export's model_fp16.onnx, or converted now into a directory removed after
+    parsing; a failure in between leaves it to TemporaryDirectory's finaliser).
+    """
+    from ..fsutil import sha256_file
+    from .fp16_source import fp16_source
+
     source, fp16_graph, workdir = onnx, None, None
     if fp16 and typed:
         workdir = tempfile.TemporaryDirectory(prefix="edgeaction-fp16-")
         source, fp16_graph = fp16_source(onnx, part, contract, Path(workdir.name), log)
     converted = workdir is not None and source.parent == Path(workdir.name)
     built_from = onnx if converted else source  # what the cache checks the sha256 of
-    precision = "fp16" if fp16 else "fp32"
-
+    facts = {"onnx": {"file": built_from.name, "sha256": sha256_file(built_from)}}
+    version = version_tuple(trt.__version__)
     flags = 0
     if version < (10, 0):
         flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
@@ -339,16 +252,28 @@ def build_engine(
             f"{first_line(Exception(errs[0])) if errs else 'no detail'} "
             f"({len(errs)} error(s)); run `edgeaction check {onnx}` for unsupported ops"
         )
+    if fp16_graph is not None:
+        facts["fp16_graph"] = fp16_graph
+    return network, parser, source, facts
 
+
+def _make_config(trt, builder, fp16_flag, workspace_mib, opt_level, detailed):
+    """The builder config: memory pool, optimisation level, FP16 flag (weakly typed
+    builds only), profiling verbosity."""
     config = builder.create_builder_config()
     if workspace_mib is not None:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mib) << 20)
     if opt_level is not None:
         config.builder_optimization_level = int(opt_level)
-    if fp16 and not typed:
+    if fp16_flag:
         config.set_flag(trt.BuilderFlag.FP16)
-    if verbose or layer_info is not None:
+    if detailed:
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    return config
+
+
+def _set_device(trt, builder, config, dla_core, gpu_fallback) -> None:
+    """Build for DLA core `dla_core` (with GPU fallback) when given; the GPU otherwise."""
     if dla_core is not None:
         if dla_core >= builder.num_DLA_cores:
             fail(
@@ -360,19 +285,11 @@ def build_engine(
         if gpu_fallback:
             config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
 
-    profiles = _add_profile(builder, network, config, contract, part, (bmin, bopt, bmax))
 
-    cache_path = Path(timing_cache) if timing_cache is not None else None
-    if cache_path is not None:
-        blob = cache_path.read_bytes() if cache_path.exists() else b""
-        cache = config.create_timing_cache(blob)
-        config.set_timing_cache(cache, False)
-
+def _serialize(trt, builder, network, config, logger, log, what, source, where):
+    """`build_serialized_network` with progress lines; `(plan, seconds)` or a failure."""
+    log(f"building {what} from {source.name} with TensorRT {trt.__version__}, {where}")
     monitor = _attach_progress(trt, config, log)
-    log(
-        f"building {precision} engine from {source.name} with TensorRT {trt.__version__}, "
-        f"batch {bmin}:{bopt}:{bmax}{f', DLA core {dla_core}' if dla_core is not None else ''}"
-    )
     t0 = time.perf_counter()
     ticker = None if monitor is not None else _Ticker(log)
     try:
@@ -384,15 +301,36 @@ def build_engine(
     if serialized is None:
         why = logger.errors[-1] if logger.errors else "see the log with --verbose"
         fail(f"TensorRT could not build an engine from {source.name}: {why}")
+    return serialized, seconds
 
-    device: dict[str, Any]
-    if dla_core is not None:
-        device = {"dla_core": int(dla_core), "gpu_fallback": bool(gpu_fallback), **gpu_info()}
+
+def _timing_cache(config, path, load: bool) -> None:
+    """Read the timing cache at `path` into `config` (`load`, if the file exists), or
+    write the config's back atomically; nothing when `path` is None."""
+    from ..fsutil import atomic_write_bytes
+
+    if path is None:
+        return
+    path = Path(path)
+    if load:
+        blob = path.read_bytes() if path.exists() else b""
+        config.set_timing_cache(config.create_timing_cache(blob), False)
     else:
-        device = gpu_info()
-    out = Path(out) if out is not None else default_engine_path(onnx, bmax, precision, device)
-    if cache_path is not None:
-        atomic_write_bytes(cache_path, bytes(memoryview(config.get_timing_cache().serialize())))
+        atomic_write_bytes(path, bytes(memoryview(config.get_timing_cache().serialize())))
+
+
+def _target_device(dla_core, gpu_fallback) -> dict[str, Any]:
+    """The sidecar's `device`: this GPU (`gpu_info`), plus the DLA core when building for one."""
+    device = gpu_info()
+    if dla_core is not None:
+        device = {"dla_core": int(dla_core), "gpu_fallback": bool(gpu_fallback), **device}
+    return device
+
+
+def _sidecar_facts(trt, contract, part, device, precision, typed, profiles, facts, seconds):
+    """The sidecar dict: what the engine is only valid for (see `engine.sidecar`)."""
+    from .. import __version__
+
     meta = {
         "contract": contract.to_dict(),
         "tensorrt": trt.__version__,
@@ -402,19 +340,15 @@ def build_engine(
         "profiles": profiles,
         # The file whose sha256 the engine cache checks: the float32 model when its
         # float16 graph was converted on the fly (`fp16_graph` says how).
-        "onnx": {"file": built_from.name, "sha256": sha256_file(built_from)},
+        "onnx": facts["onnx"],
         "build_seconds": round(seconds, 2),
         "edgeaction": __version__,
     }
-    if fp16_graph is not None:
-        meta["fp16_graph"] = fp16_graph
+    if facts.get("fp16_graph") is not None:
+        meta["fp16_graph"] = facts["fp16_graph"]
     if part is not None:
         meta["split_part"] = part.to_dict()
-    write_engine(out, memoryview(serialized), meta)
-    if layer_info is not None:
-        _write_layer_info(trt, logger, out, Path(layer_info), log)
-    log(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB) in {seconds:.0f} s")
-    return out
+    return meta
 
 
 def _add_profile(builder, network, config, contract, part, batch) -> dict[str, list]:

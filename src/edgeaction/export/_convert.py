@@ -25,7 +25,7 @@ import os
 import sys
 import time
 
-from .fp16 import cpu_fp16_fallback, to_fp16
+from ..onnx_fp16 import cpu_fp16_fallback, to_fp16
 
 #: Prefix of the progress lines this process prints for the parent.
 PROGRESS = "edgeaction-export-step: "

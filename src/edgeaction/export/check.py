@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .._lazy import require
+from ..artefacts import ONNX, resolve_model
 from ..errors import fail, first_line
 
 LEVELS = ("blocker", "warning", "info")
@@ -188,13 +189,8 @@ def _version(s: str) -> tuple[int, ...]:
 
 
 def _resolve(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    if p.is_dir():
-        if (p / "model.onnx").is_file():
-            return p / "model.onnx"
-        fail(f"{p} is a directory without model.onnx; give an ONNX file")
-    if not p.exists():
-        fail(f"model not found: {p}")
+    # Any file is read as ONNX (its content is checked), so any suffix is taken.
+    _, p = resolve_model(path, (ONNX,), any_suffix=True)
     if p.stat().st_size == 0:
         fail(f"{p} is empty (0 bytes), not an ONNX model")
     return p
@@ -256,81 +252,124 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
     p = _resolve(path)
     model = _load(p)
     onnx = require("onnx")
-    out: list[Finding] = []
+    out = _Findings()
+    typed = _check_validity(onnx, p, model, out)  # 1. checker, strict shape inference
+    opset = _check_opset(model, table, trt_major, out)  # 2. opset and domains
+    w = _walk(model)
+    _check_loops(w, out)
+    _check_custom_domains(w, out)
+    types = _tensor_types(typed)
+    _check_ops(w, table, trt_major, out)  # 3. every op against the operator list
+    _check_op_dtypes(onnx, w, table, types, out)
+    _check_inputs(model, out)  # 4. dynamic dimensions of graph inputs
+    _check_float64(onnx, typed, w, out)  # 6. data types: float64 anywhere,
+    _check_int64(onnx, model, w, p, out)  # INT64 inputs and weights
+    if trt_major >= 11:  # 7. TensorRT 11: strongly typed networks
+        _note_strongly_typed(onnx, model, w, types, out)
+    order = {lvl: i for i, lvl in enumerate(LEVELS)}
+    out.sort(key=lambda f: order[f.level])
+    return CheckReport(
+        path=str(p),
+        trt_major=trt_major,
+        opset=opset,
+        nodes=len(w.nodes),
+        ops=dict(w.ops.most_common()),
+        findings=list(out),
+        source=source_line(table),
+    )
 
-    def add(level, code, message, op="", node=""):
-        out.append(Finding(level, code, op, node, message))
 
-    # 1. validity: the checker, then strict shape inference (what full_check adds)
+class _Findings(list):
+    """The findings of one check, added one line at a time."""
+
+    def add(self, level, code, message, op="", node="") -> None:
+        self.append(Finding(level, code, op, node, message))
+
+
+@dataclass
+class _Walk:
+    """Every node of a model (subgraphs included), walked once."""
+
+    nodes: list = field(default_factory=list)
+    ops: Counter = field(default_factory=Counter)  # histogram (custom ops as domain:op)
+    by_op: dict = field(default_factory=dict)  # op type -> node names (default domains)
+    custom: dict = field(default_factory=dict)  # custom domain -> Counter of op types
+    consumers: dict = field(default_factory=dict)  # tensor -> [(op type, input index)]
+    constants: list = field(default_factory=list)  # (name, TensorProto) of Constant nodes
+    initializers: list = field(default_factory=list)
+
+
+def _walk(model) -> _Walk:
+    w = _Walk()
+    for g, where in _graphs(model.graph):
+        w.initializers.extend(g.initializer)
+        for n in g.node:
+            w.nodes.append(n)
+            domain = n.domain or ""
+            name = where + (n.name or n.output[0] if n.output else n.name)
+            for i, inp in enumerate(n.input):
+                if inp:
+                    w.consumers.setdefault(inp, []).append((n.op_type, i))
+            if domain not in DEFAULT_DOMAINS:
+                w.ops[f"{domain}:{n.op_type}"] += 1
+                w.custom.setdefault(domain, Counter())[n.op_type] += 1
+                continue
+            w.ops[n.op_type] += 1
+            w.by_op.setdefault(n.op_type, []).append(name)
+            if n.op_type == "Constant" and n.output:
+                for a in n.attribute:
+                    if a.name == "value" and a.HasField("t"):
+                        w.constants.append((n.output[0], a.t))
+    return w
+
+
+def _check_validity(onnx, p: Path, model, out: _Findings):
+    """The ONNX checker, then strict shape inference (what full_check adds); returns the
+    best typed model there is (the model itself when inference fails outright)."""
     try:
         onnx.checker.check_model(str(p))
     except Exception as e:
-        add("blocker", "onnx-checker", f"the ONNX checker rejects the model: {first_line(e)}")
+        out.add("blocker", "onnx-checker", f"the ONNX checker rejects the model: {first_line(e)}")
     typed = None
     try:
         typed = onnx.shape_inference.infer_shapes(
             model, check_type=True, strict_mode=True, data_prop=True
         )
     except Exception as e:
-        add("blocker", "shape-inference", f"strict shape inference fails: {first_line(e)}")
+        out.add("blocker", "shape-inference", f"strict shape inference fails: {first_line(e)}")
         try:
             typed = onnx.shape_inference.infer_shapes(model)
         except Exception:
             typed = None
-    if typed is None:
-        typed = model
+    return model if typed is None else typed
 
-    # 2. opset and domains
+
+def _check_opset(model, table, trt_major: int, out: _Findings) -> int | None:
     opsets = {o.domain or "": o.version for o in model.opset_import}
     opset = max((v for d, v in opsets.items() if d in DEFAULT_DOMAINS), default=None)
     lo, hi = table["opset_min"], table["opset_max"]
     if opset is None:
-        add("blocker", "opset", "the model imports no default ONNX opset; re-export it")
+        out.add("blocker", "opset", "the model imports no default ONNX opset; re-export it")
     elif not lo <= opset <= hi:
-        add(
+        out.add(
             "blocker",
             "opset",
             f"opset {opset} is outside {lo}..{hi}, the range TensorRT {trt_major}'s ONNX "
             f"parser reads; export with --opset 17 (tf2onnx 1.17 writes <= 18)",
         )
+    return opset
 
-    # walk every node once: histogram, per-op-type first nodes, custom domains
-    ops: Counter = Counter()
-    by_op: dict[str, list[str]] = {}
-    custom: dict[str, Counter] = {}
-    consumers: dict[str, list[tuple[str, int]]] = {}
-    constants: list[tuple[str, Any]] = []
-    initializers: list[Any] = []
-    nodes = []
-    for g, where in _graphs(model.graph):
-        initializers.extend(g.initializer)
-        for n in g.node:
-            nodes.append(n)
-            domain = n.domain or ""
-            name = where + (n.name or n.output[0] if n.output else n.name)
-            for i, inp in enumerate(n.input):
-                if inp:
-                    consumers.setdefault(inp, []).append((n.op_type, i))
-            if domain not in DEFAULT_DOMAINS:
-                ops[f"{domain}:{n.op_type}"] += 1
-                custom.setdefault(domain, Counter())[n.op_type] += 1
-                continue
-            ops[n.op_type] += 1
-            by_op.setdefault(n.op_type, []).append(name)
-            if n.op_type == "Constant" and n.output:
-                for a in n.attribute:
-                    if a.name == "value" and a.HasField("t"):
-                        constants.append((n.output[0], a.t))
 
-    # Loop scan outputs need a build-time length: flag a trip count that is not a constant
-    const_names = {t.name for t in initializers} | {name for name, _ in constants}
-    for n in nodes:
+def _check_loops(w: _Walk, out: _Findings) -> None:
+    """Loop scan outputs need a build-time length: flag a trip count that is not a constant."""
+    const_names = {t.name for t in w.initializers} | {name for name, _ in w.constants}
+    for n in w.nodes:
         if n.op_type != "Loop" or (n.domain or "") not in DEFAULT_DOMAINS:
             continue
         body = next((a.g for a in n.attribute if a.name == "body"), None)
         n_scan = len(body.output) - 1 - (len(n.input) - 2) if body is not None else 0
         if n_scan > 0 and (not n.input or n.input[0] not in const_names):
-            add(
+            out.add(
                 "warning",
                 "loop-scan",
                 f"{_plural(n_scan, 'scan output')} but the trip count M is not a constant: "
@@ -339,9 +378,11 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
                 node=n.name,
             )
 
-    for domain, c in sorted(custom.items()):
+
+def _check_custom_domains(w: _Walk, out: _Findings) -> None:
+    for domain, c in sorted(w.custom.items()):
         listed = ", ".join(sorted(c))
-        add(
+        out.add(
             "blocker",
             "custom-domain",
             f"{sum(c.values())} node(s) of domain '{domain}' ({listed}): TensorRT parses the "
@@ -350,37 +391,20 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
             op=listed if len(c) == 1 else "",
         )
 
-    # 3. every op against the operator list
+
+def _check_ops(w: _Walk, table, trt_major: int, out: _Findings) -> None:
+    """Every op type against the operator list: unsupported, newer than the baseline,
+    control flow, native RNNs, documented restrictions."""
     doc_ops = table["ops"]
     baseline = table.get("baseline", f"{trt_major}.0")
-    for op, names in sorted(by_op.items()):
+    for op, names in sorted(w.by_op.items()):
         entry = doc_ops.get(op)
         if entry is None or not entry.get("supported"):
-            why = (
-                "is not in ONNX-TensorRT's operator list"
-                if entry is None
-                else f"is not supported by TensorRT {trt_major}'s ONNX parser"
-            )
-            for name in names[:_MAX_PER_OP]:
-                add(
-                    "blocker",
-                    "unsupported-op",
-                    f"{op} {why} (docs/operators.md); replace it before export or "
-                    "implement it as a TensorRT plugin",
-                    op=op,
-                    node=name,
-                )
-            if len(names) > _MAX_PER_OP:
-                add(
-                    "blocker",
-                    "unsupported-op",
-                    f"... and {len(names) - _MAX_PER_OP} more {op} node(s)",
-                    op=op,
-                )
+            _unsupported(op, names, entry, trt_major, out)
             continue
         since = entry.get("since")
         if since and _version(since) > _version(baseline):
-            add(
+            out.add(
                 "warning",
                 "op-version",
                 f"{op} needs TensorRT >= {since} (added to the ONNX parser then); "
@@ -390,24 +414,9 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
                 node=names[0],
             )
         if op in CONTROL_FLOW:
-            layer = {"Loop": "loop", "Scan": "loop", "If": "conditional"}[op]
-            hint = (
-                "; tf2onnx writes Loop for Keras GRU/SimpleRNN/ConvLSTM2D, an LSTM head "
-                "exports as one native LSTM op"
-                if op == "Loop"
-                else ""
-            )
-            for name in names:
-                add(
-                    "warning",
-                    "control-flow",
-                    f"TensorRT runs {op} via its {layer} layer; slower than an LSTM op, "
-                    f"check build time/latency{hint}",
-                    op=op,
-                    node=name,
-                )
+            _control_flow(op, names, out)
         elif op in NATIVE_RNN:
-            add(
+            out.add(
                 "info",
                 "native-rnn",
                 f"native {op} ({len(names)} node(s)) maps to TensorRT's RNN layers",
@@ -415,9 +424,54 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
                 node=names[0],
             )
         if entry.get("restrictions"):
-            add("info", "op-restriction", entry["restrictions"], op=op)
+            out.add("info", "op-restriction", entry["restrictions"], op=op)
 
-    # dtypes the doc does not list for an op's first input (from shape inference)
+
+def _unsupported(op: str, names: list[str], entry, trt_major: int, out: _Findings) -> None:
+    why = (
+        "is not in ONNX-TensorRT's operator list"
+        if entry is None
+        else f"is not supported by TensorRT {trt_major}'s ONNX parser"
+    )
+    for name in names[:_MAX_PER_OP]:
+        out.add(
+            "blocker",
+            "unsupported-op",
+            f"{op} {why} (docs/operators.md); replace it before export or "
+            "implement it as a TensorRT plugin",
+            op=op,
+            node=name,
+        )
+    if len(names) > _MAX_PER_OP:
+        out.add(
+            "blocker",
+            "unsupported-op",
+            f"... and {len(names) - _MAX_PER_OP} more {op} node(s)",
+            op=op,
+        )
+
+
+def _control_flow(op: str, names: list[str], out: _Findings) -> None:
+    layer = {"Loop": "loop", "Scan": "loop", "If": "conditional"}[op]
+    hint = (
+        "; tf2onnx writes Loop for Keras GRU/SimpleRNN/ConvLSTM2D, an LSTM head "
+        "exports as one native LSTM op"
+        if op == "Loop"
+        else ""
+    )
+    for name in names:
+        out.add(
+            "warning",
+            "control-flow",
+            f"TensorRT runs {op} via its {layer} layer; slower than an LSTM op, "
+            f"check build time/latency{hint}",
+            op=op,
+            node=name,
+        )
+
+
+def _tensor_types(typed) -> dict[str, int]:
+    """Element type of every typed tensor (from shape inference) and initialiser."""
     types: dict[str, int] = {}
     for g, _ in _graphs(typed.graph):
         for vi in [*g.input, *g.output, *g.value_info]:
@@ -425,8 +479,14 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
                 types[vi.name] = vi.type.tensor_type.elem_type
         for t in g.initializer:
             types[t.name] = t.data_type
+    return types
+
+
+def _check_op_dtypes(onnx, w: _Walk, table, types: dict[str, int], out: _Findings) -> None:
+    """Dtypes the doc does not list for an op's first input (from shape inference)."""
+    doc_ops = table["ops"]
     seen_dtype: set[tuple[str, str]] = set()
-    for n in nodes:
+    for n in w.nodes:
         entry = doc_ops.get(n.op_type)
         if (n.domain or "") not in DEFAULT_DOMAINS or not entry or not entry.get("types"):
             continue
@@ -436,7 +496,7 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
         if t in entry["types"] or t == "DOUBLE" or (n.op_type, t) in seen_dtype:
             continue
         seen_dtype.add((n.op_type, t))
-        add(
+        out.add(
             "warning",
             "op-dtype",
             f"input type {t} is not among the types docs/operators.md lists for "
@@ -445,17 +505,19 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
             node=n.name,
         )
 
-    # 4. dynamic dimensions of graph inputs
+
+def _check_inputs(model, out: _Findings) -> None:
+    """Dynamic dimensions of the graph inputs: the batch axis only may be dynamic."""
     init_names = {t.name for t in model.graph.initializer}
     for vi in model.graph.input:
         if vi.name in init_names:
             continue
         tt = vi.type.tensor_type
         if not vi.type.HasField("tensor_type"):
-            add("blocker", "input-type", "graph input is not a tensor", node=vi.name)
+            out.add("blocker", "input-type", "graph input is not a tensor", node=vi.name)
             continue
         if not tt.HasField("shape"):
-            add(
+            out.add(
                 "blocker",
                 "dynamic-dim",
                 "input has no shape (unknown rank); TensorRT needs the rank and fixed "
@@ -470,7 +532,7 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
             if not (d.HasField("dim_value") and d.dim_value > 0)
         ]
         if dyn and dyn[0][0] == 0:
-            add(
+            out.add(
                 "info",
                 "dynamic-batch",
                 f"dynamic batch (axis 0 '{dyn[0][1]}'): build-engine sets the min/opt/max "
@@ -480,7 +542,7 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
         rest = [(i, name) for i, name in dyn if i > 0]
         if rest:
             axes = ", ".join(f"{i} ('{name}')" for i, name in rest)
-            add(
+            out.add(
                 "blocker",
                 "dynamic-dim",
                 f"dynamic axes {axes} of a rank-{len(dims)} input; the engine needs fixed "
@@ -489,42 +551,51 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
                 node=vi.name,
             )
 
-    # 6. data types: float64 anywhere, INT64 inputs and weights
+
+_WHY_FLOAT64 = {
+    "input": "TensorRT has no FLOAT64 inputs/outputs",
+    "output": "TensorRT has no FLOAT64 inputs/outputs",
+    "initialiser": "the parser casts FLOAT64 weights down to FLOAT, clamping them",
+    "constant": "the parser casts FLOAT64 weights down to FLOAT, clamping them",
+}
+
+
+def _check_float64(onnx, typed, w: _Walk, out: _Findings) -> None:
+    """float64 anywhere: inputs, outputs, tensors, weights, constants, casts."""
+    double = onnx.TensorProto.DOUBLE
     f64: dict[str, list[str]] = {}
     for g, _ in _graphs(typed.graph):
         for kind, vis in (("input", g.input), ("output", g.output), ("tensor", g.value_info)):
             for vi in vis:
-                if vi.type.tensor_type.elem_type == onnx.TensorProto.DOUBLE:
+                if vi.type.tensor_type.elem_type == double:
                     f64.setdefault(kind, []).append(vi.name)
-    for t in initializers:
-        if t.data_type == onnx.TensorProto.DOUBLE:
+    for t in w.initializers:
+        if t.data_type == double:
             f64.setdefault("initialiser", []).append(t.name)
-    for name, t in constants:
-        if t.data_type == onnx.TensorProto.DOUBLE:
+    for name, t in w.constants:
+        if t.data_type == double:
             f64.setdefault("constant", []).append(name)
-    for n in nodes:
+    for n in w.nodes:
         if n.op_type == "Cast":
             for a in n.attribute:
-                if a.name == "to" and a.i == onnx.TensorProto.DOUBLE:
+                if a.name == "to" and a.i == double:
                     f64.setdefault("cast", []).append(n.name)
-    why64 = {
-        "input": "TensorRT has no FLOAT64 inputs/outputs",
-        "output": "TensorRT has no FLOAT64 inputs/outputs",
-        "initialiser": "the parser casts FLOAT64 weights down to FLOAT, clamping them",
-        "constant": "the parser casts FLOAT64 weights down to FLOAT, clamping them",
-    }
     for kind, names in f64.items():
-        add(
+        out.add(
             "blocker",
             "float64",
             f"{_plural(len(names), 'float64 ' + kind)} ({_some(names)}): "
-            f"{why64.get(kind, 'TensorRT has no FLOAT64 tensors')}; re-export in float32",
+            f"{_WHY_FLOAT64.get(kind, 'TensorRT has no FLOAT64 tensors')}; re-export in float32",
             node=names[0] if len(names) == 1 else "",
         )
 
+
+def _check_int64(onnx, model, w: _Walk, p: Path, out: _Findings) -> None:
+    """INT64 graph inputs, and INT64 weights: do their values fit INT32?"""
+    init_names = {t.name for t in model.graph.initializer}
     for vi in model.graph.input:
         if vi.name not in init_names and vi.type.tensor_type.elem_type == onnx.TensorProto.INT64:
-            add(
+            out.add(
                 "warning",
                 "int64",
                 "INT64 input: bind it as an int64 buffer (TensorRT >= 9 keeps INT64 I/O; "
@@ -532,20 +603,19 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
                 node=vi.name,
             )
     small, harmless = [], []
-    base_dir = str(p.parent)
     numpy_helper = require("onnx.numpy_helper")
-    for name, t in [(t.name, t) for t in initializers] + constants:
+    for name, t in [(t.name, t) for t in w.initializers] + w.constants:
         if t.data_type != onnx.TensorProto.INT64:
             continue
         try:
-            arr = numpy_helper.to_array(t, base_dir=base_dir)
+            arr = numpy_helper.to_array(t, base_dir=str(p.parent))
         except Exception as e:
-            add("warning", "int64", f"INT64 weights not readable: {first_line(e)}", node=name)
+            out.add("warning", "int64", f"INT64 weights not readable: {first_line(e)}", node=name)
             continue
         if not arr.size or (int(arr.min()) >= INT32_MIN and int(arr.max()) <= INT32_MAX):
             small.append(name)
             continue
-        uses = consumers.get(name, [])
+        uses = w.consumers.get(name, [])
         if not uses:
             continue  # unused: the parser never imports it
         if all(i in _CLAMPED_INPUTS.get(op, ()) for op, i in uses):
@@ -553,7 +623,7 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
             continue
         big = int(arr.max()) if int(arr.max()) > INT32_MAX else int(arr.min())
         used_by = ", ".join(sorted({op for op, _ in uses}))
-        add(
+        out.add(
             "blocker",
             "int64-range",
             f"INT64 weights hold {big}, beyond INT32 (used by {used_by}); TensorRT casts "
@@ -561,45 +631,34 @@ def preflight(path: str | os.PathLike, trt_major: int = 10) -> CheckReport:
             node=name,
         )
     if small:
-        add(
+        out.add(
             "warning",
             "int64",
             f"{_plural(len(small), 'INT64 weight tensor')} ({_some(small)}): TensorRT casts "
             "INT64 weights down to INT32 where a layer lacks INT64; their values fit INT32",
         )
     if harmless:
-        add(
+        out.add(
             "info",
             "int64",
             f"{_plural(len(harmless), 'INT64 limit')} beyond INT32 ({_some(harmless)}) as "
             "Slice bounds or Loop trip counts: clamped, harmless",
         )
 
-    # 7. TensorRT 11: strongly typed networks
-    if trt_major >= 11:
-        fp16 = any(
-            types.get(vi.name) == onnx.TensorProto.FLOAT16 for vi in model.graph.input
-        ) or any(t.data_type == onnx.TensorProto.FLOAT16 for t in initializers)
-        add(
-            "info",
-            "strongly-typed",
-            "TensorRT 11 networks are strongly typed: the graph's float16 tensors build as "
-            "FP16, the rest as FP32"
-            if fp16
-            else "TensorRT 11 networks are strongly typed: a float32 graph gives an FP32 "
-            "engine; for FP16 export with --fp16 (model_fp16.onnx)",
-        )
 
-    order = {lvl: i for i, lvl in enumerate(LEVELS)}
-    out.sort(key=lambda f: order[f.level])
-    return CheckReport(
-        path=str(p),
-        trt_major=trt_major,
-        opset=opset,
-        nodes=len(nodes),
-        ops=dict(ops.most_common()),
-        findings=out,
-        source=source_line(table),
+def _note_strongly_typed(onnx, model, w: _Walk, types: dict[str, int], out: _Findings) -> None:
+    """TensorRT 11 networks are strongly typed: say which precision the graph builds in."""
+    fp16 = any(types.get(vi.name) == onnx.TensorProto.FLOAT16 for vi in model.graph.input) or any(
+        t.data_type == onnx.TensorProto.FLOAT16 for t in w.initializers
+    )
+    out.add(
+        "info",
+        "strongly-typed",
+        "TensorRT 11 networks are strongly typed: the graph's float16 tensors build as "
+        "FP16, the rest as FP32"
+        if fp16
+        else "TensorRT 11 networks are strongly typed: a float32 graph gives an FP32 "
+        "engine; for FP16 export with --fp16 (model_fp16.onnx)",
     )
 
 

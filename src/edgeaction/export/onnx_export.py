@@ -11,7 +11,7 @@ inputs. Nothing is written into DIR unless every check passes.
 Optional outputs:
 
 - `--fp16`: `DIR/model_fp16.onnx`, a float16 graph with float32 inputs and outputs
-  (`export.fp16.to_fp16`: ONNX Runtime's converter, numerically sensitive ops kept float32),
+  (`onnx_fp16.to_fp16`: ONNX Runtime's converter, numerically sensitive ops kept float32),
   checked against the float32 graph under ONNX Runtime on the same inputs.
 - `--split` (models with a per-frame `encoder` sub-model: edge-tiny, edge-mnv3, seed-a):
   `DIR/encoder.onnx` (`frame` (N, H, W, 3) → `features` (N, F)) and `DIR/head.onnx`

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import __version__
+from ..artefacts import ENGINE, ONNX, kind_of
 from ..contract import CONTRACT_FILE, CONTRACT_KEY, ModelContract, contract_from_onnx
 from ..errors import fail, first_line
 from ..fsutil import check_writable_dir
@@ -55,7 +56,6 @@ from ..fsutil import check_writable_dir
 CONFIG_FILE = "config.pbtxt"
 LABELS_FILE = "labels.txt"
 VERSION_DIR = "1"
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 #: kind → (Triton platform, model file name inside the version directory).
 KINDS = {"onnx": ("onnxruntime_onnx", "model.onnx"), "tensorrt": ("tensorrt_plan", "model.plan")}
 PLATFORMS = {platform: kind for kind, (platform, _) in KINDS.items()}
@@ -298,8 +298,7 @@ def _join_blocks(blocks: list[list[str]]) -> list[str]:
 
 
 def _model_kind(src: Path, kind: str | None) -> str:
-    suffix = src.suffix.lower()
-    inferred = "onnx" if suffix == ".onnx" else "tensorrt" if suffix in ENGINE_SUFFIXES else None
+    inferred = {ONNX: "onnx", ENGINE: "tensorrt"}.get(kind_of(src))
     if kind is None:
         if inferred is None:
             fail(

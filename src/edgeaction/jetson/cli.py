@@ -1,6 +1,7 @@
 """Sub-commands of the deployment stage: `edgeaction doctor` and `edgeaction jetson ...`.
 
-Each module registers its own parser (`add_parser(subparsers)`), so `cli.py` stays thin.
+Each module registers its own parser (`add_parser(subparsers)`), as `edgeaction.commands` do;
+`edgeaction.cli` lists this module among its commands.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add `doctor` and `jetson {power,deepstream,service}` to the top-level parser."""
     from . import deepstream, doctor, power, service
 

@@ -57,12 +57,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .. import options
+from ..artefacts import ENGINE, ONNX, resolve_model
 from ..contract import CONTRACT_KEY, ModelContract, contract_from_onnx
 from ..errors import fail
 from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
+from ..options import check_file_value
 
 DEEPSTREAM_VERSION = "7.1"
-ENGINE_SUFFIXES = (".engine", ".plan")
 CUSTOM_LIB = "/opt/nvidia/deepstream/deepstream/lib/libnvds_custom_sequence_preprocess.so"
 CUSTOM_FUNC = "CustomSequenceTensorPreparation"
 WRAPPED_ONNX = "model_ncthw.onnx"
@@ -135,6 +137,8 @@ def generate(
         batch = streams
     if not isinstance(batch, int) or batch < 1:
         fail(f"--batch must be >= 1. Received: {batch!r}")
+    for s in sources or []:
+        options.check_uri(s, "--sources")
     if sources and len(sources) != streams:
         fail(
             f"--streams {streams} but {len(sources)} --sources; give one URI per stream "
@@ -163,7 +167,7 @@ def generate(
             )
         engine_path, sidecar = None, None
     if engine_path is not None and sidecar is None and engine_path.exists():
-        from ..engine.trt import read_sidecar
+        from ..engine.sidecar import read_sidecar
 
         sidecar = read_sidecar(engine_path)
         built = ModelContract.from_dict(sidecar["contract"], source=f"{engine_path.name} sidecar")
@@ -200,7 +204,7 @@ def generate(
             contract, onnx_ref, engine_ref, batch, precision, wrapped, engine_path is None
         ),
         "config_preprocess.txt": preprocess_config(contract, batch, streams),
-        "deepstream_app.py": app_source(contract),
+        "deepstream_app.py": _checked_app(contract),
         "run.sh": run_script(sources or [], streams),
         "README.txt": readme(contract, batch, precision, streams, wrapped, onnx_ref, engine_ref),
     }
@@ -224,17 +228,11 @@ def generate(
 # ---- inputs ------------------------------------------------------------------------------
 def _resolve(p: Path) -> dict[str, Any]:
     """`contract`, `onnx` (Path or None), `engine` (Path or None), `sidecar` of MODEL."""
-    if p.is_dir():
-        if not (p / "model.onnx").is_file():
-            fail(f"{p} holds no model.onnx; give an .onnx file, an export directory or an engine")
-        p = p / "model.onnx"
-    if not p.exists():
-        fail(f"model not found: {p}")
-    suffix = p.suffix.lower()
-    if suffix == ".onnx":
+    kind, p = resolve_model(p, (ONNX, ENGINE))
+    if kind == ONNX:
         return {"contract": contract_from_onnx(p), "onnx": p, "engine": None, "sidecar": None}
-    if suffix in ENGINE_SUFFIXES:
-        from ..engine.trt import read_sidecar
+    if kind == ENGINE:
+        from ..engine.sidecar import read_sidecar
 
         side = read_sidecar(p)
         contract = ModelContract.from_dict(side["contract"], source=f"{p.name} sidecar")
@@ -242,10 +240,7 @@ def _resolve(p: Path) -> dict[str, Any]:
         beside = p.with_name(onnx_name) if onnx_name else None
         onnx = beside if beside is not None and beside.is_file() else None
         return {"contract": contract, "onnx": onnx, "engine": p, "sidecar": side}
-    fail(
-        f"cannot tell what {p} is: give an .onnx model, an export directory or a TensorRT "
-        f"engine ({', '.join(ENGINE_SUFFIXES)}) with its sidecar"
-    )
+    raise AssertionError(kind)  # resolve_model returns only the kinds asked for
 
 
 def _check_contract(c: ModelContract, what: str) -> None:
@@ -262,6 +257,29 @@ def _check_contract(c: ModelContract, what: str) -> None:
     for label in c.labels:
         if (label + "\n").splitlines() != [label]:
             fail(f"label {label!r} holds a line break; fix the labels in contract.json")
+    for key in ("name", "input_name", "output_name"):  # written into configs and the app
+        check_file_value(getattr(c, key), f"{what}: contract {key}")
+
+
+def _checked_app(c: ModelContract) -> str:
+    """`app_source(c)`, checked with Python's own parser: the contract's names must come
+    back unchanged as the app's constants (no quote can end a string early)."""
+    import ast
+
+    text = app_source(c)
+    try:
+        consts = {
+            n.targets[0].id: n.value.value
+            for n in ast.parse(text).body
+            if isinstance(n, ast.Assign)
+            and isinstance(n.targets[0], ast.Name)
+            and isinstance(n.value, ast.Constant)
+        }
+    except SyntaxError:
+        consts = {}
+    if consts.get("MODEL") != c.name or consts.get("OUTPUT") != c.output_name:
+        fail(f"contract name {c.name!r} cannot be written into deepstream_app.py; rename the model")
+    return text
 
 
 def _check_profile(side: dict, c: ModelContract, batch: int, engine: Path | None) -> None:
@@ -381,13 +399,13 @@ def infer_config(
     if onnx_ref is not None:
         if wrapped:
             lines.append("# model_ncthw.onnx: the exported NTHWC model behind one Transpose")
-        lines.append(f"onnx-file={onnx_ref}")
+        lines.append(f"onnx-file={options.keyfile_value(onnx_ref, 'ONNX model path')}")
     if auto_engine:
         lines.append(
             "# nvinfer builds this engine from onnx-file on the first run (minutes) and reuses it"
         )
     lines += [
-        f"model-engine-file={engine_ref}",
+        f"model-engine-file={options.keyfile_value(engine_ref, 'engine path')}",
         "labelfile-path=labels.txt",
         f"batch-size={batch}",
         "# 0=FP32, 1=INT8, 2=FP16",
@@ -764,21 +782,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    d.add_argument("model", help="model.onnx, an export directory or a TensorRT engine")
-    d.add_argument("--out", required=True, help="output directory (created)")
-    d.add_argument("--engine", help="engine for model-engine-file (default: nvinfer builds one)")
     d.add_argument(
-        "--batch", type=int, help="nvinfer batch-size and sequences per batch (default: streams)"
+        "model", type=options.path, help="model.onnx, an export directory or a TensorRT engine"
+    )
+    d.add_argument("--out", type=options.path, required=True, help="output directory (created)")
+    d.add_argument(
+        "--engine",
+        type=options.path,
+        help="engine for model-engine-file (default: nvinfer builds one)",
     )
     d.add_argument(
-        "--streams", type=int, help="number of sources (default: --sources count, else 1)"
+        "--batch",
+        type=options.positive_int,
+        help="nvinfer batch-size and sequences per batch (default: streams)",
+    )
+    d.add_argument(
+        "--streams",
+        type=options.positive_int,
+        help="number of sources (default: --sources count, else 1)",
     )
     d.add_argument(
         "--precision",
         choices=sorted(NETWORK_MODES),
         help="network-mode (default: an engine's own, else fp16)",
     )
-    d.add_argument("--sources", nargs="+", metavar="URI", help="source URIs written into run.sh")
+    d.add_argument(
+        "--sources",
+        type=options.uri,
+        nargs="+",
+        metavar="URI",
+        help="source URIs written into run.sh",
+    )
     d.set_defaults(fn=cmd_deepstream)
 
 

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, options
 from .. import platform as ep
 
 # element -> (what provides it, install on a Jetson, install elsewhere)
@@ -373,5 +373,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Informational: exits 0.",
     )
     d.add_argument("--json", action="store_true", help="print one JSON object instead")
-    d.add_argument("--root", type=Path, default=Path("/"), help=argparse.SUPPRESS)
+    d.add_argument("--root", type=options.pathlib_path, default=Path("/"), help=argparse.SUPPRESS)
     d.set_defaults(fn=cmd_doctor)

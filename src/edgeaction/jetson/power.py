@@ -22,6 +22,7 @@ import argparse
 import os
 from pathlib import Path
 
+from .. import options
 from .. import platform as ep
 from ..errors import fail
 
@@ -160,12 +161,14 @@ def add_parser(jsub: argparse._SubParsersAction) -> None:
         "  sudo edgeaction jetson power --clocks on   # before benchmarking; --clocks off after\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--mode", type=int, metavar="N", help="set power mode N (nvpmodel -m N)")
+    p.add_argument(  # options.integer: the range check and its message are cmd_power's
+        "--mode", type=options.integer, metavar="N", help="set power mode N (nvpmodel -m N)"
+    )
     p.add_argument(
         "--clocks",
         choices=["on", "off", "show"],
         help="on: store the current clocks, then pin them at maximum (jetson_clocks); "
         "off: restore the stored clocks; show: jetson_clocks --show",
     )
-    p.add_argument("--root", type=Path, default=Path("/"), help=argparse.SUPPRESS)
+    p.add_argument("--root", type=options.pathlib_path, default=Path("/"), help=argparse.SUPPRESS)
     p.set_defaults(fn=cmd_power)

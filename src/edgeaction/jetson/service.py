@@ -39,8 +39,11 @@ import sys
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from .. import options
+from ..artefacts import ENGINE_SUFFIXES, MODEL_ONNX, TRAINING_SUFFIXES
 from ..errors import fail
 from ..fsutil import atomic_path, check_writable_dir
+from ..options import check_file_value
 
 __all__ = ["ServiceConfig", "add_parser", "generate", "check_source", "systemd_quote"]
 
@@ -53,7 +56,7 @@ X86_BASE = "nvcr.io/nvidia/tensorrt:24.08-py3"
 #: L4T release of the Jetson apt repository (python3-libnvinfer) for JetPack 6.1/6.2.
 L4T_RELEASE = "r36.4"
 
-MODEL_SUFFIXES = (".onnx", ".engine", ".plan")
+MODEL_SUFFIXES = (".onnx", *ENGINE_SUFFIXES)
 ENV_VAR = "EDGEACTION_SOURCES"
 # Options of `edgeaction run` that the unit sets itself.
 _OWN_RUN_OPTIONS = ("--source", "--events", "--metrics", "-q", "--quiet")
@@ -128,7 +131,7 @@ def check_name(name: str) -> str:
     """A unit name without `.service` (letters, digits, `_ . : -`), failing with one line."""
     n = str(name).strip()
     n = n.removesuffix(".service")
-    if not _UNIT_NAME.match(n) or n in (".", ".."):
+    if not _UNIT_NAME.fullmatch(n) or n in (".", ".."):
         fail(
             "--name must be a systemd unit name: letters, digits, '_', '.', ':', '-' "
             f"(no '@', '/', spaces), at most 200 characters. Received: {name!r}"
@@ -138,12 +141,13 @@ def check_name(name: str) -> str:
 
 def check_user(user: str) -> str:
     """A plausible user name (the user must exist on the target; install.sh checks)."""
-    if not _USER_NAME.match(user):
+    if not _USER_NAME.fullmatch(user):
         fail(f"--user must be a user name (letters, digits, '_', '.', '-'). Received: {user!r}")
     return user
 
 
 def _abs_target(path: str, what: str) -> str:
+    check_file_value(str(path), what)
     p = os.path.expanduser(str(path))
     if not p.strip():
         fail(f"{what} is empty; give a path")
@@ -159,14 +163,14 @@ def check_model(model: str) -> str:
     exist here is accepted (it refers to the target machine).
     """
     p = Path(_abs_target(model, "model path"))
-    if p.suffix.lower() in (".keras", ".h5", ".hdf5", ".pb", ".tflite"):
+    if p.suffix.lower() in TRAINING_SUFFIXES:
         fail(
             f"model {p.name} is a training format; the Jetson runs ONNX or TensorRT: "
             "`edgeaction export RUN --out DIR` then pass DIR/model.onnx (or the engine)"
         )
     if p.exists():
         if p.is_dir():
-            if not (p / "model.onnx").exists():
+            if not (p / MODEL_ONNX).exists():
                 fail(
                     f"model directory {p} holds no model.onnx; give an `edgeaction export` directory"
                 )
@@ -190,13 +194,13 @@ def check_source(text: str) -> str:
         _SCHEME,
         ACCEPTED,
         _bad,
-        _flag,
         _options,
         parse_source,
         redact,
     )
 
     s = str(text).strip()
+    check_file_value(s, "source")  # before redact: its message hides credentials itself
     display = redact(s)
     if not s:
         fail(f"empty source; accepted forms: {ACCEPTED}")
@@ -209,9 +213,7 @@ def check_source(text: str) -> str:
     if m is None:  # a file path, maybe with ?loop=1
         path, query = (s.rsplit("?", 1) + [""])[:2] if "?" in s else (s, "")
         if query:
-            opts = _options(display, query, ("loop",))
-            if "loop" in opts:
-                _flag(display, "loop", opts["loop"])
+            _file_flags(display, query)
         path = _abs_target(path, f"source {display}")
         return f"{path}?{query}" if query else path
     scheme = m.group(1).lower()
@@ -224,9 +226,7 @@ def check_source(text: str) -> str:
     if scheme == "file":
         if u.netloc not in ("", "localhost") or not u.path.startswith("/"):
             _bad(display, "file:// URLs take an absolute path (file:///abs/path)")
-        opts = _options(display, u.query, ("loop",))
-        if "loop" in opts:
-            _flag(display, "loop", opts["loop"])
+        _file_flags(display, u.query)
         return s
     if scheme == "v4l2":
         _options(display, u.query, ())
@@ -238,42 +238,43 @@ def check_source(text: str) -> str:
     raise AssertionError  # unreachable: _bad raises
 
 
+def _file_flags(display: str, query: str) -> None:
+    """A file source's options as `run` reads them (`pipelines.sources._file_options`):
+    `loop` and `realtime`, each 0 or 1. (`pipelines.sources.validate_source`, where the
+    runtime's sources package has it, checks the whole grammar this way.)"""
+    from ..pipelines.sources import _flag, _options
+
+    for key, value in _options(display, query, ("loop", "realtime")).items():
+        _flag(display, key, value)
+
+
 def check_run_args(args: list[str]) -> list[str]:
     """Split `--run-arg` values (shell words) and check them against `edgeaction run`."""
     out: list[str] = []
     for a in args:
+        check_file_value(a, "--run-arg")  # a newline would add a line to the unit
         try:
             out += shlex.split(a)
         except ValueError as e:
             fail(f"--run-arg {a!r}: {e}")
-    known = _run_options()
+    from ..commands.run import option_strings
+
+    known = option_strings()
     for w in out:
         if not w.startswith("-") or w == "-":
             continue
         opt = w.split("=", 1)[0]
         if opt in _OWN_RUN_OPTIONS:
             fail(f"--run-arg {w!r}: the service sets {opt} itself; use this command's option")
-        if known and opt not in known:
+        if opt not in known:
             fail(
                 f"--run-arg {w!r}: `edgeaction run` has no option {opt} (see `edgeaction run --help`)"
             )
     return out
 
 
-def _run_options() -> set[str]:
-    try:
-        from ..cli import build_parser
-
-        p = build_parser()
-        for act in p._actions:
-            if isinstance(act, argparse._SubParsersAction) and "run" in act.choices:
-                return set(act.choices["run"]._option_string_actions)
-    except Exception:  # never block generation on an introspection problem
-        pass
-    return set()
-
-
 def _output_path(path: str, what: str) -> str:
+    check_file_value(str(path), what)
     if path == "-":
         return path
     p = _abs_target(path, what) if os.path.isabs(os.path.expanduser(path)) else path
@@ -582,29 +583,53 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument(
         "model",
+        type=options.path,
         nargs="?",
         help="model on the target: .onnx, .engine/.plan, or an `edgeaction export` directory",
     )
     s.add_argument(
-        "--model", dest="model_opt", metavar="MODEL", help="same as the positional MODEL"
+        "--model",
+        type=options.path,
+        dest="model_opt",
+        metavar="MODEL",
+        help="same as the positional MODEL",
     )
     s.add_argument(
-        "--source", action="append", help="a source as `edgeaction run` takes it; repeat"
+        "--source",
+        type=options.source,
+        action="append",
+        help="a source as `edgeaction run` takes it; repeat",
     )
-    s.add_argument("--out", required=True, help="directory to write the files into (created)")
-    s.add_argument("--name", default="edgeaction", help="unit name (default edgeaction)")
-    s.add_argument("--user", help="user the service runs as (default: the current user)")
-    s.add_argument("--workdir", help="working directory (default /var/lib/NAME)")
     s.add_argument(
-        "--events", default="-", help="events file (default '-': stdout, i.e. the journal)"
+        "--out",
+        type=options.path,
+        required=True,
+        help="directory to write the files into (created)",
     )
-    s.add_argument("--metrics", help="metrics JSON (default /var/lib/NAME/metrics.json)")
+    s.add_argument(
+        "--name", type=options.text, default="edgeaction", help="unit name (default edgeaction)"
+    )
+    s.add_argument(
+        "--user", type=options.text, help="user the service runs as (default: the current user)"
+    )
+    s.add_argument("--workdir", type=options.path, help="working directory (default /var/lib/NAME)")
+    s.add_argument(
+        "--events",
+        type=options.path,
+        default="-",
+        help="events file (default '-': stdout, i.e. the journal)",
+    )
+    s.add_argument(
+        "--metrics", type=options.path, help="metrics JSON (default /var/lib/NAME/metrics.json)"
+    )
     s.add_argument(
         "--venv",
+        type=options.path,
         help=f"venv holding edgeaction on the target (default: this one, {sys.prefix})",
     )
     s.add_argument(
         "--run-arg",
+        type=options.text,
         action="append",
         default=[],
         metavar="ARG",

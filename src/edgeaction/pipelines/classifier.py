@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +25,6 @@ from .windows import Pending
 
 #: Windows per runner call when `--max-batch` is not given (capped by the engine's).
 DEFAULT_MAX_BATCH = 8
-_ENGINE_SUFFIXES = (".engine", ".plan")
 
 
 @dataclass
@@ -77,7 +75,9 @@ class Result:
 
 def on_ort(model, backend: str) -> bool:
     """Whether `model` runs on ONNX Runtime (a given engine runs on TensorRT)."""
-    return backend == "onnxruntime" and Path(model).suffix not in _ENGINE_SUFFIXES
+    from ..engine.backends import runs_on
+
+    return runs_on(model, backend) == "onnxruntime"
 
 
 def open_model(
@@ -104,7 +104,9 @@ def open_model(
     kw = {"spin": False} if on_ort(model, backend) else {}
     runner = open_runner(model, backend=backend, cache_dir=cache_dir, build=build, **kw)
     c = runner.contract
-    if feature_cache == "auto" and Path(model).suffix in _ENGINE_SUFFIXES:
+    from ..artefacts import is_engine
+
+    if feature_cache == "auto" and is_engine(model):
         return runner, None  # the engine given is what runs; `on` builds the parts beside it
     if feature_cache == "off":
         return runner, None

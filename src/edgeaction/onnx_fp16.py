@@ -5,8 +5,11 @@ needs an ONNX graph that is itself float16 (FACTS). `to_fp16` makes one with ONN
 Runtime's converter, keeping float32 inputs and outputs and the numerically sensitive
 ops of `FP16_KEEP_FLOAT32`. `edgeaction export --fp16` writes its result as
 `model_fp16.onnx` (parity-gated on held-out clips); `build-engine` converts on the fly
-when that file is missing (`engine.trt_build`). Needs `onnx` and `onnxruntime` only, no
+when that file is missing (`engine.fp16_source`). Needs `onnx` and `onnxruntime` only, no
 TensorFlow.
+
+A shared ONNX utility below both stages: `export` and `engine` import it, neither
+imports the other.
 """
 
 from __future__ import annotations

@@ -1,0 +1,287 @@
+"""`edgeaction run`: classify sliding windows of video streams."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .. import options
+from ..engine.backends import backend_choices
+from .common import status_line, trt_precision_arg
+
+RUN_EPILOG = """\
+examples:
+  edgeaction run model/ --source clip.mp4 --events ev.jsonl --out-video ann.mp4
+  edgeaction run model/ --source rtsp://cam1/stream --source rtsp://cam2/stream \\
+      --events ev.jsonl --smooth 3 --metrics m.json
+  edgeaction run model/ --source test://ball --source test://snow --duration 30 -q
+
+events: one JSON object per line; windows give stream, source, pts, frame, window,
+label, score, top_k, model; stream notices give stream, source, event (gap, resumed,
+error) and details.
+"""
+
+
+def run(a) -> int:
+    """`edgeaction run` with the parsed arguments `a`; returns the exit status."""
+    import signal
+
+    from ..pipelines import RunOptions, Runtime
+
+    if a.events is None and a.out_video is None:
+        a.events = "-"
+    platform = a.platform
+    if platform == "auto":
+        platform = "jetson" if Path("/etc/nv_tegra_release").exists() else "cpu"
+    opts = RunOptions(
+        stride=a.stride,
+        subsample=a.subsample,
+        max_batch=a.max_batch,
+        batch_timeout_ms=a.batch_timeout_ms,
+        emit=a.emit,
+        smooth=a.smooth,
+        smooth_mode=a.smooth_mode,
+        feature_cache=a.feature_cache,
+        top_k=a.top_k,
+        capacity=a.queue,
+        duration_s=a.duration,
+        reconnect=not a.no_reconnect,
+        platform=platform,
+        decode_nice=a.decode_nice,
+    )
+
+    def log(msg: str) -> None:
+        status_line("")
+        print(f"{a.prog}: {msg}", file=sys.stderr)
+
+    def status(m: dict) -> None:
+        if a.quiet:
+            return
+        parts = [
+            f"{s['stream']}:{s['state'][:4]} {s['fps']:.0f}fps"
+            + (f" drop {s['dropped']}" if s["dropped"] else "")
+            for s in m["streams"]
+        ]
+        status_line(
+            f"{m['seconds']:.0f}s {m['frames']} frames {m['windows']} windows "
+            f"{m['fps']:.0f} fps | " + " ".join(parts)
+        )
+
+    rt = Runtime(
+        a.model,
+        a.source,
+        events=a.events,
+        out_video=a.out_video,
+        metrics=a.metrics,
+        backend=a.backend,
+        cache_dir=a.cache_dir,
+        fp16=a.fp16,
+        options=opts,
+        status=status,
+        log=log,
+    )
+
+    def stop(signum, _frame):  # first signal: finish cleanly; a second one interrupts
+        rt.request_stop(signal.Signals(signum).name)
+        signal.signal(signum, signal.default_int_handler)
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        m = rt.run()
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+    status_line("")
+    _print_summary(m)
+    return 0
+
+
+def _print_summary(m: dict) -> None:
+    """One line per stream and one for the run, on stderr."""
+    lat = m.get("latency_ms", {})
+
+    def pct(k: str) -> str:
+        v = lat.get(k)
+        return f"{k} p50 {v['p50']:.1f} / p99 {v['p99']:.1f} ms" if v else ""
+
+    for s in m["streams"]:
+        extra = f", {s['dropped']} dropped" if s["dropped"] else ""
+        extra += f", {s['reconnects']} reconnects" if s["reconnects"] else ""
+        end = f" ({s['error']})" if s["error"] else ""
+        print(
+            f"stream {s['stream']} {s['source']}: {s['state']}, {s['frames']} frames, "
+            f"{s['windows']} windows, {s['fps']:.0f} fps{extra}{end}",
+            file=sys.stderr,
+        )
+    steps = ", ".join(
+        x for x in map(pct, ("infer", "encode", "head", "keypoints", "features", "window")) if x
+    )
+    cache = " (feature cache)" if m["feature_cache"] else ""
+    print(
+        f"{len(m['streams'])} streams, {m['frames']} frames, {m['windows']} windows, "
+        f"{m['events']} events in {m['seconds']:.1f} s: {m['fps']:.0f} fps, "
+        f"batch {m['mean_batch']:.1f}{cache}; {steps}"
+        + (f"; stopped by {m['stopped_by']}" if m["stopped_by"] else ""),
+        file=sys.stderr,
+    )
+
+
+#: `run`'s help, description and epilog (its parser is built by `add_arguments`).
+PARSER = dict(
+    help="classify sliding windows of video streams; JSON-lines events + annotated MP4",
+    description="Decode every --source with GStreamer (each in its own pipeline), keep a "
+    "window of T frames per stream, classify the ready windows of all streams in one "
+    "batched runner call, and write one JSON line per event (stream, source, pts, frame, "
+    "window, label, score, top_k, model). A stream that ends or fails is reported and "
+    "the rest go on; Ctrl-C or SIGTERM finishes cleanly (events flushed, videos "
+    "finalised). Exit status is non-zero only if no stream could run.",
+    epilog=RUN_EPILOG,
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `run` on the top-level sub-parsers."""
+    r = sub.add_parser("run", **PARSER)
+    add_arguments(r)
+    r.set_defaults(fn=run, prog="edgeaction run")
+
+
+def option_strings() -> frozenset[str]:
+    """Every option string of `edgeaction run` (e.g. `--source`, `-q`), without `-h`.
+
+    `jetson service` checks its `--run-arg` values against these without building the
+    whole command line.
+    """
+    p = argparse.ArgumentParser(prog="edgeaction run", add_help=False)
+    return frozenset(s for act in add_arguments(p) for s in act.option_strings)
+
+
+def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Add `run`'s arguments to `r`; return their actions."""
+    acts: list[argparse.Action] = []
+
+    def add(*args, **kw) -> None:
+        acts.append(r.add_argument(*args, **kw))
+
+    _io_args(add)
+    _window_args(add)
+    _stream_args(add)
+    acts.append(trt_precision_arg(r, "profile 1:STREAMS:MAX-BATCH (encoder 1:STREAMS:2xMAX-BATCH)"))
+    add("-q", "--quiet", action="store_true", help="no live status line")
+    return acts
+
+
+def _io_args(add: Callable[..., None]) -> None:
+    """MODEL, --source and the outputs."""
+    add(
+        "model",
+        type=options.path,
+        help="ONNX model or export directory from `edgeaction export`, or an engine",
+    )
+    add(
+        "--source",
+        type=options.source,
+        action="append",
+        required=True,
+        metavar="SOURCE",
+        help="video file, rtsp://[user:pass@]host/path, v4l2:///dev/videoN, csi://N (Jetson), "
+        "test://PATTERN[?fps=30&width=320&height=240&frames=N&live=0]; repeat for more streams",
+    )
+    add(
+        "--events",
+        type=options.path,
+        help="JSON-lines output file ('-' for stdout; default stdout)",
+    )
+    add(
+        "--out-video",
+        type=options.path,
+        help="annotated MP4 (one source), or a directory / NAME.mp4 (NAME-N.mp4 per stream)",
+    )
+    add("--metrics", type=options.path, help="write the run's figures as JSON here on exit")
+
+
+def _window_args(add: Callable[..., None]) -> None:
+    """Windows, batching, events and smoothing."""
+    add(
+        "--stride",
+        type=options.positive_int,
+        help="frames between windows (default: the contract's)",
+    )
+    add(
+        "--subsample",
+        type=options.positive_int,
+        help="keep every n-th frame (default: the contract's)",
+    )
+    add(
+        "--max-batch",
+        type=options.positive_int,
+        help="windows per runner call across streams (default 8, capped by the engine)",
+    )
+    add(
+        "--batch-timeout-ms",
+        type=options.milliseconds,
+        default=20.0,
+        help="longest a ready window waits for its batch to fill (default 20)",
+    )
+    add(
+        "--emit",
+        choices=["change", "every"],
+        default="change",
+        help="an event on each label change per stream (default) or for every window",
+    )
+    add(
+        "--smooth",
+        type=options.positive_int,
+        default=1,
+        help="smooth labels over N windows so they don't flicker (default 1: off)",
+    )
+    add(
+        "--smooth-mode",
+        choices=["majority", "ema"],
+        default="majority",
+        help="majority vote of the last N labels, or an EMA of the probabilities",
+    )
+    add(
+        "--feature-cache",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="run the encoder once per frame and the head per window (needs `export --split`; "
+        "auto: when encoder.onnx/head.onnx are present and windows overlap)",
+    )
+    add("--top-k", type=options.positive_int, default=3, help="labels in each event's top_k")
+
+
+def _stream_args(add: Callable[..., None]) -> None:
+    """Duration, queues, decoding and the runner."""
+    add("--duration", type=options.seconds, help="stop after this many seconds")
+    add(
+        "--queue",
+        type=options.positive_int,
+        default=16,
+        help="decoded frames queued per stream; live streams drop beyond it (default 16)",
+    )
+    add("--no-reconnect", action="store_true", help="do not reconnect lost RTSP/camera streams")
+    add(
+        "--decode-nice",
+        type=options.integer,
+        choices=range(0, 20),
+        metavar="N",
+        help="run decoding threads N nicer than inference, so a saturated machine classifies "
+        "what it decoded rather than decoding more (default: 0 for one stream, 10 for several)",
+    )
+    add(
+        "--platform",
+        choices=["auto", "cpu", "jetson"],
+        default="auto",
+        help="decode elements: Jetson hardware (nvv4l2decoder, nvvidconv) or CPU (default: detect)",
+    )
+    add("--backend", default="onnxruntime", choices=backend_choices(), help="runner")
+    add(
+        "--cache-dir",
+        type=options.pathlib_path,
+        help="TensorRT engine cache for an .onnx model with --backend tensorrt "
+        "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
+    )
