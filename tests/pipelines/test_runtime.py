@@ -341,3 +341,28 @@ def test_realtime_file_plays_at_its_own_rate(tmp_path, tiny_onnx, synth_video):
     s = m["streams"][0]  # 48 frames at 15 fps: about 3.2 s, not a fraction of a second
     assert s["frames"] + s["dropped"] == 48 and 2.5 < m["seconds"] < 8
     assert 12 < s["fps"] < 18
+
+
+def _discover(path: Path) -> tuple[float, float]:
+    """(duration in seconds, frame rate) of a video, as GStreamer's discoverer reads them."""
+    import gi
+
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GstPbutils", "1.0")
+    from gi.repository import Gst, GstPbutils
+
+    Gst.init(None)
+    info = GstPbutils.Discoverer.new(10 * Gst.SECOND).discover_uri(path.resolve().as_uri())
+    video = info.get_video_streams()[0]
+    return info.get_duration() / Gst.SECOND, video.get_framerate_num() / video.get_framerate_denom()
+
+
+def test_annotated_video_keeps_the_source_frame_rate(tmp_path, tiny_onnx, synth_video):
+    # synth_video: 48 frames at 15 fps (3.2 s); it used to come out at 25 fps (1.92 s).
+    vid = tmp_path / "ann.mp4"
+    cli("run", tiny_onnx, "--source", synth_video, "--out-video", vid, "-q")
+    duration, fps = _discover(vid)
+    assert fps == pytest.approx(15.0)
+    assert duration == pytest.approx(48 / 15, abs=0.1)
+    duration, fps = _discover(synth_video)
+    assert fps == pytest.approx(15.0) and duration == pytest.approx(3.2, abs=0.1)

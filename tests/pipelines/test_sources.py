@@ -18,6 +18,7 @@ from edgeaction.pipelines.sources import (
     parse_source,
     pipeline_description,
     redact,
+    validate_source,
 )
 from tests.rtsp import free_port, kill, rtsp_server_available, start_server
 
@@ -165,6 +166,39 @@ def test_parse_bad_sources(text, needle):
         assert "accepted forms" in msg
 
 
+def test_validate_is_the_same_grammar_without_the_filesystem(tmp_path):
+    # What a service checks on a machine that may not hold the files or cameras yet.
+    f = validate_source("/data/not-here.mp4?loop=1&realtime=1")
+    assert (f.kind, f.location, f.live) == ("file", "/data/not-here.mp4", True)
+    assert f.options == {"loop": True, "realtime": True}
+    assert validate_source("file:///data/x%20y.mp4").location == "/data/x y.mp4"
+    assert validate_source("v4l2://3").location == "/dev/video3"
+    assert validate_source("rtsp://u:p@cam/x").display == "rtsp://***:***@cam/x"
+    for text, needle in (
+        ("/data/x.mp4?loop=maybe", "option loop must be 0 or 1"),
+        ("/data/x.mp4?fps=3", "unknown option 'fps'"),
+        ("file://host/x.mp4", "absolute path"),
+        ("test://ball?fps=0", "fps"),
+        ("http://u:pw@h/x", "unknown scheme"),
+    ):
+        with pytest.raises(EdgeActionError, match=needle) as e:
+            validate_source(text)
+        assert "accepted forms" in _one_line(e) and "pw@" not in str(e.value)
+    with pytest.raises(EdgeActionError, match="not found"):
+        parse_source(str(tmp_path / "not-here.mp4"))  # parse_source checks the file
+
+
+def test_every_registered_kind_parses_its_own_schemes():
+    from edgeaction.pipelines.sources import ACCEPTED, KINDS, REGISTRY, kind_of
+
+    assert KINDS == ("file", "rtsp", "v4l2", "csi", "test")
+    examples = {"file": "/x.mp4", "rtsp": "rtsp://h/x", "v4l2": "v4l2:///dev/video0",
+                "csi": "csi://0", "test": "test://ball"}  # fmt: skip
+    for kind in REGISTRY:
+        assert kind_of(kind.name) is kind and kind.form in ACCEPTED
+        assert validate_source(examples[kind.name]).kind == kind.name
+
+
 # ---- pipeline descriptions --------------------------------------------------------------
 def _spec(kind: str, location: str, live: bool, **options) -> SourceSpec:
     return SourceSpec(location, kind, location, redact(location), live, options)
@@ -254,6 +288,19 @@ def test_file_stream_all_frames_in_order(synth_video):
     st = s.stats
     assert (st.state, st.decoded, st.delivered, st.dropped, st.error) == ("ended", 48, 48, 0, None)
     assert len(st.decode_ms) == 48 and st.first_frame_at >= st.started_at
+    assert s.fps == pytest.approx(15.0)  # the negotiated caps' frame rate
+
+
+def test_stream_knows_its_frame_rate():
+    q: queue.Queue = queue.Queue()
+    s = Stream(0, parse_source("test://ball?fps=12.5&frames=5&live=0"), q, 32, 32)
+    assert s.fps is None  # nothing negotiated yet
+    s.start()
+    try:
+        collect(s, q)
+    finally:
+        s.stop()
+    assert s.fps == pytest.approx(12.5)
     assert not s.running
 
 

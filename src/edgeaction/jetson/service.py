@@ -37,7 +37,6 @@ import re
 import shlex
 import sys
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
 
 from .. import options
 from ..artefacts import ENGINE_SUFFIXES, MODEL_ONNX, TRAINING_SUFFIXES
@@ -190,62 +189,22 @@ def check_source(text: str) -> str:
     source holds whitespace, quotes or backslashes (percent-encode them in a
     `file:///abs/path` URL).
     """
-    from ..pipelines.sources import (
-        _SCHEME,
-        ACCEPTED,
-        _bad,
-        _options,
-        parse_source,
-        redact,
-    )
+    from ..pipelines.sources import redact, validate_source
+    from ..pipelines.sources.spec import SCHEME
 
     s = str(text).strip()
     check_file_value(s, "source")  # before redact: its message hides credentials itself
-    display = redact(s)
-    if not s:
-        fail(f"empty source; accepted forms: {ACCEPTED}")
     if _UNSAFE.search(s):
         fail(
-            f"source {display}: cannot hold whitespace, quotes or backslashes in a service "
+            f"source {redact(s)}: cannot hold whitespace, quotes or backslashes in a service "
             "(percent-encode them, e.g. file:///data/my%20clip.mp4)"
         )
-    m = _SCHEME.match(s)
-    if m is None:  # a file path, maybe with ?loop=1
+    validate_source(s)  # run's own grammar (?loop=1, ?realtime=1, ...); nothing is opened
+    if SCHEME.match(s) is None:  # a file path, maybe with ?loop=1: made absolute
         path, query = (s.rsplit("?", 1) + [""])[:2] if "?" in s else (s, "")
-        if query:
-            _file_flags(display, query)
-        path = _abs_target(path, f"source {display}")
+        path = _abs_target(path, f"source {redact(s)}")
         return f"{path}?{query}" if query else path
-    scheme = m.group(1).lower()
-    if scheme in ("rtsp", "rtsps", "rtspt", "test", "csi"):
-        parse_source(s)  # pure URL checks: nothing is opened
-        return s
-    u = urlsplit(s)
-    if u.fragment:
-        _bad(display, "unexpected '#' in the source")
-    if scheme == "file":
-        if u.netloc not in ("", "localhost") or not u.path.startswith("/"):
-            _bad(display, "file:// URLs take an absolute path (file:///abs/path)")
-        _file_flags(display, u.query)
-        return s
-    if scheme == "v4l2":
-        _options(display, u.query, ())
-        dev = unquote(u.netloc + u.path)
-        if not (dev.isdigit() or dev.startswith("/dev/")):
-            _bad(display, "give the camera's device path (v4l2:///dev/video0)")
-        return s
-    _bad(display, f"unknown scheme {scheme + '://'!r}")
-    raise AssertionError  # unreachable: _bad raises
-
-
-def _file_flags(display: str, query: str) -> None:
-    """A file source's options as `run` reads them (`pipelines.sources._file_options`):
-    `loop` and `realtime`, each 0 or 1. (`pipelines.sources.validate_source`, where the
-    runtime's sources package has it, checks the whole grammar this way.)"""
-    from ..pipelines.sources import _flag, _options
-
-    for key, value in _options(display, query, ("loop", "realtime")).items():
-        _flag(display, key, value)
+    return s
 
 
 def check_run_args(args: list[str]) -> list[str]:

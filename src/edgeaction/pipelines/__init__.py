@@ -5,7 +5,7 @@ Never imports TensorFlow.
 
 from .events import EmitPolicy, EventSink, LabelSmoother
 from .run import RunSummary, run_file
-from .runtime import RunOptions, Runtime
+from .runtime import Result, RunOptions, Runtime
 from .windows import ClipBuffer, Window
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "EmitPolicy",
     "EventSink",
     "LabelSmoother",
+    "Result",
     "RunOptions",
     "RunSummary",
     "Runtime",

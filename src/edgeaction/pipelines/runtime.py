@@ -1,9 +1,21 @@
-"""The multi-stream runtime behind `edgeaction run`.
+"""The multi-stream runtime behind `edgeaction run`, and its public results iterator.
 
 ```
 source 0 ─ GStreamer decode+scale ─ thread ─┐                       ┌─ events (JSON lines)
 source 1 ─ GStreamer decode+scale ─ thread ─┼─ queue ─ main thread ─┼─ annotated MP4 per stream
 source n ─ GStreamer decode+scale ─ thread ─┘   (bounded per stream) └─ metrics, status line
+```
+
+The main thread's stages, one unit each, all made when the run starts:
+`sources.Stream` (decode, per stream) → `windows.StreamWindows` (windows, per stream)
+→ `Batcher` (cross-stream batches) → `classifier.WholeModel` / `classifier.FeatureCache`
+→ `outputs.Outputs` (events, videos, metrics) and `figures.Figures` (latency, counts).
+
+```python
+rt = Runtime("model.onnx", ["cam.mp4"], events=None)
+for r in rt.results():          # one `Result` per window, in order per stream
+    print(r.stream, r.label, round(r.score, 2))
+rt.report                       # the metrics dict, once the iterator is done
 ```
 
 Every source decodes in its own GStreamer pipeline and thread (`sources.Stream`), so one
@@ -33,27 +45,25 @@ from __future__ import annotations
 
 import os
 import queue
-import re
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._lazy import gst
-from ..errors import EdgeActionError, fail, first_line
-from ..preprocess import normalize
-from .events import EMIT_POLICIES, EmitPolicy, EventSink, LabelSmoother
-from .metrics import Latency, open_fds, peak_rss_mb, process_age_s, rss_mb
-from .windows import ClipBuffer, Window
+from ..errors import fail
+from .classifier import DEFAULT_MAX_BATCH, FeatureCache, Result, WholeModel, on_ort, open_model
+from .events import EMIT_POLICIES, LabelSmoother
+from .figures import Figures, stream_row
+from .keypoint_worker import KEYPOINT_WIDTH, KeyedFrame, KeypointWorker
+from .outputs import Outputs
+from .windows import Pending, StreamWindows
 
 FEATURE_CACHE = ("auto", "on", "off")
-#: Windows per runner call when `--max-batch` is not given (capped by the engine's).
-DEFAULT_MAX_BATCH = 8
-#: Widest frame MediaPipe sees for keypoint models (the width `edgeaction keypoints` caps to).
-KEYPOINT_WIDTH = 640
+__all__ = ["DEFAULT_MAX_BATCH", "KEYPOINT_WIDTH", "Result", "RunOptions", "Runtime"]
 
 
 @dataclass
@@ -126,43 +136,41 @@ class RunOptions:
         LabelSmoother(self.smooth, self.smooth_mode)  # validates
 
 
-@dataclass
-class _StreamState:
-    """What the main thread keeps per stream."""
+class Batcher:
+    """The batching stage: pending work leaves in arrival order, `limit` at a time, when
+    a batch is full, when its oldest item waited `timeout_s`, or all of it at the end.
 
-    index: int
-    source: str
-    name: str
-    frames: ClipBuffer | None  # uint8 frames (whole-model path) or None
-    pose: ClipBuffer | None  # raw keypoint windows (T, RAW_DIMS[kind]), or None
-    features: ClipBuffer | None  # encoder features (feature cache), or None
-    smoother: LabelSmoother
-    emit: EmitPolicy
-    seen: int = 0  # frames consumed
-    kept: int = 0  # frames kept after sub-sampling
-    windows: int = 0
-    events: int = 0
-    label: str | None = None
-    score: float | None = None
-    first_frame_s: float | None = None
-    last_frame_s: float | None = None
-    writer: object | None = None
-    video: str | None = None
-    extractor: object | None = None
-    state: str = "starting"
-    error: str | None = None
-    gaps: list = field(default_factory=list)
+    Args:
+        limit: Integer. Items per batch (windows, or frames for the feature cache).
+        timeout_s: Float. Longest an item waits for its batch to fill.
+    """
 
+    def __init__(self, limit: int, timeout_s: float):
+        self.limit, self.timeout_s = limit, timeout_s
+        self.pending: list[Pending] = []
 
-@dataclass
-class _Pending:
-    """A window waiting for the runner (or, with the cache, a frame waiting for the encoder)."""
+    def add(self, items: list[Pending]) -> None:
+        self.pending += items
 
-    stream: int
-    window: Window | None
-    pose: np.ndarray | None  # raw keypoints (T, RAW_DIMS[kind]) of the window
-    ready_s: float
-    frame: tuple | None = None  # (index, pts, image) for the encoder
+    def wait_s(self, now: float) -> float:
+        """How long the main thread may wait for the next message."""
+        if not self.pending:
+            return 0.1
+        return max(0.0, self.pending[0].ready_s + self.timeout_s - now)
+
+    def take(self, force: bool = False) -> list[Pending] | None:
+        """The next batch that is due (any, with `force`), or None."""
+        if not self.pending:
+            return None
+        due = (
+            force
+            or len(self.pending) >= self.limit
+            or time.perf_counter() - self.pending[0].ready_s >= self.timeout_s
+        )
+        if not due:
+            return None
+        batch, self.pending = self.pending[: self.limit], self.pending[self.limit :]
+        return batch
 
 
 class Runtime:
@@ -172,6 +180,9 @@ class Runtime:
     rt = Runtime("model/model.onnx", ["cam.mp4", "test://ball"], events="ev.jsonl",
                  options=RunOptions(duration_s=10))
     report = rt.run()            # dict, as written by --metrics
+
+    for r in Runtime("model.onnx", ["cam.mp4"], events=None).results():
+        print(r.stream, r.label, r.score)   # one `Result` per window
     ```
 
     Args:
@@ -225,13 +236,20 @@ class Runtime:
         self._stop = threading.Event()
         self.stop_reason: str | None = None
         # Outputs are checked now (not after an hour), created when the first frame arrives.
-        self.sink = EventSink(events, append=append_events)
-        self.video_paths = self._video_paths(out_video)
-        self.metrics_path = None
-        if metrics is not None:
-            from ..fsutil import check_writable_file
-
-            self.metrics_path = check_writable_file(metrics, "metrics file")
+        self.outputs = Outputs(
+            [s.display for s in self.specs],
+            events,
+            out_video,
+            metrics,
+            emit=self.options.emit,
+            append_events=append_events,
+            platform=self.options.platform,
+            log=self.log,
+        )
+        self.contract = None  # the model's contract, once the run has opened it
+        self.report: dict | None = None  # the metrics dict, once the run is over
+        self.events_path = None
+        self._run: _Run | None = None
         self._claim_outputs(events, metrics)
 
     # ---- set-up --------------------------------------------------------------------------
@@ -240,69 +258,25 @@ class Runtime:
         from ..fsutil import claim_outputs
 
         local = [s.location for s in self.specs if s.kind in ("file", "v4l2")]
-        outputs = {"--events": events, "--out-video": self.video_paths, "--metrics": metrics}
+        outputs = {
+            "--events": events,
+            "--out-video": self.outputs.video_paths,
+            "--metrics": metrics,
+        }
         claim_outputs(outputs, {"MODEL": self.model, "--source": local})
 
-    def _video_paths(self, out_video) -> list[Path | None]:
-        n = len(self.specs)
-        if out_video is None:
-            return [None] * n
-        from ..fsutil import check_writable_dir, check_writable_file
-
-        p = Path(out_video)
-        if p.suffix.lower() == ".mp4":
-            check_writable_file(p, "output video")
-            if n == 1:
-                return [p]
-            return [p.with_name(f"{p.stem}-{i}.mp4") for i in range(n)]
-        if n == 1 and not p.is_dir():
-            fail(f"--out-video must end in .mp4 (or be a directory). Received: {p}")
-        d = check_writable_dir(p, "output video directory")
-        return [d / f"stream{i}-{_safe(s.display)}.mp4" for i, s in enumerate(self.specs)]
-
+    # ---- model --------------------------------------------------------------------------
     def _open_model(self):
         """The runner (or split runner) and whether the feature cache is on."""
-        from ..artefacts import is_engine
-        from ..engine import open_runner
-
-        opt = self.options
         if self._given_runner is not None:
-            if opt.feature_cache == "on":
+            if self.options.feature_cache == "on":
                 fail("--feature-cache on needs the model path, not an opened runner")
             return self._given_runner, None
-        # ORT's spinning worker threads would take the CPU GStreamer's decoders need.
-        kw = {"spin": False} if self._on_ort() else {}
+        o = self.options
         build = self.trt_build_options()
-        runner = open_runner(
-            self.model, backend=self.backend, cache_dir=self.cache_dir, build=build, **kw
+        return open_model(
+            self.model, self.backend, self.cache_dir, build, o.feature_cache, o.stride
         )
-        c = runner.contract
-        stride = opt.stride or c.stride
-        split = None
-        given_engine = is_engine(self.model)
-        if opt.feature_cache == "auto" and given_engine:
-            pass  # the engine given is what runs; `on` builds the parts beside it instead
-        elif opt.feature_cache != "off" and c.uses_frames and not c.uses_keypoints:
-            from ..engine.split import find_split
-
-            parts = find_split(self.model)
-            if parts is None and opt.feature_cache == "on":
-                fail(
-                    f"--feature-cache on needs encoder.onnx and head.onnx beside {self.model}; "
-                    "export the model with `edgeaction export --split`"
-                )
-            if parts is not None and (opt.feature_cache == "on" or stride < c.frames):
-                from ..engine.split import SplitRunner
-
-                split = SplitRunner(
-                    self.model, backend=self.backend, cache_dir=self.cache_dir, build=build, **kw
-                )
-        elif opt.feature_cache == "on":
-            fail(
-                f"--feature-cache on needs a frame-only model with a per-frame encoder; "
-                f"{c.name} has modality {c.modality}"
-            )
-        return runner, split
 
     def trt_build_options(self) -> dict | None:
         """`build_engine` options for engines built on the fly on TensorRT, else None.
@@ -313,15 +287,23 @@ class Runtime:
         windows of all streams tend to be ready together. The engine cache keys on the
         profile, so each layout is built once.
         """
-        if self._on_ort():
+        if on_ort(self.model, self.backend):
             return None
         mb = self.options.max_batch or DEFAULT_MAX_BATCH
         return {"fp16": self.fp16, "batch": (1, min(len(self.specs), mb), mb)}
 
-    def _on_ort(self) -> bool:
-        from ..engine.backends import runs_on
+    def decode_nice(self) -> int:
+        n = self.options.decode_nice
+        return (0 if len(self.specs) == 1 else 10) if n is None else n
 
-        return runs_on(self.model, self.backend) == "onnxruntime"
+    def display_width_needed(self) -> int | None:
+        """Width of the streams' display branch: annotated videos, MediaPipe, or None."""
+        widths = []
+        if any(self.outputs.video_paths):
+            widths.append(self.options.display_width)
+        if self.contract is not None and self.contract.uses_keypoints:
+            widths.append(KEYPOINT_WIDTH)
+        return max(widths) if widths else None
 
     # ---- the run -------------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped") -> None:
@@ -335,403 +317,60 @@ class Runtime:
         Returns the metrics dict (also written to `metrics`). Fails with one line, leaving
         no output files, when no stream could run.
         """
-        from .sources import Stream
+        for _ in self.results():
+            pass
+        return self.report
 
+    def results(self) -> Iterator[Result]:
+        """Run, yielding one `Result` per classified window (in order per stream).
+
+        The run ends as `run()` does; leaving the loop early (`break`) stops it the way a
+        stop request does: the windows in hand are classified (not yielded), videos and
+        events are closed and `report` is set.
+        """
         t_start = time.perf_counter()
         runner, split = self._open_model()
-        own = self._given_runner is None
+        run = None
         try:
-            if split is not None:
-                split.activate()  # the whole model is not needed (nor built on TensorRT)
-            else:
-                runner.activate()
-            self._setup(runner, split)
-            q: queue.Queue = queue.Queue()
-            gst()  # initialise GStreamer (and its plugin registry) once, in this thread
-            width = self.display_width_needed()
-            self.workers = [
-                _KeypointWorker(st, q, self.subsample, self.lat["keypoints"], self._lat_lock)
-                for st in self.state
-                if st.extractor is not None
-            ]
-            inbox = {w.index: w.inbox for w in self.workers}
-            self.streams = [
-                Stream(
-                    i,
-                    spec,
-                    inbox.get(i, q),
-                    self.contract.width,
-                    self.contract.height,
-                    self.contract.colour,
-                    display_width=width,
-                    capacity=self.options.capacity,
-                    reconnect=self.options.reconnect,
-                    platform=self.options.platform,
-                    nice=self._decode_nice(),
-                )
-                for i, spec in enumerate(self.specs)
-            ]
-            for w in self.workers:
-                w.start(self.streams[w.index])
-            self.t0 = time.perf_counter()
-            self.setup_s = self.t0 - t_start
-            for s in self.streams:
-                s.start()
+            (split if split is not None else runner).activate()
+            self.contract = runner.contract
+            run = self._run = _Run(self, runner, split)
             try:
-                self._loop(q)
-            finally:
-                for s in self.streams:
-                    s.stop()
-                for w in self.workers:
-                    w.finish()  # the frames the stream left get their keypoints too
-                self._drain(q)
-                self._flush(force=True)
-            return self._finish()
+                run.start(t_start)
+                try:
+                    while run.step():
+                        while run.ready:
+                            yield run.ready.popleft()
+                finally:
+                    run.stop()
+                while run.ready:
+                    yield run.ready.popleft()
+            except GeneratorExit:  # the consumer left the loop: finish, yield nothing more
+                self.request_stop("stopped")
+            self.report = self._finish(run)
         except BaseException:
-            self._abort_outputs()
+            self.outputs.abort()
             raise
         finally:
             if split is not None:
                 split.deactivate()
-            if own:
+            if self._given_runner is None:
                 runner.deactivate()
-            busy = {w.index for w in getattr(self, "workers", []) if w.running}
-            for st in getattr(self, "state", []):
-                if st.extractor is not None and st.index not in busy:
-                    st.extractor.close()
-
-    def _decode_nice(self) -> int:
-        n = self.options.decode_nice
-        return (0 if len(self.specs) == 1 else 10) if n is None else n
-
-    def display_width_needed(self) -> int | None:
-        widths = []
-        if any(self.video_paths):
-            widths.append(self.options.display_width)
-        if self.contract.uses_keypoints:
-            widths.append(KEYPOINT_WIDTH)
-        return max(widths) if widths else None
-
-    def _setup(self, runner, split) -> None:
-        c = runner.contract
-        self.runner, self.split, self.contract = runner, split, c
-        opt = self.options
-        self.stride = opt.stride or c.stride
-        self.subsample = opt.subsample or c.subsample
-        limit = split.head_max_batch if split is not None else runner.max_batch
-        self.max_batch = min(x for x in (opt.max_batch or DEFAULT_MAX_BATCH, limit) if x)
-        self.enc_batch = self.max_batch
-        if split is not None:
-            self.enc_batch = min(
-                x for x in ((opt.max_batch or DEFAULT_MAX_BATCH) * 2, split.encoder_max_batch) if x
-            )
-        self.timeout_s = opt.batch_timeout_ms / 1000.0
-        self.pending: list[_Pending] = []
-        self.lat = {
-            k: Latency()
-            for k in ("infer", "encode", "head", "keypoints", "features", "post", "window")
-        }
-        self._lat_lock = threading.Lock()  # `keypoints` is written by the keypoint threads
-        self.workers: list[_KeypointWorker] = []
-        self.batches = 0
-        self.batched_windows = 0
-        self.state = []
-        for i, spec in enumerate(self.specs):
-            cache = split is not None
-            st = _StreamState(
-                index=i,
-                source=spec.display,
-                name=f"stream {i}",
-                frames=None if cache or not c.uses_frames else ClipBuffer(c.frames, self.stride),
-                pose=ClipBuffer(c.frames, self.stride) if c.uses_keypoints else None,
-                features=ClipBuffer(c.frames, self.stride) if cache else None,
-                smoother=LabelSmoother(opt.smooth, opt.smooth_mode),
-                emit=EmitPolicy(opt.emit),
-            )
-            if c.uses_keypoints:
-                from ..keypoints import extractor_for
-
-                # opened here, before GStreamer starts (see keypoints.extract)
-                st.extractor = extractor_for(c).open()
-            self.state.append(st)
-        self._last_status = 0.0
-        self.first_frame_s: float | None = None
-        self.first_frame_process_s: float | None = None
-
-    def _loop(self, q: queue.Queue) -> None:
-        live = set(range(len(self.specs)))
-        deadline = None if self.options.duration_s is None else self.options.duration_s
-        while live and not self._stop.is_set():
-            now = time.perf_counter()
-            if deadline is not None and now - self.t0 >= deadline:
-                self.request_stop("duration")
-                break
-            wait = 0.1
-            if self.pending:
-                wait = max(0.0, self.pending[0].ready_s + self.timeout_s - now)
-            try:
-                kind, i, payload = q.get(timeout=wait)
-            except queue.Empty:
-                self._flush()
-                self._tick()
-                continue
-            self._handle(kind, i, payload, live)
-            self._flush()  # a full batch, or one that waited batch_timeout_ms
-            self._tick()
-
-    def _drain(self, q: queue.Queue) -> None:
-        """Consume what the stopped streams left in the queue (their frames count)."""
-        live = set()
-        while True:
-            try:
-                kind, i, payload = q.get_nowait()
-            except queue.Empty:
-                return
-            self._handle(kind, i, payload, live)
-
-    def _handle(self, kind: str, i: int, payload, live: set) -> None:
-        st = self.state[i]
-        if kind == "frame":
-            self.streams[i].release()
-            if isinstance(payload, _KeyedFrame):
-                self._on_frame(st, payload.frame, payload.keypoints)
-            else:
-                self._on_frame(st, payload)
-        elif kind == "started":
-            st.state = "running"
-        elif kind == "eos":
-            st.state = "ended"
-            live.discard(i)
-        elif kind == "error":
-            st.state, st.error = "failed", str(payload)
-            live.discard(i)
-            self.log(f"{st.name} ({st.source}): {payload}")
-            self._emit_status(st, "error", message=str(payload))
-        elif kind == "gap":
-            st.state = "reconnecting"
-            info = payload if isinstance(payload, dict) else {"reason": str(payload)}
-            self.log(f"{st.name} ({st.source}): lost ({info.get('reason', '')}); reconnecting")
-            self._emit_status(st, "gap", **info)
-        elif kind == "resumed":
-            st.state = "running"
-            info = payload if isinstance(payload, dict) else {}
-            st.gaps.append(info.get("gap_s"))
-            self.log(f"{st.name} ({st.source}): resumed after {info.get('gap_s', 0):.1f} s")
-            self._emit_status(st, "resumed", **info)
-
-    def _emit_status(self, st: _StreamState, event: str, **info) -> None:
-        self.sink.emit({"stream": st.index, "source": st.source, "event": event, **info})
-
-    # ---- per frame -----------------------------------------------------------------------
-    def _on_frame(self, st: _StreamState, f, kp: np.ndarray | None = None) -> None:
-        now = time.perf_counter()
-        if self.first_frame_s is None:
-            self.first_frame_s = now - self.t0
-            self.first_frame_process_s = process_age_s()
-        if st.first_frame_s is None:
-            st.first_frame_s = now
-        st.last_frame_s = now
-        st.state = "running" if st.state == "starting" else st.state
-        st.seen += 1
-        if (st.seen - 1) % self.subsample == 0:
-            st.kept += 1
-            self._on_kept(st, f, kp, now)
-        if f.display is not None and self.video_paths[st.index] is not None:
-            self._write_video(st, f.display)
-
-    def _on_kept(self, st: _StreamState, f, kp: np.ndarray | None, now: float) -> None:
-        if st.pose is not None and kp is None:
-            fail(f"{st.name}: a kept frame arrived without its keypoints (internal error)")
-        if st.features is not None:  # feature cache: the encoder sees every kept frame
-            self.pending.append(_Pending(st.index, None, None, now, (f.index, f.pts, f.image)))
-            return
-        wins = st.frames.push(f.index, f.pts, f.image) if st.frames is not None else None
-        pws = st.pose.push(f.index, f.pts, kp) if st.pose is not None else None
-        for k, w in enumerate(wins if wins is not None else pws):
-            pose = pws[k].frames if pws is not None else None
-            self.pending.append(_Pending(st.index, w, pose, now))
-
-    def _write_video(self, st: _StreamState, display: np.ndarray) -> None:
-        from ..video.draw import annotate
-        from ..video.writer import VideoWriter
-
-        t = time.perf_counter()
-        if st.writer is None:
-            dh, dw = display.shape[:2]
-            fps = getattr(self.streams[st.index], "fps", None) or 25.0
-            st.writer = VideoWriter(
-                self.video_paths[st.index], dw, dh, fps=fps, platform=self.options.platform
-            ).open()
-        fps = self._stream_fps(st)
-        st.writer.write(annotate(display, st.label, st.score, fps, f"{st.name}"))
-        self.lat["post"].add(1000 * (time.perf_counter() - t))
-
-    # ---- batches -------------------------------------------------------------------------
-    def _flush(self, force: bool = False) -> None:
-        """Run the pending work that is due: a full batch, a timed-out one, or all (force)."""
-        while self.pending:
-            limit = self.enc_batch if self.split is not None else self.max_batch
-            due = (
-                force
-                or len(self.pending) >= limit
-                or time.perf_counter() - self.pending[0].ready_s >= self.timeout_s
-            )
-            if not due:
-                return
-            batch, self.pending = self.pending[:limit], self.pending[limit:]
-            if self.split is not None:
-                self._encode(batch)
-            else:
-                self._classify(batch)
-
-    def _encode(self, batch: list[_Pending]) -> None:
-        """Feature cache: encode frames, push features, run the head on finished windows."""
-        t = time.perf_counter()
-        feats = self.split.encode(np.stack([p.frame[2] for p in batch]))
-        self.lat["encode"].add(1000 * (time.perf_counter() - t))
-        ready = []
-        for p, feat in zip(batch, feats, strict=True):
-            st = self.state[p.stream]
-            idx, pts, _ = p.frame
-            for w in st.features.push(idx, pts, feat):
-                ready.append(_Pending(p.stream, w, None, p.ready_s))
-        # One head call for every window the encoder batch finished (the head's cost is
-        # mostly per call); split only where the engine's profile says so.
-        step = self.split.head_max_batch or max(len(ready), 1)
-        for k in range(0, len(ready), step):
-            chunk = ready[k : k + step]
-            t = time.perf_counter()
-            probs = self.split.head(np.stack([p.window.frames for p in chunk]))
-            self.lat["head"].add(1000 * (time.perf_counter() - t))
-            self._results(chunk, probs)
-
-    def _classify(self, batch: list[_Pending]) -> None:
-        c = self.contract
-        clips = normalize(np.stack([p.window.frames for p in batch]), c) if c.uses_frames else None
-        pose = None
-        if c.uses_keypoints:
-            from ..keypoints import compute
-
-            t = time.perf_counter()
-            pose = compute(c.keypoint_features, np.stack([p.pose for p in batch]))
-            self.lat["features"].add(1000 * (time.perf_counter() - t))
-        t = time.perf_counter()
-        probs = self.runner.classify(clips, pose)
-        self.lat["infer"].add(1000 * (time.perf_counter() - t))
-        self._results(batch, probs)
-
-    def _results(self, batch: list[_Pending], probs: np.ndarray) -> None:
-        c, k_top = self.contract, self.options.top_k
-        self.batches += 1
-        self.batched_windows += len(batch)
-        t = time.perf_counter()
-        for p, pr in zip(batch, probs, strict=True):
-            st, w = self.state[p.stream], p.window
-            st.windows += 1
-            k, score, smoothed = st.smoother.update(pr)
-            st.label, st.score = c.labels[k], score
-            if st.emit(st.label):
-                top = np.argsort(smoothed)[::-1][:k_top]
-                self.sink.emit(
-                    {
-                        "stream": st.index,
-                        "source": st.source,
-                        "pts": None if w.pts != w.pts else round(float(w.pts), 4),
-                        "frame": int(w.end),
-                        "window": [int(w.start), int(w.end)],
-                        "label": st.label,
-                        "score": round(score, 4),
-                        "top_k": [[c.labels[i], round(float(smoothed[i]), 4)] for i in top],
-                        "model": c.name,
-                    }
-                )
-                st.events += 1
-            self.lat["window"].add(1000 * (time.perf_counter() - p.ready_s))
-        self.lat["post"].add(1000 * (time.perf_counter() - t))
-
-    # ---- figures -------------------------------------------------------------------------
-    def _stream_fps(self, st: _StreamState) -> float:
-        if st.first_frame_s is None or st.last_frame_s is None or st.seen < 2:
-            return 0.0
-        return (st.seen - 1) / max(st.last_frame_s - st.first_frame_s, 1e-9)
-
-    def _tick(self) -> None:
-        if self.status is None:
-            return
-        now = time.perf_counter()
-        if now - self._last_status < 0.5:
-            return
-        self._last_status = now
-        self.status(self.figures(final=False))
+            if run is not None:
+                run.close()
 
     def figures(self, final: bool = True) -> dict:
         """Per-stream and overall figures (what `--metrics` writes)."""
-        elapsed = time.perf_counter() - self.t0
-        streams = []
-        for st, s in zip(self.state, self.streams, strict=True):
-            stats = s.stats
-            streams.append(
-                {
-                    "stream": st.index,
-                    "source": st.source,
-                    "state": stats.state if stats.state in ("failed", "ended") else st.state,
-                    "frames": st.seen,
-                    "decoded": stats.decoded,
-                    "dropped": stats.dropped,
-                    "kept": st.kept,
-                    "windows": st.windows,
-                    "events": st.events,
-                    "fps": round(self._stream_fps(st), 2),
-                    "reconnects": stats.reconnects,
-                    "gap_s": round(stats.gap_s, 3),
-                    "error": st.error or stats.error,
-                    "video": st.video,
-                    "decode_ms": stats.decode_ms.summary() if final else None,
-                }
-            )
-        frames = sum(s["frames"] for s in streams)
-        out = {
-            "model": self.contract.name,
-            "backend": self.runner.name,
-            "feature_cache": self.split is not None,
-            "frames_per_window": self.contract.frames,
-            "stride": self.stride,
-            "subsample": self.subsample,
-            "max_batch": self.max_batch,
-            "batch_timeout_ms": self.options.batch_timeout_ms,
-            "decode_nice": self._decode_nice(),
-            "seconds": round(elapsed, 3),
-            "setup_s": round(self.setup_s, 3),
-            "time_to_first_frame_s": None
-            if self.first_frame_s is None
-            else round(self.setup_s + self.first_frame_s, 3),
-            "first_frame_since_process_start_s": None
-            if self.first_frame_process_s is None
-            else round(self.first_frame_process_s, 3),
-            "frames": frames,
-            "windows": sum(s["windows"] for s in streams),
-            "events": self.sink.count,
-            "fps": round(frames / max(elapsed, 1e-9), 2),
-            "batches": self.batches,
-            "mean_batch": round(self.batched_windows / max(self.batches, 1), 2),
-            "streams": streams,
-        }
-        if final:
-            out["latency_ms"] = {k: v.summary() for k, v in self.lat.items() if v.count}
-            out["peak_rss_mb"] = round(peak_rss_mb(), 1)
-            out["rss_mb"] = rss_mb()
-            out["open_fds"] = open_fds()
-            out["threads"] = threading.active_count()
-            out["stopped_by"] = self.stop_reason
-        return out
+        if self._run is None:
+            fail("no figures before the run has started; call run() or results() first")
+        return self._run.report(final)
 
     # ---- the end -------------------------------------------------------------------------
-    def _finish(self) -> dict:
-        ran = [st for st in self.state if st.seen > 0]
-        if not ran:
-            self._abort_outputs()
+    def _finish(self, run: _Run) -> dict:
+        if not any(sw.seen for sw in run.windows):
+            self.outputs.abort()
             errors = [
-                st.error or s.stats.error for st, s in zip(self.state, self.streams, strict=True)
+                sw.error or s.stats.error for sw, s in zip(run.windows, run.streams, strict=True)
             ]
             errors = [e for e in errors if e]
             if len(self.specs) == 1 and errors:
@@ -741,151 +380,224 @@ class Runtime:
                 + (f"; first error: {errors[0]}" if errors else "")
                 + ")"
             )
-        errors = []
-        for st in self.state:
-            if st.writer is not None:
-                try:
-                    p = st.writer.close()
-                    st.video = str(p) if p else None
-                except EdgeActionError as e:
-                    errors.append(str(e))
-                st.writer = None
-        self.events_path = self.sink.close()
-        fig = self.figures(final=True)
+        self.events_path, errors = self.outputs.close()
+        fig = run.report(final=True)
         fig["events_file"] = str(self.events_path) if self.events_path else None
-        if self.metrics_path is not None:
-            import json
-
-            from ..fsutil import atomic_write_text
-
-            atomic_write_text(self.metrics_path, json.dumps(fig, indent=2) + "\n", "metrics file")
+        self.outputs.write_metrics(fig)
         if errors:
             fail(errors[0])
         return fig
 
-    def _abort_outputs(self) -> None:
-        """Nothing could run, or an error: leave no half-written file behind."""
-        for st in getattr(self, "state", []):
-            if st.writer is not None:
-                try:
-                    st.writer._abort()
-                except Exception as e:  # noqa: BLE001 - teardown must go on
-                    self.log(f"{st.name}: could not remove a partial video ({first_line(e)})")
-                st.writer = None
-        self.sink.close(discard=True)
 
+class _Run:
+    """One run's stages, made together once the model is active: a `StreamWindows`, a
+    `sources.Stream` (and a `KeypointWorker` for keypoint models) per source, the
+    `Batcher`, the classifier and the `Figures`. Fails (closing what it opened) when a
+    stream cannot be built."""
 
-@dataclass
-class _KeyedFrame:
-    """A decoded frame and the raw keypoints of it (None for a frame sub-sampling drops)."""
-
-    frame: object  # video.reader.Frame
-    keypoints: np.ndarray | None
-
-
-_DONE = object()
-
-
-class _KeypointWorker:
-    """Raw keypoints of one stream's kept frames, extracted in a thread of its own.
-
-    Sits between a `sources.Stream` and the runtime's shared queue: takes the stream's
-    messages in order from `inbox`, runs MediaPipe (the stream's extractor) on the display
-    frame of every kept frame (every `subsample`-th, as the main thread counts them),
-    scaled down to `KEYPOINT_WIDTH` when wider, and passes every message on in order,
-    frames as `_KeyedFrame`. The stream's frame slots stay taken until the main thread
-    releases them, so a stream holds at most `capacity` frames between its decoder and
-    the windows (a file waits, a live source drops); a slow MediaPipe holds up only its
-    own stream. A failed extraction fails the stream with one line (`"error"`), stops
-    its decoder and drops what it sends after that.
-
-    Args:
-        st: `_StreamState` with an open `extractor`.
-        out: The runtime's shared queue.
-        subsample: Integer. Keep every n-th frame.
-        lat: `Latency` of the per-frame extraction time (ms), shared by the workers.
-        lock: Lock around `lat`.
-    """
-
-    def __init__(self, st: _StreamState, out: queue.Queue, subsample: int, lat, lock):
-        self.index, self.name, self.ex = st.index, st.name, st.extractor
-        self.out, self.subsample, self.lat, self.lock = out, subsample, lat, lock
-        self.inbox: queue.Queue = queue.Queue()  # bounded by the stream's frame slots
-        self.seen = 0
-        self.failed = False
-        self.stream = None
-        self._thread: threading.Thread | None = None
-
-    def start(self, stream) -> None:
-        self.stream = stream
-        self._thread = threading.Thread(
-            target=self._run, name=f"edgeaction-keypoints-{self.index}", daemon=True
+    def __init__(self, rt: Runtime, runner, split):
+        opt, c = rt.options, runner.contract
+        self.rt, self.runner, self.split, self.contract = rt, runner, split, c
+        self.stride = opt.stride or c.stride
+        self.subsample = opt.subsample or c.subsample
+        cache = split is not None
+        self.windows = [
+            StreamWindows(
+                i, s.display, c, self.stride, self.subsample, cache, opt.smooth, opt.smooth_mode
+            )
+            for i, s in enumerate(rt.specs)
+        ]
+        self.figures = Figures(rt.status)
+        self.classifier = (
+            FeatureCache(split, c, opt.max_batch, self.windows, self.figures)
+            if cache
+            else WholeModel(runner, opt.max_batch, self.figures)
         )
-        self._thread.start()
+        self.batcher = Batcher(self.classifier.batch_limit, opt.batch_timeout_ms / 1000.0)
+        self.queue: queue.Queue = queue.Queue()
+        self.ready: deque[Result] = deque()
+        self.live = set(range(len(rt.specs)))
+        self.workers: dict[int, KeypointWorker] = {}
+        try:
+            self.streams = self._streams()
+        except BaseException:
+            self.close()
+            raise
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def _streams(self) -> list:
+        from .sources import Stream
 
-    def finish(self, timeout: float = 10.0) -> None:
-        """Process what the (stopped) stream left, then end the thread."""
-        if self._thread is None:
-            return
-        self.inbox.put(_DONE)
-        self._thread.join(timeout)
+        rt, c, opt = self.rt, self.contract, self.rt.options
+        if c.uses_keypoints:
+            from ..keypoints import extractor_for
 
-    def _run(self) -> None:
+            for i in range(len(rt.specs)):  # opened before GStreamer starts (keypoints.extract)
+                ex = extractor_for(c).open()
+                self.workers[i] = KeypointWorker(i, ex, self.queue, self.subsample, self.figures)
+        gst()  # initialise GStreamer (and its plugin registry) once, in this thread
+        width = rt.display_width_needed()
+        streams = [
+            Stream(
+                i,
+                spec,
+                self.workers[i].inbox if i in self.workers else self.queue,
+                c.width,
+                c.height,
+                c.colour,
+                display_width=width,
+                capacity=opt.capacity,
+                reconnect=opt.reconnect,
+                platform=opt.platform,
+                nice=rt.decode_nice(),
+            )
+            for i, spec in enumerate(rt.specs)
+        ]
+        for i, w in self.workers.items():
+            w.start(streams[i])
+        return streams
+
+    # ---- the main loop -------------------------------------------------------------------
+    def start(self, t_start: float) -> None:
+        self.figures.start(t_start)
+        for s in self.streams:
+            s.start()
+
+    def step(self) -> bool:
+        """Handle one message (or a timeout) and run the batches that are due; False
+        once every stream has ended or failed, `duration_s` passed, or a stop."""
+        rt = self.rt
+        if not self.live or rt._stop.is_set():
+            return False
+        now = time.perf_counter()
+        if rt.options.duration_s is not None and now - self.figures.t0 >= rt.options.duration_s:
+            rt.request_stop("duration")
+            return False
+        try:
+            self._handle(*self.queue.get(timeout=self.batcher.wait_s(now)))
+        except queue.Empty:
+            pass
+        self.flush()  # a full batch, or one that waited batch_timeout_ms
+        self.figures.tick(self.report)
+        return True
+
+    def stop(self) -> None:
+        """Stop the streams, then consume and classify everything they left."""
+        for s in self.streams:
+            s.stop()
+        for w in self.workers.values():
+            w.finish()  # the frames the stream left get their keypoints too
         while True:
-            msg = self.inbox.get()
-            if msg is _DONE:
-                return
-            kind, i, payload = msg
-            if self.failed:  # the stream was failed here: free its frames, drop the rest
-                if kind == "frame":
-                    self.stream.release()
-                continue
-            if kind == "frame":
-                self.seen += 1
-                kp = None
-                if (self.seen - 1) % self.subsample == 0:
-                    try:
-                        kp = self._extract(payload.display)
-                    except Exception as e:  # noqa: BLE001 - one stream fails, not the run
-                        self._fail(e)
-                        self.stream.release()
-                        continue
-                payload = _KeyedFrame(payload, kp)
-            self.out.put((kind, i, payload))
+            try:
+                self._handle(*self.queue.get_nowait())
+            except queue.Empty:
+                break
+        self.flush(force=True)
 
-    def _extract(self, rgb: np.ndarray | None) -> np.ndarray:
-        if rgb is None:
-            fail(f"{self.name}: no display frame to extract keypoints from (internal error)")
+    def close(self) -> None:
+        for w in self.workers.values():
+            w.close()
+
+    def _handle(self, kind: str, i: int, payload) -> None:
+        sw, out = self.windows[i], self.rt.outputs
+        if kind == "frame":
+            self.streams[i].release()
+            if isinstance(payload, KeyedFrame):
+                self._on_frame(sw, payload.frame, payload.keypoints)
+            else:
+                self._on_frame(sw, payload, None)
+        elif kind == "started":
+            sw.state = "running"
+        elif kind == "eos":
+            sw.state = "ended"
+            self.live.discard(i)
+        elif kind == "error":
+            sw.state, sw.error = "failed", str(payload)
+            self.live.discard(i)
+            self.rt.log(f"{sw.name} ({sw.source}): {payload}")
+            out.status(i, sw.source, "error", message=str(payload))
+        elif kind == "gap":
+            sw.state = "reconnecting"
+            info = payload if isinstance(payload, dict) else {"reason": str(payload)}
+            self.rt.log(f"{sw.name} ({sw.source}): lost ({info.get('reason', '')}); reconnecting")
+            out.status(i, sw.source, "gap", **info)
+        elif kind == "resumed":
+            sw.state = "running"
+            info = payload if isinstance(payload, dict) else {}
+            sw.gaps.append(info.get("gap_s"))
+            self.rt.log(f"{sw.name} ({sw.source}): resumed after {info.get('gap_s', 0):.1f} s")
+            out.status(i, sw.source, "resumed", **info)
+
+    def _on_frame(self, sw: StreamWindows, f, kp: np.ndarray | None) -> None:
+        now = time.perf_counter()
+        self.figures.frame(now)
+        self.batcher.add(sw.on_frame(f, kp, now))
+        out = self.rt.outputs
+        if f.display is not None and out.wants_video(sw.index):
+            t = time.perf_counter()
+            text = (sw.label, sw.score, sw.fps, sw.name)
+            out.frame(sw.index, f.display, text, self.streams[sw.index].fps)
+            self.figures.add("post", t)
+
+    # ---- batches -------------------------------------------------------------------------
+    def flush(self, force: bool = False) -> None:
+        """Classify the batches that are due (all of them with `force`)."""
+        while (batch := self.batcher.take(force)) is not None:
+            for pairs in self.classifier.run(batch):
+                self._results(pairs)
+
+    def _results(self, pairs: list) -> None:
+        c, k_top, out = self.contract, self.rt.options.top_k, self.rt.outputs
+        self.figures.batch(len(pairs))
         t = time.perf_counter()
-        h, w = rgb.shape[:2]
-        if w > KEYPOINT_WIDTH:
-            from .._lazy import require
+        for p, probs in pairs:
+            sw, w = self.windows[p.stream], p.window
+            score, smoothed = sw.on_probs(probs, c.labels)
+            top = np.argsort(smoothed)[::-1][:k_top]
+            r = Result(
+                stream=sw.index,
+                source=sw.source,
+                window=(int(w.start), int(w.end)),
+                pts=None if w.pts != w.pts else float(w.pts),
+                label=sw.label,
+                score=float(score),
+                top_k=[(c.labels[i], float(smoothed[i])) for i in top],
+                probs=smoothed,
+                model=c.name,
+            )
+            out.result(r)
+            self.ready.append(r)
+            self.figures.add("window", p.ready_s)
+        self.figures.add("post", t)
 
-            cv2 = require("cv2")
-            size = (KEYPOINT_WIDTH, max(2, 2 * round(h * KEYPOINT_WIDTH / w / 2)))
-            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        kp = self.ex(rgb)
-        ms = 1000 * (time.perf_counter() - t)
-        with self.lock:
-            self.lat.add(ms)
-        return kp
-
-    def _fail(self, e: Exception) -> None:
-        self.failed = True
-        text = str(e) if isinstance(e, EdgeActionError) else first_line(e)
-        self.out.put(("error", self.index, f"{self.name}: keypoint extraction failed: {text}"))
-        threading.Thread(target=self.stream.stop, daemon=True).start()
-
-
-def _safe(text: str) -> str:
-    """A file-name-safe short form of a source: a file's stem, else host and path."""
-    m = re.match(r"^([a-z0-9]+)://(.*)$", text)
-    if m is None or m.group(1) == "file":
-        base = Path((m.group(2) if m else text).split("?")[0]).stem
-    else:
-        base = m.group(2).split("?")[0].split("@")[-1].strip("/")
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", base)[:40].strip("_.") or "source"
+    # ---- figures -------------------------------------------------------------------------
+    def report(self, final: bool = True) -> dict:
+        """The metrics dict: the run's settings, figures, and one entry per stream."""
+        rt, out = self.rt, self.rt.outputs
+        streams = [
+            stream_row(sw, s.stats, out.events[i], out.videos[i], final)
+            for i, (sw, s) in enumerate(zip(self.windows, self.streams, strict=True))
+        ]
+        frames = sum(s["frames"] for s in streams)
+        f = self.figures.run_figures(frames)
+        d = {
+            "model": self.contract.name,
+            "backend": self.runner.name,
+            "feature_cache": self.split is not None,
+            "frames_per_window": self.contract.frames,
+            "stride": self.stride,
+            "subsample": self.subsample,
+            "max_batch": self.classifier.max_batch,
+            "batch_timeout_ms": rt.options.batch_timeout_ms,
+            "decode_nice": rt.decode_nice(),
+            **{k: f[k] for k in ("seconds", "setup_s", "time_to_first_frame_s")},
+            "first_frame_since_process_start_s": f["first_frame_since_process_start_s"],
+            "frames": frames,
+            "windows": sum(s["windows"] for s in streams),
+            "events": out.sink.count,
+            **{k: f[k] for k in ("fps", "batches", "mean_batch")},
+            "streams": streams,
+        }
+        if final:
+            d.update(self.figures.process_figures())
+            d["stopped_by"] = rt.stop_reason
+        return d

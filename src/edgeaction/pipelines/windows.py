@@ -58,3 +58,112 @@ class ClipBuffer:
             return []
         first, last = self._buf[0], self._buf[-1]
         return [Window(first[0], last[0], last[1], np.stack([b[2] for b in self._buf]))]
+
+
+@dataclass
+class Pending:
+    """A window waiting for the runner (or, with the feature cache, a kept frame waiting
+    for the encoder: `window` None, `frame` `(index, pts, image)`)."""
+
+    stream: int
+    window: Window | None
+    pose: np.ndarray | None  # raw keypoints (T, RAW_DIMS[kind]) of the window
+    ready_s: float
+    frame: tuple | None = None
+
+
+class StreamWindows:
+    """The runtime's per-stream stage: counts frames, sub-samples, cuts sliding windows
+    and keeps the stream's current (smoothed) label.
+
+    ```python
+    sw = StreamWindows(0, "cam.mp4", contract, stride=4, subsample=1)
+    for p in sw.on_frame(frame, None, time.perf_counter()):
+        batcher.add(p)
+    ```
+
+    Args:
+        index: Integer. Stream number.
+        source: String. The source as shown (credentials redacted).
+        contract: `ModelContract`. Frames per window, and whether frames and/or
+            keypoints are windowed.
+        stride: Integer. Kept frames between windows.
+        subsample: Integer. Keep every n-th frame.
+        feature_cache: Boolean. Kept frames go to the encoder one by one (`Pending.frame`)
+            and `features` windows the encoder's output. Defaults to `False`.
+        smooth: Integer. Windows the label is smoothed over. Defaults to `1`.
+        smooth_mode: String. `"majority"` or `"ema"`. Defaults to `"majority"`.
+    """
+
+    def __init__(
+        self,
+        index: int,
+        source: str,
+        contract,
+        stride: int,
+        subsample: int,
+        feature_cache: bool = False,
+        smooth: int = 1,
+        smooth_mode: str = "majority",
+    ):
+        from .events import LabelSmoother
+
+        c, t = contract, contract.frames
+        self.index, self.source, self.name = index, source, f"stream {index}"
+        self.subsample = subsample
+        self.frames = ClipBuffer(t, stride) if c.uses_frames and not feature_cache else None
+        self.pose = ClipBuffer(t, stride) if c.uses_keypoints else None
+        self.features = ClipBuffer(t, stride) if feature_cache else None
+        self.smoother = LabelSmoother(smooth, smooth_mode)
+        self.seen = 0  # frames consumed
+        self.kept = 0  # frames kept after sub-sampling
+        self.windows = 0
+        self.label: str | None = None
+        self.score: float | None = None
+        self.first_frame_s: float | None = None
+        self.last_frame_s: float | None = None
+        self.state = "starting"
+        self.error: str | None = None
+        self.gaps: list = []
+
+    def on_frame(self, f, keypoints: np.ndarray | None, now: float) -> list[Pending]:
+        """Count one decoded frame (`video.reader.Frame`); returns the work it makes ready."""
+        if self.first_frame_s is None:
+            self.first_frame_s = now
+        self.last_frame_s = now
+        self.state = "running" if self.state == "starting" else self.state
+        self.seen += 1
+        if (self.seen - 1) % self.subsample:
+            return []
+        self.kept += 1
+        if self.pose is not None and keypoints is None:
+            fail(f"{self.name}: a kept frame arrived without its keypoints (internal error)")
+        if self.features is not None:  # feature cache: the encoder sees every kept frame
+            return [Pending(self.index, None, None, now, (f.index, f.pts, f.image))]
+        wins = self.frames.push(f.index, f.pts, f.image) if self.frames is not None else None
+        pws = self.pose.push(f.index, f.pts, keypoints) if self.pose is not None else None
+        return [
+            Pending(self.index, w, pws[k].frames if pws is not None else None, now)
+            for k, w in enumerate(wins if wins is not None else pws)
+        ]
+
+    def on_features(self, p: Pending, feature: np.ndarray) -> list[Pending]:
+        """Feature cache: window the encoder's output of the kept frame `p`."""
+        idx, pts, _ = p.frame
+        return [
+            Pending(self.index, w, None, p.ready_s) for w in self.features.push(idx, pts, feature)
+        ]
+
+    def on_probs(self, probs: np.ndarray, labels) -> tuple[float, np.ndarray]:
+        """Smooth one window's probabilities; returns (score, smoothed probabilities)."""
+        self.windows += 1
+        k, score, smoothed = self.smoother.update(probs)
+        self.label, self.score = labels[k], score
+        return score, smoothed
+
+    @property
+    def fps(self) -> float:
+        """Frames consumed per second of wall time, so far."""
+        if self.first_frame_s is None or self.last_frame_s is None or self.seen < 2:
+            return 0.0
+        return (self.seen - 1) / max(self.last_frame_s - self.first_frame_s, 1e-9)

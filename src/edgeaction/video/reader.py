@@ -16,7 +16,6 @@ and every model frame comes paired with its display frame.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import numpy as np
 
 from .._lazy import gst
 from ..errors import fail
+from .pull import FramePipeline, PullEnd
 
 _VIDEO_EXTS = {
     ".mp4",
@@ -105,6 +105,39 @@ def scale_convert(width: int | None, height: int | None, colour: str = "RGB") ->
     )
 
 
+def appsink(name: str, live: bool = False, sync: bool = False) -> str:
+    """An appsink for `FramePipeline.pull`: never drops (model and display frames stay
+    paired; a live source drops in Python, counted); `sync` paces a file at its own rate."""
+    n = 4 if live else 8
+    return f"appsink name={name} max-buffers={n} drop=false sync={'true' if sync else 'false'}"
+
+
+def cpu_pipeline(
+    head: str,
+    width: int | None,
+    height: int | None,
+    colour: str = "RGB",
+    display_width: int | None = None,
+    live: bool = False,
+    sync: bool = False,
+) -> str:
+    """`head` (source and decoder) then `scale_convert()` into `appsink name=model`; with
+    `display_width` a tee adds `appsink name=display` (RGB, that wide, aspect kept).
+    The one CPU decode tail of `VideoReader` and the runtime's sources."""
+    chain = scale_convert(width, height, colour)
+    model_sink = appsink("model", live, sync)
+    if not display_width:
+        return f"{head} ! {chain} ! {model_sink}"
+    conv0, model = chain.split(" ! ", 1)
+    return (
+        f"{head} ! {conv0} ! tee name=t "
+        f"t. ! queue max-size-buffers=8 ! {model} ! {model_sink} "
+        f"t. ! queue max-size-buffers=8 ! videoscale ! video/x-raw,width={display_width},"
+        f"pixel-aspect-ratio=1/1 ! videoconvert ! video/x-raw,format=RGB "
+        f"! {appsink('display', live, sync)}"
+    )
+
+
 def sample_array(sample, name: str = "stream", channels: int = 3) -> np.ndarray:
     """Copy a decoded packed-format sample (RGB/BGR) into an (H, W, channels) uint8 array."""
     Gst, GstVideo = gst()
@@ -119,6 +152,15 @@ def sample_array(sample, name: str = "stream", channels: int = 3) -> np.ndarray:
         return raw.reshape(h, stride)[:, : w * channels].reshape(h, w, channels).copy()
     finally:
         buf.unmap(mapinfo)
+
+
+def caps_fps(sample) -> float | None:
+    """The `framerate` of a sample's negotiated caps, or None (none, or `0/1`: variable)."""
+    caps = sample.get_caps()
+    if caps is None or not caps.get_size():
+        return None
+    ok, num, den = caps.get_structure(0).get_fraction("framerate")
+    return float(num) / den if ok and den and num else None
 
 
 class VideoReader:
@@ -160,50 +202,36 @@ class VideoReader:
         self.name = name or self.path.name
         self.fps: float | None = None
         self.source_size: tuple[int, int] | None = None
-        self._pipeline = None
-        self._error: str | None = None
-        self._lock = threading.Lock()
+        self._core: FramePipeline | None = None  # the decode pipeline, once open
 
     # ---- lifecycle ---------------------------------------------------------------------
     def _description(self) -> str:
         loc = str(self.path).replace("\\", "\\\\").replace('"', '\\"')
-        chain = scale_convert(self.width, self.height, self.colour)
-        sink = "appsink name=model max-buffers=8 drop=false sync=false"
-        head = f'filesrc location="{loc}" ! decodebin name=dec ! '
-        if not self.display_width:
-            return f"{head}{chain} ! {sink}"
-        conv0, model = chain.split(" ! ", 1)
-        dw = self.display_width
-        return (
-            f"{head}{conv0} ! tee name=t "
-            f"t. ! queue max-size-buffers=8 ! {model} ! {sink} "
-            f"t. ! queue max-size-buffers=8 ! videoscale ! video/x-raw,width={dw},pixel-aspect-ratio=1/1 "
-            "! videoconvert ! video/x-raw,format=RGB ! appsink name=display max-buffers=8 drop=false sync=false"
-        )
+        head = f'filesrc location="{loc}" ! decodebin name=dec'
+        return cpu_pipeline(head, self.width, self.height, self.colour, self.display_width)
 
     def open(self) -> VideoReader:
-        Gst, _ = gst()
+        self._core = FramePipeline(
+            self._description(),
+            self.name,
+            explain=lambda element, err, dbg: _explain(self.name, self.path, element, err, dbg),
+            launch_error=lambda e: f"{self.name}: cannot build the decode pipeline ({e})",
+            no_video=f"{self.name}: {self.path} has no video stream that can be decoded (audio-only?)",
+            timeout=lambda: (
+                f"{self.name}: no frame decoded for {self.timeout_s:.0f} s; the file may be "
+                "truncated or use a codec with no installed decoder"
+            ),
+        )
         try:
-            self._pipeline = Gst.parse_launch(self._description())
-        except Exception as e:  # GLib.Error
-            fail(f"{self.name}: cannot build the decode pipeline ({e})")
-        self._model_sink = self._pipeline.get_by_name("model")
-        self._display_sink = self._pipeline.get_by_name("display")
-        self._bus = self._pipeline.get_bus()
-        self._all_pads = False
-        dec = self._pipeline.get_by_name("dec")
-        if dec is not None:  # set from a streaming thread; read by _pull
-            dec.connect("no-more-pads", lambda *_: setattr(self, "_all_pads", True))
-        ret = self._pipeline.set_state(Gst.State.PLAYING)
-        if ret == Gst.StateChangeReturn.FAILURE:
-            self._raise_bus_error(f"{self.name}: cannot start decoding")
+            self._core.open()
+        except PullEnd as e:
+            self.close()
+            fail(e.message)
         return self
 
     def close(self) -> None:
-        if self._pipeline is not None:
-            Gst, _ = gst()
-            self._pipeline.set_state(Gst.State.NULL)
-            self._pipeline = None
+        if self._core is not None:
+            self._core.close()
 
     def __enter__(self) -> VideoReader:
         return self.open()
@@ -217,60 +245,25 @@ class VideoReader:
         except Exception:
             pass
 
-    # ---- errors ------------------------------------------------------------------------
-    def _poll_bus(self) -> str | None:
-        """Return an error message if the bus holds one (never raise inside GLib)."""
-        Gst, _ = gst()
-        while True:
-            msg = self._bus.pop_filtered(Gst.MessageType.ERROR | Gst.MessageType.WARNING)
-            if msg is None:
-                return None
-            if msg.type == Gst.MessageType.ERROR:
-                err, dbg = msg.parse_error()
-                return _explain(
-                    self.name, self.path, msg.src.get_name() if msg.src else "", err, dbg
-                )
-
-    def _raise_bus_error(self, default: str):
-        err = self._poll_bus()
-        self.close()
-        fail(err or default)
-
     # ---- frames ------------------------------------------------------------------------
-    def _pull(self, sink):
-        Gst, GstVideo = gst()
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            sample = sink.emit("try-pull-sample", 50 * Gst.MSECOND)
-            if sample is not None:
-                return sample
-            err = self._poll_bus()
-            if err:
-                self.close()
-                fail(err)
-            if sink.get_property("eos"):
-                return None
-            if self._all_pads and not self._has_video_pad():
-                self.close()
-                fail(
-                    f"{self.name}: {self.path} has no video stream that can be decoded (audio-only?)"
-                )
-            if time.monotonic() > deadline:
-                self.close()
-                fail(
-                    f"{self.name}: no frame decoded for {self.timeout_s:.0f} s; the file may be "
-                    "truncated or use a codec with no installed decoder"
-                )
+    @property
+    def _pipeline(self):
+        return None if self._core is None else self._core.pipeline
 
-    def _has_video_pad(self) -> bool:
-        return self._pipeline is None or has_video_pad(self._pipeline)
+    def _pull(self, sink):
+        """The next sample of `sink`, None at the end; fails with one line otherwise."""
+        try:
+            return self._core.pull(sink, time.monotonic() + self.timeout_s)
+        except PullEnd as e:
+            if e.outcome == "eos":
+                return None
+            self.close()
+            fail(e.message)
 
     def _to_array(self, sample, fmt_channels: int = 3) -> np.ndarray:
         img = sample_array(sample, self.name, fmt_channels)
         if self.fps is None:
-            s = sample.get_caps().get_structure(0)
-            ok, num, den = s.get_fraction("framerate")
-            self.fps = float(num) / den if ok and den and num else None
+            self.fps = caps_fps(sample)
         return img
 
     def __iter__(self) -> Iterator[Frame]:
@@ -280,15 +273,15 @@ class VideoReader:
         Gst, _ = gst()
         try:
             while True:
-                sample = self._pull(self._model_sink)
+                sample = self._pull(self._core.model)
                 if sample is None:
                     break
                 image = self._to_array(sample)
                 pts_ns = sample.get_buffer().pts
                 pts = pts_ns / 1e9 if pts_ns != Gst.CLOCK_TIME_NONE else float("nan")
                 display = None
-                if self._display_sink is not None:
-                    ds = self._pull(self._display_sink)
+                if self._core.display is not None:
+                    ds = self._pull(self._core.display)
                     if ds is None:
                         break
                     display = self._to_array(ds)
@@ -341,7 +334,7 @@ def probe_file(path: str | os.PathLike, timeout_s: float = 10.0) -> dict:
     """
     Gst, _ = gst()
     with VideoReader(path, 16, 16, timeout_s=timeout_s) as r:
-        sample = r._pull(r._model_sink)
+        sample = r._pull(r._core.model)
         if sample is None:
             fail(f"{r.name}: the file holds no video frames (audio-only or empty stream?)")
         r._to_array(sample)

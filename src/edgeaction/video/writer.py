@@ -69,6 +69,9 @@ class VideoWriter:
         self.frames_written = 0
         self._pipeline = None
         self._tmp: Path | None = None
+        self._src = None  # the appsrc, once open
+        self._stride = 0  # bytes per row of the appsrc's RGB frames
+        self._duration = int(1_000_000_000 * self.fps.denominator / self.fps.numerator)  # ns
 
     def _encoder(self) -> str:
         """The encoding part after `video/x-raw,format=I420`."""
@@ -125,7 +128,6 @@ class VideoWriter:
         info = GstVideo.VideoInfo()
         info.set_format(GstVideo.VideoFormat.RGB, self.width, self.height)
         self._stride = info.stride[0]
-        self._duration = int(Gst.SECOND * self.fps.denominator / self.fps.numerator)
         if self._pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
             self._abort()
             fail(f"cannot start writing {self.path}")

@@ -1,0 +1,148 @@
+"""The runtime's outputs: the events file, one annotated video per stream, the metrics file.
+
+Every path is checked when `Outputs` is made (a run fails before decoding, not after an
+hour) and nothing is created before the first event or frame. Files go through
+`edgeaction.fsutil` (checks, atomic writes) and `EventSink` / `VideoWriter` (written
+beside the target and renamed, or appended whole lines).
+
+Never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EdgeActionError, fail, first_line
+from ..fsutil import atomic_write_text, check_writable_dir, check_writable_file
+from .events import EmitPolicy, EventSink
+
+
+class Outputs:
+    """Events (JSON lines, under an emit policy per stream), annotated videos, metrics.
+
+    Args:
+        displays: List of strings. Each stream's source as shown (credentials redacted).
+        events: Path of the JSON-lines events file, `"-"` for stdout, None for none.
+        out_video: Path or None. `.mp4` file for one source; a directory (one MP4 per
+            stream) or an `.mp4` name (suffixed `-N` per stream) for several.
+        metrics: Path or None. The run's figures, as JSON, written by `write_metrics`.
+        emit: String. `"change"` or `"every"` (see `EmitPolicy`). Defaults to `"change"`.
+        append_events: Boolean. Append to the events file live. Defaults to `True`.
+        platform: String. Encoder elements of the videos. Defaults to `"cpu"`.
+        log: Callable(str) for one-line notices.
+    """
+
+    def __init__(
+        self,
+        displays: list[str],
+        events=None,
+        out_video=None,
+        metrics=None,
+        emit: str = "change",
+        append_events: bool = True,
+        platform: str = "cpu",
+        log=None,
+    ):
+        self.sink = EventSink(events, append=append_events)
+        self.video_paths = _video_paths(out_video, displays)
+        self.metrics_path = (
+            None if metrics is None else check_writable_file(metrics, "metrics file")
+        )
+        self.platform = platform
+        self.log = log or (lambda _m: None)
+        n = len(displays)
+        self.policies = [EmitPolicy(emit) for _ in range(n)]
+        self.events = [0] * n  # window events per stream
+        self.writers: list = [None] * n
+        self.videos: list[str | None] = [None] * n
+
+    def wants_video(self, stream: int) -> bool:
+        return self.video_paths[stream] is not None
+
+    def result(self, r) -> bool:
+        """Emit the event of a window `Result` if the stream's policy says so."""
+        if not self.policies[r.stream](r.label):
+            return False
+        self.sink.emit(r.event())
+        self.events[r.stream] += 1
+        return True
+
+    def status(self, stream: int, source: str, event: str, **info) -> None:
+        """A stream's `error`, `gap` or `resumed` event."""
+        self.sink.emit({"stream": stream, "source": source, "event": event, **info})
+
+    def frame(self, stream: int, display: np.ndarray, text: tuple, fps: float | None) -> None:
+        """Draw `text` (label, score, fps, name) on a display frame and write it.
+
+        The video opens at the first frame, at the source's frame rate `fps` (25 when
+        the source gives none), so it lasts as long as the source.
+        """
+        from ..video.draw import annotate
+        from ..video.writer import VideoWriter
+
+        if self.writers[stream] is None:
+            dh, dw = display.shape[:2]
+            path = self.video_paths[stream]
+            w = VideoWriter(path, dw, dh, fps=fps or 25.0, platform=self.platform)
+            self.writers[stream] = w.open()
+        self.writers[stream].write(annotate(display, *text))
+
+    def close(self) -> tuple[Path | None, list[str]]:
+        """Finish the videos and the events file; returns (events path, video errors)."""
+        errors = []
+        for i, w in enumerate(self.writers):
+            if w is not None:
+                try:
+                    p = w.close()
+                    self.videos[i] = str(p) if p else None
+                except EdgeActionError as e:
+                    errors.append(str(e))
+                self.writers[i] = None
+        return self.sink.close(), errors
+
+    def write_metrics(self, figures: dict) -> None:
+        if self.metrics_path is not None:
+            atomic_write_text(
+                self.metrics_path, json.dumps(figures, indent=2) + "\n", "metrics file"
+            )
+
+    def abort(self) -> None:
+        """Nothing could run, or an error: leave no half-written file behind."""
+        for i, w in enumerate(self.writers):
+            if w is not None:
+                try:
+                    w._abort()
+                except Exception as e:  # noqa: BLE001 - teardown must go on
+                    self.log(f"stream {i}: could not remove a partial video ({first_line(e)})")
+                self.writers[i] = None
+        self.sink.close(discard=True)
+
+
+def _video_paths(out_video, displays: list[str]) -> list[Path | None]:
+    n = len(displays)
+    if out_video is None:
+        return [None] * n
+    p = Path(out_video)
+    if p.suffix.lower() == ".mp4":
+        check_writable_file(p, "output video")
+        if n == 1:
+            return [p]
+        return [p.with_name(f"{p.stem}-{i}.mp4") for i in range(n)]
+    if n == 1 and not p.is_dir():
+        fail(f"--out-video must end in .mp4 (or be a directory). Received: {p}")
+    d = check_writable_dir(p, "output video directory")
+    return [d / f"stream{i}-{_safe(s)}.mp4" for i, s in enumerate(displays)]
+
+
+def _safe(text: str) -> str:
+    """A file-name-safe short form of a source: a file's stem, else host and path."""
+    m = re.match(r"^([a-z0-9]+)://(.*)$", text)
+    if m is None or m.group(1) == "file":
+        base = Path((m.group(2) if m else text).split("?")[0]).stem
+    else:
+        base = m.group(2).split("?")[0].split("@")[-1].strip("/")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", base)[:40].strip("_.") or "source"
