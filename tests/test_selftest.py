@@ -64,3 +64,23 @@ def test_the_whole_suite_passes_on_this_gpu(tmp_path):
     print(json.dumps(report, indent=2, default=str))
     failed = [r for r in report["checks"] if r["status"] == "fail"]
     assert report["passed"] and not failed, failed
+
+
+def test_on_a_machine_without_tensorrt_every_check_reports_and_none_crashes(tmp_path):
+    """The suite itself (what `run_selftest` runs after its GPU probe) on this machine:
+    the model is made, and every check that needs CUDA or TensorRT is a FAIL row with a
+    one-line reason; the Jetson-only check is a SKIP. Nothing raises."""
+    from edgeaction.selftest import CHECKS, _run
+
+    lines = []
+    report = _run(tmp_path / "w", None, lines.append)
+    rows = {r["check"]: r for r in report["checks"]}
+    assert list(rows) == list(CHECKS) and len(lines) == len(CHECKS)
+    assert rows["model"]["status"] == "pass"
+    assert (tmp_path / "w" / "probe" / "encoder.onnx").is_file()
+    if not trt_importable():
+        assert rows["tensorrt"]["status"] == "fail" and "TensorRT" in rows["tensorrt"]["detail"]
+        assert rows["engine fp16"]["detail"] == "TensorRT did not import (see the tensorrt check)"
+        assert not report["passed"]
+    assert rows["nvmm decode"]["status"] == "skip"
+    assert all("\n" not in r["detail"] for r in rows.values())

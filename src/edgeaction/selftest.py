@@ -8,6 +8,7 @@ machine), from a small model made on the spot (`engine.probe`) or the user's own
 | --- | --- |
 | `gpu` | a CUDA binding sees device 0 (name, compute capability) |
 | `cuda memory` | pinned → device → pinned round trip of 4 MiB is exact; CUDA events time it |
+| `model` | the small split model is made here (or `--model` is an ONNX export) |
 | `tensorrt` | `import tensorrt` works (its version) |
 | `engine fp32`, `engine fp16` | `build_engine` writes an engine and its sidecar |
 | `parity fp32`, `parity fp16` | `TrtRunner` vs ONNX Runtime on seeded clips: max abs diff, top-1 |
@@ -47,6 +48,7 @@ CLIPS = 32  # seeded random clips per parity check
 CHECKS = (
     "gpu",
     "cuda memory",
+    "model",
     "tensorrt",
     "engine fp32",
     "engine fp16",
@@ -73,8 +75,9 @@ def gpu_present() -> str | None:
 class _Suite:
     """The checks in order, their results, and what later checks need from earlier ones."""
 
-    def __init__(self, work: Path, model: Path | None, log: Callable[[str], None]):
-        self.work, self.model, self.log = work, model, log
+    def __init__(self, work: Path, model, log: Callable[[str], None]):
+        self.work, self.given, self.log = work, model, log
+        self.model: Path | None = None
         self.results: list[dict[str, Any]] = []
         self.engines: dict[str, Path] = {}
         self.trt = None
@@ -131,6 +134,18 @@ class _Suite:
         if not same:
             return "fail", "4 MiB came back different from the device", figures
         return "pass", f"4 MiB round trip exact; H2D {h2d:.2f} ms, D2H {d2h:.2f} ms", figures
+
+    def make_model(self):
+        from .artefacts import ONNX, resolve_model
+        from .contract import ModelContract
+        from .engine.probe import make_probe_export
+
+        if self.given is not None:
+            self.model = resolve_model(self.given, (ONNX,))[1]
+            return "pass", f"{self.model} (given)", {}
+        c = ModelContract(name="probe", labels=("a", "b", "c"), frames=8, height=64, width=64)
+        self.model = make_probe_export(self.work / "probe", c) / "model.onnx"
+        return "pass", "a split model made here (T=8, 64x64, 3 classes)", {}
 
     def tensorrt(self):
         from .engine.trt_common import import_tensorrt
@@ -241,6 +256,8 @@ class _Suite:
         return _nvmm_decode(self.work)
 
     def _need_trt(self):
+        if self.model is None:
+            fail("no model (see the model check)")
         if self.trt is None:
             fail("TensorRT did not import (see the tensorrt check)")
 
@@ -323,20 +340,12 @@ def run_selftest(
 
 
 def _run(work: Path, model, log) -> dict[str, Any]:
-    from .artefacts import ONNX, resolve_model
-    from .contract import ModelContract
-    from .engine.probe import make_probe_export
-
     work.mkdir(parents=True, exist_ok=True)
-    if model is None:
-        c = ModelContract(name="probe", labels=("a", "b", "c"), frames=8, height=64, width=64)
-        model = make_probe_export(work / "probe", c) / "model.onnx"
-    else:
-        model = resolve_model(model, (ONNX,))[1]
-    s = _Suite(work, Path(model), log)
+    s = _Suite(work, model, log)
     steps = {
         "gpu": s.gpu,
         "cuda memory": s.cuda_memory,
+        "model": s.make_model,
         "tensorrt": s.tensorrt,
         "engine fp32": lambda: s.engine("fp32"),
         "engine fp16": lambda: s.engine("fp16"),
@@ -351,7 +360,7 @@ def _run(work: Path, model, log) -> dict[str, Any]:
     for name in CHECKS:
         s.record(name, steps[name])
     return {
-        "model": str(model),
+        "model": str(s.model or model or ""),
         "checks": s.results,
         "passed": all(r["status"] != "fail" for r in s.results),
     }
