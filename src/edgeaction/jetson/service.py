@@ -346,6 +346,15 @@ def _model_dir_arg(c: ServiceConfig) -> str:
     return str(rel) if not str(rel).startswith("..") else "models"
 
 
+#: Ubuntu's archive drops superseded package versions, so an exact `pkg=version` pin
+#: would make every image unbuildable at the next security update; the base image's
+#: tag pins the release instead.
+_APT_PIN_NOTE = (
+    "# apt versions are not pinned: the base image's tag pins the Ubuntu release\n"
+    "# hadolint ignore=DL3008"
+)
+
+
 def render_dockerfile(c: ServiceConfig, target: str) -> str:
     """`Dockerfile.jetson` (`target="jetson"`) or `Dockerfile.x86`."""
     copies, model = _docker_model(c)
@@ -372,11 +381,15 @@ ARG BASE={JETSON_BASE}
 FROM ${{BASE}}
 ARG L4T_RELEASE={L4T_RELEASE}
 ENV DEBIAN_FRONTEND=noninteractive
+# A failed key download in a pipe must fail the build (hadolint DL4006).
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+{_APT_PIN_NOTE}
 RUN apt-get update && apt-get install -y --no-install-recommends \\
         {APT_GSTREAMER} \\
         ca-certificates curl gnupg \\
     && rm -rf /var/lib/apt/lists/*
 # TensorRT's Python bindings come from NVIDIA's Jetson apt repository (JetPack), never pip.
+{_APT_PIN_NOTE}
 RUN python3 -c "import tensorrt" 2>/dev/null || ( \\
         curl -fsSL https://repo.download.nvidia.com/jetson/jetson-ota-public.asc \\
             | gpg --dearmor -o /usr/share/keyrings/nvidia-jetson.gpg \\
@@ -400,10 +413,12 @@ RUN python3 -c "import tensorrt" 2>/dev/null || ( \\
 ARG BASE={X86_BASE}
 FROM ${{BASE}}
 ENV DEBIAN_FRONTEND=noninteractive
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+{_APT_PIN_NOTE}
 RUN apt-get update && apt-get install -y --no-install-recommends \\
         {APT_GSTREAMER} \\
-    && rm -rf /var/lib/apt/lists/*
-RUN python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
+    && rm -rf /var/lib/apt/lists/* \\
+    && python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
 """
     copy_lines = "\n".join(copies)
     return f"""{head}
@@ -421,6 +436,13 @@ RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime,cuda]' \\
 ARG MODEL_DIR={_model_dir_arg(c)}
 {copy_lines}
 ENV PYTHONUNBUFFERED=1 GST_DEBUG=1 EDGEACTION_MODEL={model}
+# Not root: a system user in `video` (Jetson GPU nodes /dev/nvhost-*, /dev/nvmap and the
+# cameras /dev/video* belong to it; the NVIDIA runtime and --device pass them in) and
+# `render` (dGPU render nodes). Its home keeps the engine cache.
+RUN groupadd --system --force render \\
+    && useradd --system --uid 10001 --create-home --home-dir /var/lib/edgeaction \\
+        --shell /usr/sbin/nologin --groups video,render edgeaction
+USER 10001
 WORKDIR /var/lib/edgeaction
 # Events go to stdout (docker logs). $EDGEACTION_SOURCES (from --env-file) is split at
 # whitespace like systemd does; arguments after the image name are appended.
