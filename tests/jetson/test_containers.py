@@ -54,3 +54,21 @@ def test_hadolint_catches_a_pipe_without_pipefail(tmp_path):
     f.write_text("FROM ubuntu:22.04\nRUN curl -fsSL https://x/key | gpg --dearmor -o /k.gpg\n")
     p = subprocess.run([HADOLINT, "--no-color", str(f)], capture_output=True, text=True)
     assert p.returncode != 0 and "DL4006" in p.stdout, p.stdout
+
+
+def test_the_unit_is_hardened_as_far_as_a_camera_and_gpu_service_allows(dockerfiles):
+    """`systemd-analyze security` (the real one, offline) scores the generated unit; the
+    sandbox keeps the device nodes (GPU, cameras) and the video group reachable."""
+    exe = shutil.which("systemd-analyze")
+    if exe is None:
+        pytest.fail("systemd-analyze is missing: setup installs Debian's systemd")
+    unit = dockerfiles / "edgeaction.service"
+    p = subprocess.run([exe, "security", "--offline=true", "--no-pager", str(unit)],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", p.stdout)
+    assert m, p.stdout[-2000:] + p.stderr
+    assert float(m.group(1)) <= 3.0, p.stdout[-3000:]  # was 9.1 "UNSAFE"
+    text = unit.read_text()
+    assert "SupplementaryGroups=video" in text
+    for closed in ("PrivateDevices=yes", "DevicePolicy=", "ProtectClock=yes", "PrivateUsers=yes"):
+        assert closed not in text, closed  # they would close the GPU/camera nodes or the group

@@ -64,7 +64,8 @@ _USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 # Characters a source cannot hold in the EnvironmentFile (systemd and `docker --env-file`
 # read the value differently once quotes or backslashes appear; whitespace splits it).
 _UNSAFE = re.compile(r"[\s\"'`\\\x00-\x1f\x7f]")
-_READ_ONLY_UNDER = ("/usr", "/boot", "/efi", "/etc")  # ProtectSystem=full
+# ProtectSystem=full and ProtectHome=read-only (the unit's sandbox)
+_READ_ONLY_UNDER = ("/usr", "/boot", "/efi", "/etc", "/home", "/root", "/run/user")
 
 APT_GSTREAMER = (
     "python3-venv python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 "
@@ -241,7 +242,10 @@ def _output_path(path: str, what: str) -> str:
         fail(f"{what} cannot hold whitespace, quotes, '%', '$' or backslashes. Received: {path!r}")
     for ro in _READ_ONLY_UNDER:
         if p == ro or p.startswith(ro + "/"):
-            fail(f"{what} {p} is read-only for the service (ProtectSystem=full); use /var/lib/...")
+            fail(
+                f"{what} {p} is read-only for the service (ProtectSystem=full, "
+                "ProtectHome=read-only); use /var/lib/..."
+            )
     return p
 
 
@@ -280,7 +284,7 @@ User={c.user}
 SupplementaryGroups=video
 StateDirectory={c.name}
 WorkingDirectory={systemd_quote(c.workdir)}
-Environment=GST_DEBUG=1 PYTHONUNBUFFERED=1
+Environment=GST_DEBUG=1 PYTHONUNBUFFERED=1 EDGEACTION_CACHE_DIR=%S/{c.name}/engines
 # Required: EDGEACTION_SOURCES="--source URL --source URL"; it may also override GST_DEBUG.
 EnvironmentFile=/etc/default/{c.name}
 # $EDGEACTION_SOURCES (no braces) is split at whitespace into separate arguments.
@@ -291,9 +295,32 @@ RestartSec=5
 KillSignal=SIGTERM
 TimeoutStopSec=30
 SyslogIdentifier={c.name}
+# Sandbox (`systemd-analyze security`): everything a camera + GPU service can do without.
+# Not set, on purpose: PrivateDevices/DevicePolicy/ProtectClock (they close the device
+# nodes the GPU and cameras need), PrivateUsers (it drops the video group),
+# MemoryDenyWriteExecute (GStreamer's ORC and CUDA's JIT write code), PrivateNetwork
+# (RTSP cameras), ProcSubset=pid (ONNX Runtime reads /proc/cpuinfo).
 NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
 ProtectSystem=full
+ProtectHome=read-only
 PrivateTmp=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectHostname=yes
+ProtectProc=invisible
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
+UMask=0027
 
 [Install]
 WantedBy=multi-user.target
