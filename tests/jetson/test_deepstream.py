@@ -310,63 +310,187 @@ def test_app_is_python310_without_edgeaction(tmp_path, tiny_onnx):
     assert "edgeaction" not in imported and {"pyds", "gi"} <= imported
     for element in ("uridecodebin", "nvstreammux", "nvdspreprocess", "nvinfer", "fakesink"):
         assert f'"{element}"' in src
-    assert "NVDSINFER_TENSOR_OUTPUT_META" in src and "roi_user_meta_list" in src
+    assert "NVDSINFER_TENSOR_OUTPUT_META" in src and "batch_user_meta_list" in src
+    assert "GstNvDsPreProcessBatchMeta" not in src  # not in DS 7.1's pyds (test_pyds_names)
 
 
-def _fake_pyds(scores: list[float]):
-    """Just enough of pyds for the probe: one preprocess ROI holding one output tensor."""
-    buf = (ctypes.c_float * len(scores))(*scores)
+# ---- the app's probe, against pyds 1.2.0's own names -------------------------------------
+# The stand-in below is not shaped by the app: its module holds only names that
+# tests/jetson/data/pyds_names_1.2.0.json (extracted from the bindings' C++ sources) lists,
+# its objects only the members the bindings bind (anything else raises AttributeError, as
+# pyds would), and its behaviour is the bindings' C++: `get_detections(buf, i)` reads
+# ((float *) buf)[i], `get_nvds_LayerInfo(meta, j)` sets the layer's buffer to
+# out_buf_ptrs_host[j] (bindfunctions.cpp), and nvinfer's batch-level tensor meta holds the
+# batch's rows back to back (gstnvinfer_meta_utils.cpp, attach_tensor_output_meta).
+PYDS = json.loads((Path(__file__).parent / "data" / "pyds_names_1.2.0.json").read_text())
+
+
+class _Obj:
+    """An instance of pyds class `cls` holding only members pyds 1.2.0 binds."""
+
+    def __init__(self, cls: str, **fields):
+        unknown = set(fields) - set(PYDS["classes"][cls])
+        assert not unknown, f"pyds 1.2.0 {cls} binds no {unknown}"
+        self.__dict__.update(fields, _cls=cls)
+
+    def __getattr__(self, name):
+        raise AttributeError(f"{self._cls} object has no attribute {name!r} here")
+
+
+class _Class:
+    def __init__(self, cls: str):
+        self._cls = cls
+
+    def __getattr__(self, name):
+        if name != "cast" or name not in PYDS["classes"][self._cls]:
+            raise AttributeError(f"pyds.{self._cls} has no attribute {name!r}")
+        return self._cast
+
+    def _cast(self, data):
+        assert isinstance(data, _Obj) and data._cls == self._cls, (self._cls, data)
+        return data
+
+
+def _pyds_1_2_0(batches: dict):
     m = types.ModuleType("pyds")
-    m.NvDsMetaType = types.SimpleNamespace(
-        NVDS_PREPROCESS_BATCH_META="pre", NVDSINFER_TENSOR_OUTPUT_META="out"
-    )
-
-    def node(data, nxt=None):
-        return types.SimpleNamespace(data=data, next=nxt)
-
-    def user(kind, data):
-        return types.SimpleNamespace(base_meta=types.SimpleNamespace(meta_type=kind), data=data)
-
-    frame = types.SimpleNamespace(source_id=1, buf_pts=2_500_000_000, frame_num=75)
-    tensor = types.SimpleNamespace(num_output_layers=1)
-    roi = types.SimpleNamespace(frame_meta=frame, roi_user_meta_list=node(user("out", tensor)))
-    batch = types.SimpleNamespace(
-        batch_user_meta_list=node(user("pre", types.SimpleNamespace(roi_vector=[roi])))
-    )
-    m.gst_buffer_get_nvds_batch_meta = lambda _h: batch
-    m.NvDsUserMeta = types.SimpleNamespace(
-        cast=lambda u: types.SimpleNamespace(
-            base_meta=u.base_meta, user_meta_data=u.data, data=u.data
-        )
-    )
-    m.GstNvDsPreProcessBatchMeta = types.SimpleNamespace(cast=lambda d: d)
-    m.NvDsInferTensorMeta = types.SimpleNamespace(cast=lambda d: d)
-    m.get_nvds_LayerInfo = lambda _t, _i: types.SimpleNamespace(layerName="probs", buffer=buf)
-    m.get_ptr = lambda b: ctypes.addressof(b)
+    for cls in PYDS["classes"]:
+        setattr(m, cls, _Class(cls))
+    for enum, e in PYDS["enums"].items():
+        setattr(m, enum, types.SimpleNamespace(**{v: f"{enum}.{v}" for v in e["values"]}))
+    funcs = {
+        "gst_buffer_get_nvds_batch_meta": lambda h: batches.get(h),
+        "get_detections": lambda buf, i: float(buf[i]),
+        "get_nvds_LayerInfo": lambda meta, j: meta._layer_info(j),
+    }
+    assert set(funcs) <= set(PYDS["functions"])
+    for name, fn in funcs.items():
+        setattr(m, name, fn)
     return m
 
 
-def test_app_probe_prints_our_events(GLib, tmp_path, tiny_onnx, monkeypatch, capsys):
-    ds.generate(tiny_onnx, tmp_path, streams=2, sources=["file:///a.mp4", "file:///b.mp4"])
-    monkeypatch.setitem(sys.modules, "pyds", _fake_pyds([0.1, 0.7, 0.2]))
-    ns = {"__name__": "ds_app", "__file__": str(tmp_path / "deepstream_app.py")}
-    exec(compile((tmp_path / "deepstream_app.py").read_text(), "deepstream_app.py", "exec"), ns)
-    buf = object()  # a GstBuffer: pyds takes hash(buffer)
-    info = types.SimpleNamespace(get_buffer=lambda: buf)
-    assert ns["on_infer_src"](None, info, ["file:///a.mp4", "file:///b.mp4"]) == (
-        ns["Gst"].PadProbeReturn.OK
-    )
-    ev = json.loads(capsys.readouterr().out)
-    assert ev == {
-        "stream": 1,
-        "source": "file:///b.mp4",
-        "pts": 2.5,
-        "frame": 75,
-        "label": "b",
-        "score": 0.7,
-        "top_k": [["b", 0.7], ["c", 0.2], ["a", 0.1]],
-        "model": "tiny",
-    }
+def _glist(items):
+    node = None
+    for it in reversed(items):
+        node = _Obj("GList", data=it, next=node)
+    return node
+
+
+def _tensor_meta(rows: list[list[float]], gie_id=1, name="probs"):
+    n = len(rows[0])
+    host = (ctypes.c_float * (n * len(rows)))(*[x for r in rows for x in r])
+    dims = _Obj("NvDsInferDims", numElements=n)
+    info = _Obj("NvDsInferLayerInfo", layerName=name, dataType="NvDsInferDataType.FLOAT",
+                inferDims=dims, buffer=None)  # fmt: skip
+    meta = _Obj("NvDsInferTensorMeta", unique_id=gie_id, num_output_layers=1,
+                out_buf_ptrs_host=[host])  # fmt: skip
+
+    def layer_info(j):
+        info.__dict__["buffer"] = meta.out_buf_ptrs_host[j]
+        return info
+
+    meta.__dict__["_layer_info"] = layer_info
+    return meta
+
+
+def _batch(frames, tensor=None):
+    """A batch meta: frame metas (source_id, frame_num) and nvinfer's batch-level tensor."""
+    fms = [
+        _Obj("NvDsFrameMeta", source_id=s, frame_num=f, buf_pts=int(f * 40_000_000))
+        for s, f in frames
+    ]
+    users = []
+    if tensor is not None:
+        base = _Obj("NvDsBaseMeta", meta_type="NvDsMetaType.NVDSINFER_TENSOR_OUTPUT_META")
+        users.append(_Obj("NvDsUserMeta", base_meta=base, user_meta_data=tensor))
+    other = _Obj("NvDsBaseMeta", meta_type="NvDsMetaType.NVDS_USER_META")
+    users.append(_Obj("NvDsUserMeta", base_meta=other, user_meta_data=None))
+    return _Obj("NvDsBatchMeta", frame_meta_list=_glist(fms), batch_user_meta_list=_glist(users))
+
+
+def _load_app(out: Path, monkeypatch, batches: dict) -> dict:
+    monkeypatch.setitem(sys.modules, "pyds", _pyds_1_2_0(batches))
+    ns = {"__name__": "ds_app", "__file__": str(out / "deepstream_app.py")}
+    exec(compile((out / "deepstream_app.py").read_text(), "deepstream_app.py", "exec"), ns)
+    return ns
+
+
+def test_app_windows_follow_the_sequence_library(GLib, tmp_path, ncthw_contract, monkeypatch):
+    """Which (stream, window) each row is, from the written config_preprocess.txt.
+
+    Expected rows worked out by hand from custom_sequence_preprocess (BufferManager):
+    frames=6, subsample=2 (the library's 1: every 2nd frame), stride=3, batch 2.
+    """
+    m = make_ncthw_onnx(tmp_path / "model.onnx", ncthw_contract)
+    out = tmp_path / "ds"
+    ds.generate(m, out, streams=3, batch=2)
+    app = _load_app(out, monkeypatch, {})
+    w, named = app["read_preprocess"](str(out / "config_preprocess.txt"))
+    assert (w.frames, w.stride, w.subsample, w.batch, named) == (6, 3, 1, 2, False)
+
+    def feed(frames):
+        return [key[0] for key, _ in w.feed([(s, f, None) for s, f in frames])]
+
+    # streams 0 and 1 in step, stream 2 one batch late: each takes its own frames 0,2,..,10
+    # and completes on its frame 10 (batch 10 for 0 and 1, batch 11 for 2), then on its
+    # frame 10 + stride*2 = 16
+    seen = {f: feed([(0, f), (1, f), (2, f - 1)] if f else [(0, 0), (1, 0)]) for f in range(22)}
+    assert {f: r for f, r in seen.items() if r} == {10: [0, 1], 11: [2], 16: [0, 1], 17: [2]}
+    # three windows complete at once, batch 2: only the last chunk (stream 2) is inferred
+    w3, _ = app["read_preprocess"](str(out / "config_preprocess.txt"))
+    rows = [w3.feed([(s, f, None) for s in range(3)]) for f in range(11)]
+    assert [[k[0] for k, _ in r] for r in rows if r] == [[2]]
+
+
+def test_app_probe_maps_rows_to_streams(GLib, tmp_path, tiny_onnx, monkeypatch, capsys):
+    uris = ["file:///a.mp4", "file:///b.mp4"]
+    out = tmp_path / "ds"
+    ds.generate(tiny_onnx, out, streams=2, sources=uris)  # frames 4, stride 2, batch 2
+    batches: dict = {}
+    app = _load_app(out, monkeypatch, batches)
+    state = (*app["read_preprocess"](str(out / "config_preprocess.txt")), uris)
+    ok = app["Gst"].PadProbeReturn.OK
+
+    def probe(frames, rows=None):
+        buf = object()  # a GstBuffer: pyds takes hash(buffer)
+        batches[hash(buf)] = _batch(frames, _tensor_meta(rows) if rows else None)
+        assert app["on_infer_src"](None, types.SimpleNamespace(get_buffer=lambda: buf), state) == ok
+        got = capsys.readouterr()
+        return [json.loads(x) for x in got.out.splitlines()], got.err
+
+    # stream 1 starts one frame later: each batch then holds one completed window, and the
+    # single row belongs to whichever stream completed (frames 3, 5.. for 0; 3, 5.. of 1's
+    # own numbering, which arrive on batches 4, 6..)
+    for f in range(3):
+        assert probe([(0, f), (1, f - 1)] if f else [(0, 0)]) == ([], "")
+    ev, err = probe([(0, 3), (1, 2)], [[0.1, 0.7, 0.2]])
+    assert err == "" and ev == [
+        {"stream": 0, "source": uris[0], "pts": 0.12, "frame": 3, "label": "b", "score": 0.7,
+         "top_k": [["b", 0.7], ["c", 0.2], ["a", 0.1]], "model": "tiny"}
+    ]  # fmt: skip
+    ev, _ = probe([(0, 4), (1, 3)], [[0.6, 0.3, 0.1]])
+    assert [(e["stream"], e["source"], e["frame"], e["label"]) for e in ev] == [
+        (1, uris[1], 3, "a")
+    ]
+    ev, _ = probe([(0, 5), (1, 4)], [[0.2, 0.2, 0.6]])
+    assert [(e["stream"], e["frame"], e["label"]) for e in ev] == [(0, 5, "c")]
+    # a tensor on a batch where no window completes is reported, never guessed at
+    ev, err = probe([(0, 6), (1, 4)], [[1.0, 0.0, 0.0]])
+    assert ev == [] and "0 windows expected, a tensor" in err
+
+    # streams in step (a fresh app state): one batch, two rows, in source order
+    state = (*app["read_preprocess"](str(out / "config_preprocess.txt")), uris)
+    for f in range(3):
+        assert probe([(0, f), (1, f)]) == ([], "")
+    ev, err = probe([(1, 3), (0, 3)], [[0.1, 0.1, 0.8], [0.9, 0.05, 0.05]])
+    assert err == ""
+    assert [(e["stream"], e["source"], e["label"], e["score"]) for e in ev] == [
+        (0, uris[0], "c", 0.8),
+        (1, uris[1], "a", 0.9),
+    ]
+    # ... and a completed window without nvinfer's tensor is reported, not printed
+    probe([(0, 4), (1, 4)])
+    ev, err = probe([(0, 5), (1, 5)])
+    assert ev == [] and "2 windows expected, no tensor" in err
 
 
 # ---- command line ---------------------------------------------------------------------------

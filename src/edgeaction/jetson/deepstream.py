@@ -33,9 +33,12 @@ Where the key names and forms come from (DeepStream 7.1):
   pixels, always writing float32; a frame is taken when it is more than `subsample`
   frames after the last one taken (so `subsample=0` takes every frame) and a window is
   emitted every `stride` taken frames.
-- pyds (deepstream_python_apps): `GstNvDsPreProcessBatchMeta.roi_vector`, each
-  `roi_meta.roi_user_meta_list` holding nvinfer's `NVDSINFER_TENSOR_OUTPUT_META`
-  (as the 3-D action sample reads it), `pyds.get_nvds_LayerInfo`, `pyds.get_ptr`.
+- pyds 1.2.0 (deepstream_python_apps at 4a24152b, DeepStream 7.1) binds no preprocess batch
+  meta or ROI meta, so the app reads the one NVDSINFER_TENSOR_OUTPUT_META nvinfer puts on
+  the batch user-meta list when `input-tensor-from-meta=1` (all rows of the batch, read with
+  `get_nvds_LayerInfo` and `get_detections`) and knows each row's stream by replaying the
+  sequence library's window counters (see the app's docstring). The names it uses are
+  checked against the bindings' own (`tests/jetson/test_pyds_names.py`).
 
 Our normalisation is `(x * scale - mean[c]) / std[c]`, so `factor[c] = scale / std[c]`
 and `offset[c] = mean[c] / scale`; `subsample` is the contract's minus one.
@@ -387,8 +390,9 @@ def infer_config(
         f"# Gst-nvinfer config for '{c.name}', written by edgeaction for DeepStream "
         f"{DEEPSTREAM_VERSION}.",
         "# Input: the NCTHW float32 tensor nvdspreprocess prepares (config_preprocess.txt);",
-        "# output: the raw probability tensor as NVDSINFER_TENSOR_OUTPUT_META, read by",
-        "# deepstream_app.py (network-type=100 parses nothing itself).",
+        "# output: the raw probability tensor as NVDSINFER_TENSOR_OUTPUT_META (per ROI, and the",
+        "# whole batch on the batch user-meta list, which deepstream_app.py reads with pyds",
+        "# 1.2.0); network-type=100 parses nothing itself.",
         "",
         "[property]",
         "gpu-id=0",
@@ -493,17 +497,29 @@ _APP = '''#!/usr/bin/env python3
 """DeepStream {ds} app for edgeaction model {name!r} (written by `edgeaction jetson deepstream`).
 
 uridecodebin per source -> nvstreammux -> nvdspreprocess (config_preprocess.txt: {frames}-frame
-sequences) -> nvinfer (config_infer.txt) -> fakesink. A probe on nvinfer's src pad reads
-the output tensor nvinfer attaches to each preprocess ROI (NVDSINFER_TENSOR_OUTPUT_META
-in GstNvDsPreProcessBatchMeta.roi_vector[i].roi_user_meta_list) and prints one JSON line
-per window, like `edgeaction run`: stream, source, pts, frame, label, score, top_k, model.
+sequences) -> nvinfer (config_infer.txt) -> fakesink. A probe on nvinfer's src pad prints one
+JSON line per window, like `edgeaction run`: stream, source, pts, frame, label, score, top_k,
+model (and roi when config_preprocess.txt names ROIs).
+
+Uses only what pyds 1.2.0 (DeepStream 7.1) binds. It has no binding for nvdspreprocess' batch
+meta, so the ROI list nvinfer ran on cannot be read; instead:
+- with input-tensor-from-meta=1 and output-tensor-meta=1, nvinfer attaches, besides one tensor
+  meta per ROI, one NVDSINFER_TENSOR_OUTPUT_META to the batch user-meta list whose host buffer
+  holds every row of the batch (gstnvinfer_meta_utils.cpp, attach_tensor_output_meta);
+- the rows are the (source, ROI) sequences the sequence library completed on this batch, in
+  the order of its std::map key (source_id, left, top, width, height), at most `batch` of
+  them (the last chunk when more complete at once) (custom_sequence_preprocess,
+  BufferManager::collectReady/popReady);
+- which sequences complete depends only on each source's frame numbers, `stride` and
+  `subsample`: Windows replays that bookkeeping from each batch's frame metas, so row j is
+  known to be Windows.feed(...)[j]. A batch whose tensor and expected rows disagree is
+  reported on stderr and skipped, never attributed to a guessed stream.
 
 Needs DeepStream's Python bindings (pyds) and PyGObject; not edgeaction.
     python3 deepstream_app.py URI [URI ...]
 """
 
 import argparse
-import ctypes
 import json
 import math
 import os
@@ -521,26 +537,108 @@ MODEL = {name!r}
 OUTPUT = {output!r}
 PROBS = {probs!r}  # False: the model outputs logits, softmax here
 TOP_K = {top_k}
+GIE_ID = {gie_id}  # config_infer.txt gie-unique-id
 MUX_WIDTH, MUX_HEIGHT = {mux_w}, {mux_h}
 with open(os.path.join(HERE, "labels.txt"), encoding="utf-8") as f:
     LABELS = [line.rstrip("\\n") for line in f if line.strip()]
 
 
-def scores_of(tensor_meta):
-    """The class scores of one ROI's output tensor (layer OUTPUT, else the first)."""
-    index = 0
+class Windows:
+    """Which (source, ROI) sequences the sequence library completes on each batch.
+
+    Replays libnvds_custom_sequence_preprocess.so's counters per (source, ROI): a frame is
+    taken when it is more than `subsample` frames after the last one taken (and not before
+    the next window's range); a window completes once `frames` frames are held and the last
+    one reaches the next ready frame number, which then moves `stride * (subsample + 1)`
+    frames on. Keys sort like the library's std::map: (source_id, left, top, width, height).
+    """
+
+    def __init__(self, frames, stride, subsample, batch, rois):
+        self.frames, self.stride, self.subsample, self.batch = frames, stride, subsample, batch
+        self.rois = rois  # source_id or -1 (every source) -> list of (left, top, width, height)
+        self.state = {{}}  # key -> [last frame taken, next ready frame, frames held, its item]
+
+    def rois_of(self, source_id):
+        return self.rois.get(source_id, self.rois.get(-1, []))
+
+    def feed(self, frames):
+        """`frames`: (source_id, frame_num, item) of one batch, in batch order.
+
+        Returns (key, item of the frame that completed it) for the batch's rows, in order.
+        """
+        span = (self.frames - 1) * (self.subsample + 1)
+        for source_id, frame_num, item in frames:
+            for rect in self.rois_of(source_id):
+                st = self.state.setdefault((source_id, *rect), [None, frame_num + span, 0, None])
+                last, ready_at, held, _ = st
+                if last is not None and (
+                    frame_num <= last + self.subsample or frame_num + span < ready_at
+                ):
+                    continue
+                st[:] = frame_num, ready_at, min(held + 1, self.frames), item
+        done = []
+        for key in sorted(self.state):
+            st = self.state[key]
+            if st[2] < self.frames or st[0] < st[1]:
+                continue  # a completed window always holds a frame taken on this batch
+            done.append((key, st[3]))
+            st[1] = st[0] + self.stride * (self.subsample + 1)
+            st[2] -= min(self.stride, st[2])
+        if len(done) > self.batch:  # only the newest full-or-partial chunk reaches nvinfer
+            done = done[(len(done) - 1) // self.batch * self.batch :]
+        return done
+
+
+def read_preprocess(path):
+    """(Windows, whether ROIs are named) for config_preprocess.txt, as the library reads it."""
+    kf = GLib.KeyFile.new()
+    kf.load_from_file(path, GLib.KeyFileFlags.NONE)
+    shape = kf.get_integer_list("property", "network-input-shape")  # batch;C;T;H;W
+
+    def has(group, key):  # PyGObject does not bind g_key_file_has_key
+        return kf.has_group(group) and key in kf.get_keys(group)[0]
+
+    def user(key, default):
+        return kf.get_integer("user-configs", key) if has("user-configs", key) else default
+
+    rois, named = {{}}, False
+    for group in kf.get_groups()[0]:
+        if not group.startswith("group-"):
+            continue
+        on_roi = has(group, "process-on-roi") and kf.get_integer(group, "process-on-roi")
+        for sid in kf.get_integer_list(group, "src-ids"):
+            if not on_roi:  # the whole frame: one sequence per source
+                rois.setdefault(sid, []).append((0, 0, MUX_WIDTH, MUX_HEIGHT))
+                continue
+            v = kf.get_integer_list(group, "roi-params-src-%d" % sid)
+            rois.setdefault(sid, []).extend(tuple(v[i:i + 4]) for i in range(0, len(v) - 3, 4))
+            named = True
+    return Windows(shape[2], user("stride", 1), user("subsample", 0), shape[0], rois), named
+
+
+def rows_of(tensor_meta, rows):
+    """`rows` score vectors from a batch-level tensor meta (layer OUTPUT, else the first)."""
+    layer = pyds.get_nvds_LayerInfo(tensor_meta, 0)
     for i in range(tensor_meta.num_output_layers):
-        if pyds.get_nvds_LayerInfo(tensor_meta, i).layerName == OUTPUT:
-            index = i
-    layer = pyds.get_nvds_LayerInfo(tensor_meta, index)
-    ptr = ctypes.cast(pyds.get_ptr(layer.buffer), ctypes.POINTER(ctypes.c_float))
-    v = [float(ptr[i]) for i in range(len(LABELS))]  # copy: the buffer is recycled
-    if not PROBS:
-        m = max(v)
-        e = [math.exp(x - m) for x in v]
-        total = sum(e)
-        v = [x / total for x in e]
-    return v
+        candidate = pyds.get_nvds_LayerInfo(tensor_meta, i)
+        if candidate.layerName == OUTPUT:
+            layer = candidate
+    if layer.dataType != pyds.NvDsInferDataType.FLOAT:
+        print("warning: output %s is not float32; no events" % layer.layerName, file=sys.stderr)
+        return []
+    n = layer.inferDims.numElements  # one row; the batch's rows follow each other
+    if n != len(LABELS):
+        print("warning: output has %d values, labels.txt %d" % (n, len(LABELS)), file=sys.stderr)
+        return []
+    out = []
+    for j in range(rows):  # copied now: the buffer is reused for the next batch
+        v = [float(pyds.get_detections(layer.buffer, j * n + k)) for k in range(n)]
+        if not PROBS:
+            m = max(v)
+            e = [math.exp(x - m) for x in v]
+            v = [x / sum(e) for x in e]
+        out.append(v)
+    return out
 
 
 def nxt(node):
@@ -551,30 +649,41 @@ def nxt(node):
         return None
 
 
-def on_infer_src(pad, info, uris):
+def on_infer_src(pad, info, state):
+    windows, named, uris = state
     buf = info.get_buffer()
     batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(buf)) if buf else None
-    l_user = batch_meta.batch_user_meta_list if batch_meta else None
+    if batch_meta is None:
+        return Gst.PadProbeReturn.OK
+    frames = []
+    l_frame = batch_meta.frame_meta_list
+    while l_frame is not None:
+        frame_meta = pyds.NvDsFrameMeta.cast(l_frame.data)
+        frames.append((int(frame_meta.source_id), int(frame_meta.frame_num), frame_meta))
+        l_frame = nxt(l_frame)
+    rows = windows.feed(frames)
+    tensor = None
+    l_user = batch_meta.batch_user_meta_list
     while l_user is not None:
-        user = pyds.NvDsUserMeta.cast(l_user.data)
-        if user.base_meta.meta_type == pyds.NvDsMetaType.NVDS_PREPROCESS_BATCH_META:
-            pre = pyds.GstNvDsPreProcessBatchMeta.cast(user.user_meta_data)
-            for roi in pre.roi_vector:
-                l_roi = roi.roi_user_meta_list
-                while l_roi is not None:
-                    um = pyds.NvDsUserMeta.cast(l_roi.data)
-                    if um.base_meta.meta_type == pyds.NvDsMetaType.NVDSINFER_TENSOR_OUTPUT_META:
-                        emit(scores_of(pyds.NvDsInferTensorMeta.cast(um.user_meta_data)), roi, uris)
-                    l_roi = nxt(l_roi)
+        user_meta = pyds.NvDsUserMeta.cast(l_user.data)
+        if user_meta.base_meta.meta_type == pyds.NvDsMetaType.NVDSINFER_TENSOR_OUTPUT_META:
+            tensor_meta = pyds.NvDsInferTensorMeta.cast(user_meta.user_meta_data)
+            if tensor_meta.unique_id == GIE_ID:
+                tensor = tensor_meta
         l_user = nxt(l_user)
+    if (tensor is None) != (not rows):
+        print("warning: %d windows expected, %s tensor from nvinfer; events skipped"
+              % (len(rows), "no" if tensor is None else "a"), file=sys.stderr)
+        return Gst.PadProbeReturn.OK
+    for (key, frame_meta), scores in zip(rows, rows_of(tensor, len(rows)) if rows else []):
+        emit(scores, frame_meta, key[1:] if named else None, uris)
     return Gst.PadProbeReturn.OK
 
 
-def emit(scores, roi, uris):
-    frame = roi.frame_meta
+def emit(scores, frame, roi, uris):
     stream = int(frame.source_id)
     top = sorted(range(len(scores)), key=lambda i: -scores[i])[:TOP_K]
-    print(json.dumps({{
+    event = {{
         "stream": stream,
         "source": uris[stream] if stream < len(uris) else None,
         "pts": round(frame.buf_pts / 1e9, 4),
@@ -583,7 +692,10 @@ def emit(scores, roi, uris):
         "score": round(scores[top[0]], 4),
         "top_k": [[LABELS[i], round(scores[i], 4)] for i in top],
         "model": MODEL,
-    }}, separators=(",", ":")), flush=True)
+    }}
+    if roi is not None:
+        event["roi"] = list(roi)
+    print(json.dumps(event, separators=(",", ":")), flush=True)
 
 
 def source_bin(index, uri):
@@ -617,6 +729,7 @@ def main():
     ap.add_argument("uris", nargs="+", help="file:///..., rtsp://... (one per stream)")
     uris = ap.parse_args().uris
     Gst.init(None)
+    windows, named = read_preprocess(os.path.join(HERE, "config_preprocess.txt"))
     pipe = Gst.Pipeline()
     mux = make("nvstreammux", "mux", batch_size=len(uris), width=MUX_WIDTH,
                height=MUX_HEIGHT, batched_push_timeout=40000,
@@ -634,7 +747,8 @@ def main():
     mux.link(pre)
     pre.link(infer)
     infer.link(sink)
-    infer.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, on_infer_src, uris)
+    infer.get_static_pad("src").add_probe(
+        Gst.PadProbeType.BUFFER, on_infer_src, (windows, named, uris))
 
     loop = GLib.MainLoop()
     bus = pipe.get_bus()
@@ -672,6 +786,7 @@ def app_source(c: ModelContract, top_k: int = 3) -> str:
         output=c.output_name,
         probs=bool(c.outputs_probabilities),
         top_k=min(top_k, c.num_classes),
+        gie_id=GIE_ID,
         mux_w=MUX_WIDTH,
         mux_h=MUX_HEIGHT,
     )
