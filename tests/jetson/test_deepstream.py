@@ -428,7 +428,7 @@ def test_app_windows_follow_the_sequence_library(GLib, tmp_path, ncthw_contract,
     assert (w.frames, w.stride, w.subsample, w.batch, named) == (6, 3, 1, 2, False)
 
     def feed(frames):
-        return [key[0] for key, _ in w.feed([(s, f, None) for s, f in frames])]
+        return [sid for sid, _, _ in w.feed([(s, f, None) for s, f in frames])]
 
     # streams 0 and 1 in step, stream 2 one batch late: each takes its own frames 0,2,..,10
     # and completes on its frame 10 (batch 10 for 0 and 1, batch 11 for 2), then on its
@@ -438,7 +438,23 @@ def test_app_windows_follow_the_sequence_library(GLib, tmp_path, ncthw_contract,
     # three windows complete at once, batch 2: only the last chunk (stream 2) is inferred
     w3, _ = app["read_preprocess"](str(out / "config_preprocess.txt"))
     rows = [w3.feed([(s, f, None) for s in range(3)]) for f in range(11)]
-    assert [[k[0] for k, _ in r] for r in rows if r] == [[2]]
+    assert [[sid for sid, _, _ in r] for r in rows if r] == [[2]]
+
+
+def test_app_rows_follow_the_librarys_roi_key(GLib, tmp_path, tiny_onnx, monkeypatch):
+    """Named ROIs: rows follow getKey (top weighs 10^8, left 10^4), not (left, top)."""
+    out = tmp_path / "ds"
+    ds.generate(tiny_onnx, out, streams=1, batch=2)  # 2 ROIs; with batch 1 only the last
+    cfg = out / "config_preprocess.txt"
+    kf = keyfile(GLib, cfg)
+    kf.set_integer("group-0", "process-on-roi", 1)
+    kf.set_string("group-0", "roi-params-src-0", "600;0;100;100;0;300;100;100")
+    cfg.write_text(kf.to_data()[0])
+    app = _load_app(out, monkeypatch, {})
+    w, named = app["read_preprocess"](str(cfg))
+    assert named and w.rois == {0: [(600, 0, 100, 100), (0, 300, 100, 100)]}
+    done = [w.feed([(0, f, f)]) for f in range(4)][-1]
+    assert done == [(0, (600, 0, 100, 100), 3), (0, (0, 300, 100, 100), 3)]
 
 
 def test_app_probe_maps_rows_to_streams(GLib, tmp_path, tiny_onnx, monkeypatch, capsys):

@@ -507,8 +507,8 @@ meta, so the ROI list nvinfer ran on cannot be read; instead:
   meta per ROI, one NVDSINFER_TENSOR_OUTPUT_META to the batch user-meta list whose host buffer
   holds every row of the batch (gstnvinfer_meta_utils.cpp, attach_tensor_output_meta);
 - the rows are the (source, ROI) sequences the sequence library completed on this batch, in
-  the order of its std::map key (source_id, left, top, width, height), at most `batch` of
-  them (the last chunk when more complete at once) (custom_sequence_preprocess,
+  the order of its std::map key (source_id, then the ROI packed as getKey packs it), at most
+  `batch` of them (the last chunk when more complete at once) (custom_sequence_preprocess,
   BufferManager::collectReady/popReady);
 - which sequences complete depends only on each source's frame numbers, `stride` and
   `subsample`: Windows replays that bookkeeping from each batch's frame metas, so row j is
@@ -550,13 +550,20 @@ class Windows:
     taken when it is more than `subsample` frames after the last one taken (and not before
     the next window's range); a window completes once `frames` frames are held and the last
     one reaches the next ready frame number, which then moves `stride * (subsample + 1)`
-    frames on. Keys sort like the library's std::map: (source_id, left, top, width, height).
+    frames on. Rows follow the library's std::map order of its key (see `key`).
     """
 
     def __init__(self, frames, stride, subsample, batch, rois):
         self.frames, self.stride, self.subsample, self.batch = frames, stride, subsample, batch
         self.rois = rois  # source_id or -1 (every source) -> list of (left, top, width, height)
-        self.state = {{}}  # key -> [last frame taken, next ready frame, frames held, its item]
+        self.state = {{}}  # key -> [last frame taken, next ready frame, frames held, item, roi]
+
+    @staticmethod
+    def key(source_id, left, top, width, height):
+        """The library's SourceKey (getKey in sequence_image_process.cpp), as it computes it."""
+        xy0 = int(left) * 10000 + int(top) * 10000 * 10000
+        xy1 = int(left + width) * 10000 + int(top * height) * 10000 * 10000
+        return (source_id, xy0, xy1)
 
     def rois_of(self, source_id):
         return self.rois.get(source_id, self.rois.get(-1, []))
@@ -564,24 +571,26 @@ class Windows:
     def feed(self, frames):
         """`frames`: (source_id, frame_num, item) of one batch, in batch order.
 
-        Returns (key, item of the frame that completed it) for the batch's rows, in order.
+        Returns (source_id, roi, item of the frame that completed it) for the batch's rows.
         """
         span = (self.frames - 1) * (self.subsample + 1)
         for source_id, frame_num, item in frames:
-            for rect in self.rois_of(source_id):
-                st = self.state.setdefault((source_id, *rect), [None, frame_num + span, 0, None])
-                last, ready_at, held, _ = st
+            for roi in self.rois_of(source_id):
+                st = self.state.setdefault(
+                    self.key(source_id, *roi), [None, frame_num + span, 0, None, roi]
+                )
+                last, ready_at, held = st[:3]
                 if last is not None and (
                     frame_num <= last + self.subsample or frame_num + span < ready_at
                 ):
                     continue
-                st[:] = frame_num, ready_at, min(held + 1, self.frames), item
+                st[:4] = frame_num, ready_at, min(held + 1, self.frames), item
         done = []
         for key in sorted(self.state):
             st = self.state[key]
             if st[2] < self.frames or st[0] < st[1]:
                 continue  # a completed window always holds a frame taken on this batch
-            done.append((key, st[3]))
+            done.append((key[0], st[4], st[3]))
             st[1] = st[0] + self.stride * (self.subsample + 1)
             st[2] -= min(self.stride, st[2])
         if len(done) > self.batch:  # only the newest full-or-partial chunk reaches nvinfer
@@ -675,8 +684,8 @@ def on_infer_src(pad, info, state):
         print("warning: %d windows expected, %s tensor from nvinfer; events skipped"
               % (len(rows), "no" if tensor is None else "a"), file=sys.stderr)
         return Gst.PadProbeReturn.OK
-    for (key, frame_meta), scores in zip(rows, rows_of(tensor, len(rows)) if rows else []):
-        emit(scores, frame_meta, key[1:] if named else None, uris)
+    for (_, roi, frame_meta), scores in zip(rows, rows_of(tensor, len(rows)) if rows else []):
+        emit(scores, frame_meta, roi if named else None, uris)
     return Gst.PadProbeReturn.OK
 
 
