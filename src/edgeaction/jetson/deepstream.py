@@ -539,6 +539,8 @@ PROBS = {probs!r}  # False: the model outputs logits, softmax here
 TOP_K = {top_k}
 GIE_ID = {gie_id}  # config_infer.txt gie-unique-id
 MUX_WIDTH, MUX_HEIGHT = {mux_w}, {mux_h}
+NO_BATCH_TENSOR = (" (this app needs DeepStream 7.1's batch-level tensor meta: newer nvinfer"
+                   " attaches none, and pyds 1.2.0 cannot read the per-ROI ones)")
 with open(os.path.join(HERE, "labels.txt"), encoding="utf-8") as f:
     LABELS = [line.rstrip("\\n") for line in f if line.strip()]
 
@@ -681,8 +683,9 @@ def on_infer_src(pad, info, state):
                 tensor = tensor_meta
         l_user = nxt(l_user)
     if (tensor is None) != (not rows):
-        print("warning: %d windows expected, %s tensor from nvinfer; events skipped"
-              % (len(rows), "no" if tensor is None else "a"), file=sys.stderr)
+        print("warning: %d windows expected, %s tensor from nvinfer; events skipped%s"
+              % (len(rows), "no" if tensor is None else "a", NO_BATCH_TENSOR if rows else ""),
+              file=sys.stderr)
         return Gst.PadProbeReturn.OK
     for (_, roi, frame_meta), scores in zip(rows, rows_of(tensor, len(rows)) if rows else []):
         emit(scores, frame_meta, roi if named else None, uris)
