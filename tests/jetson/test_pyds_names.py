@@ -192,3 +192,35 @@ def test_generated_app_uses_only_names_its_pyds_has(app_src, version):
     chains, members, _ = pyds_uses(app_src)
     assert chains and members  # the app really reads pyds (the check is not vacuous)
     assert missing(app_src, version) == []
+
+
+def test_extractor_reads_pybind11_chains_not_lambda_bodies():
+    """The extractor on a pybind11 snippet written like the bindings' sources."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("extract", DATA / "extract_pyds_names.py")
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    src = """
+    // m.def("commented_out", ...);
+    void bind(py::module &m) {
+        py::enum_<Kind>(m, "Kind", doc)
+                .value("A", A, "x")  /* .value("B") */
+                .export_values();
+        py::class_<Meta>(m, "Meta", doc::descr)
+                .def(py::init<>())
+                .def_readonly("num", &Meta::num)
+                .def("layers", [](Meta &self, int j) {
+                    m.def("inner", f); self.x.def("nested", 1); return self.l[j]; },
+                    "j"_a)
+                .def_property("arr", [](Meta &s) -> py::array { return {}; }, [](Meta &s) {})
+                .def("cast", [](void *data) { return (Meta *) data; });
+        m.def("get_thing", [](void *d) { return (Meta *) d; }, "d"_a);
+        m.attr("__version__") = V;
+    }
+    """
+    got = ex.extract({"bind.cpp": src})
+    assert got["functions"] == ["get_thing"]
+    assert got["attributes"] == ["__version__"]
+    assert got["classes"] == {"Meta": ["arr", "cast", "layers", "num"]}
+    assert got["enums"] == {"Kind": {"values": ["A"], "export_values": True}}
