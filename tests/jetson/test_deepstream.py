@@ -424,8 +424,9 @@ def test_app_windows_follow_the_sequence_library(GLib, tmp_path, ncthw_contract,
     out = tmp_path / "ds"
     ds.generate(m, out, streams=3, batch=2)
     app = _load_app(out, monkeypatch, {})
-    w, named = app["read_preprocess"](str(out / "config_preprocess.txt"))
-    assert (w.frames, w.stride, w.subsample, w.batch, named) == (6, 3, 1, 2, False)
+    w = app["read_preprocess"](str(out / "config_preprocess.txt"))
+    assert (w.frames, w.stride, w.subsample, w.batch) == (6, 3, 1, 2)
+    assert w.rois == {0: [None], 1: [None], 2: [None]}  # whole frames
 
     def feed(frames):
         return [sid for sid, _, _ in w.feed([(s, f, None) for s, f in frames])]
@@ -436,25 +437,28 @@ def test_app_windows_follow_the_sequence_library(GLib, tmp_path, ncthw_contract,
     seen = {f: feed([(0, f), (1, f), (2, f - 1)] if f else [(0, 0), (1, 0)]) for f in range(22)}
     assert {f: r for f, r in seen.items() if r} == {10: [0, 1], 11: [2], 16: [0, 1], 17: [2]}
     # three windows complete at once, batch 2: only the last chunk (stream 2) is inferred
-    w3, _ = app["read_preprocess"](str(out / "config_preprocess.txt"))
+    w3 = app["read_preprocess"](str(out / "config_preprocess.txt"))
     rows = [w3.feed([(s, f, None) for s in range(3)]) for f in range(11)]
     assert [[sid for sid, _, _ in r] for r in rows if r] == [[2]]
 
 
 def test_app_rows_follow_the_librarys_roi_key(GLib, tmp_path, tiny_onnx, monkeypatch):
-    """Named ROIs: rows follow getKey (top weighs 10^8, left 10^4), not (left, top)."""
+    """Named ROIs: rows follow getKey (top weighs 10^8, left 10^4), not (left, top); a
+    stream processed whole (its own group) has no roi."""
     out = tmp_path / "ds"
-    ds.generate(tiny_onnx, out, streams=1, batch=2)  # 2 ROIs; with batch 1 only the last
+    ds.generate(tiny_onnx, out, streams=2, batch=3)  # stream 0 whole + 2 ROIs of stream 1
     cfg = out / "config_preprocess.txt"
     kf = keyfile(GLib, cfg)
-    kf.set_integer("group-0", "process-on-roi", 1)
-    kf.set_string("group-0", "roi-params-src-0", "600;0;100;100;0;300;100;100")
+    kf.set_integer_list("group-0", "src-ids", [0])
+    kf.set_integer_list("group-1", "src-ids", [1])
+    kf.set_integer("group-1", "process-on-roi", 1)
+    kf.set_string("group-1", "roi-params-src-1", "600;0;100;100;0;300;100;100")
     cfg.write_text(kf.to_data()[0])
     app = _load_app(out, monkeypatch, {})
-    w, named = app["read_preprocess"](str(cfg))
-    assert named and w.rois == {0: [(600, 0, 100, 100), (0, 300, 100, 100)]}
-    done = [w.feed([(0, f, f)]) for f in range(4)][-1]
-    assert done == [(0, (600, 0, 100, 100), 3), (0, (0, 300, 100, 100), 3)]
+    w = app["read_preprocess"](str(cfg))
+    assert w.rois == {0: [None], 1: [(600, 0, 100, 100), (0, 300, 100, 100)]}
+    done = [w.feed([(0, f, "a"), (1, f, "b")]) for f in range(4)][-1]
+    assert done == [(0, None, "a"), (1, (600, 0, 100, 100), "b"), (1, (0, 300, 100, 100), "b")]
 
 
 def test_app_probe_maps_rows_to_streams(GLib, tmp_path, tiny_onnx, monkeypatch, capsys):
@@ -463,7 +467,7 @@ def test_app_probe_maps_rows_to_streams(GLib, tmp_path, tiny_onnx, monkeypatch, 
     ds.generate(tiny_onnx, out, streams=2, sources=uris)  # frames 4, stride 2, batch 2
     batches: dict = {}
     app = _load_app(out, monkeypatch, batches)
-    state = (*app["read_preprocess"](str(out / "config_preprocess.txt")), uris)
+    state = (app["read_preprocess"](str(out / "config_preprocess.txt")), uris)
     ok = app["Gst"].PadProbeReturn.OK
 
     def probe(frames, rows=None):
@@ -494,7 +498,7 @@ def test_app_probe_maps_rows_to_streams(GLib, tmp_path, tiny_onnx, monkeypatch, 
     assert ev == [] and "0 windows expected, a tensor" in err
 
     # streams in step (a fresh app state): one batch, two rows, in source order
-    state = (*app["read_preprocess"](str(out / "config_preprocess.txt")), uris)
+    state = (app["read_preprocess"](str(out / "config_preprocess.txt")), uris)
     for f in range(3):
         assert probe([(0, f), (1, f)]) == ([], "")
     ev, err = probe([(1, 3), (0, 3)], [[0.1, 0.1, 0.8], [0.9, 0.05, 0.05]])

@@ -499,7 +499,7 @@ _APP = '''#!/usr/bin/env python3
 uridecodebin per source -> nvstreammux -> nvdspreprocess (config_preprocess.txt: {frames}-frame
 sequences) -> nvinfer (config_infer.txt) -> fakesink. A probe on nvinfer's src pad prints one
 JSON line per window, like `edgeaction run`: stream, source, pts, frame, label, score, top_k,
-model (and roi when config_preprocess.txt names ROIs).
+model (and roi, left;top;width;height, for a stream whose ROIs config_preprocess.txt names).
 
 Uses only what pyds 1.2.0 (DeepStream 7.1) binds. It has no binding for nvdspreprocess' batch
 meta, so the ROI list nvinfer ran on cannot be read; instead:
@@ -557,7 +557,7 @@ class Windows:
 
     def __init__(self, frames, stride, subsample, batch, rois):
         self.frames, self.stride, self.subsample, self.batch = frames, stride, subsample, batch
-        self.rois = rois  # source_id or -1 (every source) -> list of (left, top, width, height)
+        self.rois = rois  # source_id or -1 (any) -> [(left, top, width, height)], [None]: whole
         self.state = {{}}  # key -> [last frame taken, next ready frame, frames held, item, roi]
 
     @staticmethod
@@ -573,13 +573,15 @@ class Windows:
     def feed(self, frames):
         """`frames`: (source_id, frame_num, item) of one batch, in batch order.
 
-        Returns (source_id, roi, item of the frame that completed it) for the batch's rows.
+        Returns (source_id, roi or None for a whole frame, item of the frame that completed
+        it) for the batch's rows.
         """
         span = (self.frames - 1) * (self.subsample + 1)
         for source_id, frame_num, item in frames:
             for roi in self.rois_of(source_id):
                 st = self.state.setdefault(
-                    self.key(source_id, *roi), [None, frame_num + span, 0, None, roi]
+                    self.key(source_id, *(roi or (0, 0, 0, 0))),
+                    [None, frame_num + span, 0, None, roi],
                 )
                 last, ready_at, held = st[:3]
                 if last is not None and (
@@ -601,7 +603,7 @@ class Windows:
 
 
 def read_preprocess(path):
-    """(Windows, whether ROIs are named) for config_preprocess.txt, as the library reads it."""
+    """Windows for config_preprocess.txt, as nvdspreprocess and the library read it."""
     kf = GLib.KeyFile.new()
     kf.load_from_file(path, GLib.KeyFileFlags.NONE)
     shape = kf.get_integer_list("property", "network-input-shape")  # batch;C;T;H;W
@@ -612,19 +614,18 @@ def read_preprocess(path):
     def user(key, default):
         return kf.get_integer("user-configs", key) if has("user-configs", key) else default
 
-    rois, named = {{}}, False
+    rois = {{}}
     for group in kf.get_groups()[0]:
         if not group.startswith("group-"):
             continue
         on_roi = has(group, "process-on-roi") and kf.get_integer(group, "process-on-roi")
         for sid in kf.get_integer_list(group, "src-ids"):
             if not on_roi:  # the whole frame: one sequence per source
-                rois.setdefault(sid, []).append((0, 0, MUX_WIDTH, MUX_HEIGHT))
+                rois.setdefault(sid, []).append(None)
                 continue
             v = kf.get_integer_list(group, "roi-params-src-%d" % sid)
             rois.setdefault(sid, []).extend(tuple(v[i:i + 4]) for i in range(0, len(v) - 3, 4))
-            named = True
-    return Windows(shape[2], user("stride", 1), user("subsample", 0), shape[0], rois), named
+    return Windows(shape[2], user("stride", 1), user("subsample", 0), shape[0], rois)
 
 
 def rows_of(tensor_meta, rows):
@@ -661,7 +662,7 @@ def nxt(node):
 
 
 def on_infer_src(pad, info, state):
-    windows, named, uris = state
+    windows, uris = state
     buf = info.get_buffer()
     batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(buf)) if buf else None
     if batch_meta is None:
@@ -688,7 +689,7 @@ def on_infer_src(pad, info, state):
               file=sys.stderr)
         return Gst.PadProbeReturn.OK
     for (_, roi, frame_meta), scores in zip(rows, rows_of(tensor, len(rows)) if rows else []):
-        emit(scores, frame_meta, roi if named else None, uris)
+        emit(scores, frame_meta, roi, uris)
     return Gst.PadProbeReturn.OK
 
 
@@ -741,7 +742,7 @@ def main():
     ap.add_argument("uris", nargs="+", help="file:///..., rtsp://... (one per stream)")
     uris = ap.parse_args().uris
     Gst.init(None)
-    windows, named = read_preprocess(os.path.join(HERE, "config_preprocess.txt"))
+    windows = read_preprocess(os.path.join(HERE, "config_preprocess.txt"))
     pipe = Gst.Pipeline()
     mux = make("nvstreammux", "mux", batch_size=len(uris), width=MUX_WIDTH,
                height=MUX_HEIGHT, batched_push_timeout=40000,
@@ -760,7 +761,7 @@ def main():
     pre.link(infer)
     infer.link(sink)
     infer.get_static_pad("src").add_probe(
-        Gst.PadProbeType.BUFFER, on_infer_src, (windows, named, uris))
+        Gst.PadProbeType.BUFFER, on_infer_src, (windows, uris))
 
     loop = GLib.MainLoop()
     bus = pipe.get_bus()
