@@ -60,7 +60,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["BATCHING", "SINKS", "SiteConfig", "is_secret_key", "load", "option_key"]
+__all__ = ["BATCHING", "PLACEHOLDER", "SINKS", "SiteConfig", "is_secret_key", "load", "option_key"]
 
 #: Options that go in `[sinks]` (those `run` has; the others are unknown keys).
 SINKS = (
@@ -89,6 +89,9 @@ _ONLY_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _URI_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#@]*)@")
 _QUERY_KEY = re.compile(r"[?&]([^=&#]+)=([^&#]*)")
 _PATH_TYPES = ("path", "pathlib_path", "source")
+#: What an unset `${NAME}` reads as when the file is checked on another machine
+#: (`load(need_env=False)`); a value holding it is only known at start.
+PLACEHOLDER = "edgeaction-env"
 
 
 def is_secret_key(key: str) -> bool:
@@ -291,7 +294,7 @@ class _Loader:
             v = self.env.get(name)
             if not v:
                 if not self.need_env:
-                    return "edgeaction-env"
+                    return PLACEHOLDER
                 self.error(
                     at,
                     f"${{{name}}} is not set (or empty) in the environment; set {name} in the "

@@ -58,7 +58,11 @@ def run(a) -> int:
         status_line("")
         print(f"{a.prog}: {msg}", file=sys.stderr)
 
+    exporter = _prometheus(a)
+
     def status(m: dict) -> None:
+        if exporter is not None:
+            exporter.update(m)
         if a.quiet:
             return
         parts = [
@@ -83,6 +87,7 @@ def run(a) -> int:
         options=opts,
         status=status,
         log=log,
+        observe=exporter.observe if exporter is not None else None,
     )
 
     def stop(signum, _frame):  # first signal: finish cleanly; a second one interrupts
@@ -91,10 +96,14 @@ def run(a) -> int:
 
     old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if exporter is not None:
+            exporter.start()  # a port in use: one line before any stream starts
         m = rt.run()
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
+        if exporter is not None:
+            exporter.close()
     status_line("")
     _print_summary(m)
     return 0
@@ -353,3 +362,12 @@ def _apply_site(a) -> None:
         fail(f"give the model: edgeaction run MODEL --source ...{where}")
     if not a.source:
         fail(f"give at least one --source (a file, rtsp://, v4l2://, csi://, test://){where}")
+
+
+def _prometheus(a):
+    """The `--prometheus` exporter (not started yet), or None."""
+    if a.prometheus is None:
+        return None
+    from ..pipelines.prometheus import Exporter
+
+    return Exporter(a.prometheus)
