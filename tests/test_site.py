@@ -182,3 +182,46 @@ def test_keys_are_runs_options():
 
     keys = {option_key(a) for a in add_arguments(argparse.ArgumentParser(add_help=False))}
     assert {"model", "source", "max-batch", "events", "prometheus", "fp16", "quiet"} <= keys
+
+
+def test_per_stream_and_new_options_need_no_change_here(tmp_path):
+    """Options added to run's parser later are keys at once: a per-stream one (metavar
+    STREAM:...) in each [[camera]] with the camera's index prefixed, a sink in [sinks];
+    their values go through their own converters."""
+    import argparse
+
+    from edgeaction import options
+    from edgeaction.commands.run import add_arguments
+    from edgeaction.errors import EdgeActionError
+    from edgeaction.site import load
+
+    p = argparse.ArgumentParser(add_help=False)
+    acts = add_arguments(p)
+    acts.append(p.add_argument("--roi", type=options.text, action="append",
+                               metavar="STREAM:NAME=X,Y,W,H"))  # fmt: skip
+    acts.append(p.add_argument("--mqtt", type=options.uri))
+    cfg = write(
+        tmp_path,
+        """
+[[camera]]
+source = "a.mp4"
+roi = ["court=120,80,640,400", "gate=0,0,10,10"]
+[[camera]]
+source = "rtsp://cam/s"
+roi = "door=1,2,3,4"
+[sinks]
+mqtt = "mqtt://broker:1883/site/{stream}"
+""",
+    )
+    s = load(cfg, acts)
+    assert s.values["source"] == [str(tmp_path / "a.mp4"), "rtsp://cam/s"]
+    assert s.values["roi"] == ["0:court=120,80,640,400", "0:gate=0,0,10,10", "1:door=1,2,3,4"]
+    assert s.values["mqtt"] == "mqtt://broker:1883/site/{stream}"
+    for text, needle in [
+        ("[sinks]\nmqtt = 'not a uri'", "site.toml: sinks.mqtt: expected a URI"),
+        ("mqtt = 'mqtt://b/t'", "site.toml: mqtt: belongs in [sinks]"),
+        ("[[camera]]\nsource = ['a', 'b']", "camera[0].source: one source per camera"),
+    ]:
+        with pytest.raises(EdgeActionError, match=None) as e:
+            load(write(tmp_path, text), acts)
+        assert needle in str(e.value), str(e.value)

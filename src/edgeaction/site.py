@@ -202,6 +202,11 @@ class _Loader:
                 act = self.by_key.get(key)
                 if act is None:
                     self.unknown(at, key, "[[camera]]")
+                if key == "source" and not isinstance(v, str):
+                    self.error(
+                        at,
+                        f"one source per camera, a string; add a [[camera]] for each. Received: {_kind(v)}",
+                    )
                 if key not in self.per_stream:
                     self.error(
                         at, f"is not a per-camera option; it belongs in {self.section_of(key)}"

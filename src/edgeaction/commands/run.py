@@ -18,6 +18,12 @@ examples:
   edgeaction run model/ --source rtsp://cam1/stream --source rtsp://cam2/stream \\
       --events ev.jsonl --smooth 3 --metrics m.json
   edgeaction run model/ --source test://ball --source test://snow --duration 30 -q
+  edgeaction run --config site.toml --prometheus 9108   # cameras, zones, sinks from TOML
+
+site file (--config): keys are these options without their dashes (model, emit, ...);
+[[camera]] tables hold source and per-stream options, [sinks] the outputs, [batching]
+max-batch/batch-timeout-ms/queue; flags given here override the file; secrets are
+${NAME} read from the environment (the service's environment file), never literal.
 
 events: one JSON object per line; windows give stream, source, pts, frame, window,
 label, score, top_k, model; stream notices give stream, source, event (gap, resumed,
