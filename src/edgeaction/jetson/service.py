@@ -16,7 +16,7 @@ writes into `--out`:
   other file written, holds a credential.
 - `Dockerfile.jetson` (NVIDIA's L4T TensorRT 10.3 image, JetPack 6) and `Dockerfile.x86`
   (NVIDIA's TensorRT 10.3 image): system TensorRT and PyGObject reached from a
-  `--system-site-packages` venv holding `edgeaction[runtime,cuda]` only (no TensorFlow).
+  `--system-site-packages` venv holding `edgeaction[runtime,cuda,metrics]` only (no TensorFlow).
 - `install.sh`: installs the unit and the environment file, enables and (re)starts the
   service.
 
@@ -464,7 +464,7 @@ WORKDIR /opt/edgeaction/src
 COPY pyproject.toml README.md ./
 COPY src ./src
 # The runtime and cuda extras only: onnxruntime, onnx, OpenCV, cuda-python 12.x; no TensorFlow.
-RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime,cuda]' \\
+RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime,cuda,metrics]' \\
     && /opt/edgeaction/venv/bin/python -c "import tensorrt, gi; gi.require_version('Gst', '1.0'); from gi.repository import Gst; Gst.init(None)"
 
 # The model (an engine must be built on the machine that runs it: build-engine, or
