@@ -97,7 +97,8 @@ BAD = [
     ("emit = 'sometimes'", ["site.toml: emit: expected one of change, every", "sometimes"]),
     ("quiet = 'yes'", ["site.toml: quiet: expected true or false"]),
     ("duration = [1, 2]", ["site.toml: duration: expected a single value. Received: a list"]),
-    ("[[camera]]\nsource = 5", ["site.toml: camera[0].source: expected a string"]),
+    ("[[camera]]\nsource = 5", ["site.toml: camera[0].source: one source per camera, a string"]),
+    ("[sinks]\nevents = 5", ["site.toml: sinks.events: expected a string, not a whole number"]),
     ("[[camera]]\nroi2 = 'x'", ["site.toml: camera[0]: every camera needs a source"]),
     ("[camera]\nsource = 'a.mp4'", ["site.toml: camera: cameras are tables: write [[camera]]"]),
     (
@@ -168,6 +169,10 @@ def test_missing_model_and_sources_and_file(tmp_path, tiny_onnx):
     one_line_error(cli("run", "--config", cfg, check=False), "--source", "site file")
     p = cli("run", "--config", tmp_path / "nope.toml", check=False)
     one_line_error(p, "--config", "nope.toml: no such file", alone=True)
+    cfg = write(tmp_path, f'model = "{tiny_onnx.name}"\n[sinks]\nevents = "site.toml"\n')
+    p = cli("run", "--config", cfg, "--source", "test://ball?frames=4&live=0", check=False)
+    one_line_error(p, "--events", "is the --config", alone=True)
+    assert cfg.read_text().startswith("model")
     (tmp_path / "bin.toml").write_bytes(b"model = '\xff'\n")
     p = cli("run", "--config", tmp_path / "bin.toml", check=False)
     one_line_error(p, "bin.toml: not UTF-8", alone=True)

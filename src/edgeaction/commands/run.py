@@ -345,6 +345,7 @@ def _mark_unset(act: argparse.Action) -> None:
 
 def _apply_site(a) -> None:
     """Merge `--config` into `a` (flags win), then check that a model and a source are set."""
+    from ..fsutil import claim_outputs
     from ..site import load
 
     acts = add_arguments(argparse.ArgumentParser(add_help=False))
@@ -363,6 +364,8 @@ def _apply_site(a) -> None:
         for dest, value in site.values.items():
             if dest not in given:
                 setattr(a, dest, value)
+        outs = {"--events": a.events, "--metrics": a.metrics, "--out-video": a.out_video}
+        claim_outputs(outs, {"--config": a.config})  # never write over the site file
     where = " (or set it in the site file)" if a.config else ""
     if not a.model:
         fail(f"give the model: edgeaction run MODEL --source ...{where}")
