@@ -205,7 +205,8 @@ class _Loader:
                 if key == "source" and not isinstance(v, str):
                     self.error(
                         at,
-                        f"one source per camera, a string; add a [[camera]] for each. Received: {_kind(v)}",
+                        "one source per camera, a string; add a [[camera]] for each. "
+                        f"Received: {_kind(v)}",
                     )
                 if key not in self.per_stream:
                     self.error(

@@ -65,22 +65,7 @@ def run(a) -> int:
         print(f"{a.prog}: {msg}", file=sys.stderr)
 
     exporter = _prometheus(a)
-
-    def status(m: dict) -> None:
-        if exporter is not None:
-            exporter.update(m)
-        if a.quiet:
-            return
-        parts = [
-            f"{s['stream']}:{s['state'][:4]} {s['fps']:.0f}fps"
-            + (f" drop {s['dropped']}" if s["dropped"] else "")
-            for s in m["streams"]
-        ]
-        status_line(
-            f"{m['seconds']:.0f}s {m['frames']} frames {m['windows']} windows "
-            f"{m['fps']:.0f} fps | " + " ".join(parts)
-        )
-
+    status = _status(a.quiet, exporter)
     rt = Runtime(
         a.model,
         a.source,
@@ -113,6 +98,28 @@ def run(a) -> int:
     status_line("")
     _print_summary(m)
     return 0
+
+
+def _status(quiet: bool, exporter) -> Callable[[dict], None]:
+    """The runtime's status callback: the live status line (unless `quiet`) and the
+    `--prometheus` exporter's figures."""
+
+    def status(m: dict) -> None:
+        if exporter is not None:
+            exporter.update(m)
+        if quiet:
+            return
+        parts = [
+            f"{s['stream']}:{s['state'][:4]} {s['fps']:.0f}fps"
+            + (f" drop {s['dropped']}" if s["dropped"] else "")
+            for s in m["streams"]
+        ]
+        status_line(
+            f"{m['seconds']:.0f}s {m['frames']} frames {m['windows']} windows "
+            f"{m['fps']:.0f} fps | " + " ".join(parts)
+        )
+
+    return status
 
 
 def _print_summary(m: dict) -> None:

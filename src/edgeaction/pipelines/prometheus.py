@@ -33,6 +33,7 @@ Never imports TensorFlow.
 
 from __future__ import annotations
 
+import errno
 import threading
 
 from ..errors import fail
@@ -117,7 +118,11 @@ class Exporter:
                 self.port, addr=self.host or "0.0.0.0", registry=self.registry
             )
         except OSError as e:
-            why = "is in use" if e.errno == 98 else f"cannot be bound ({e.strerror or e})"
+            why = (
+                "is in use"
+                if e.errno == errno.EADDRINUSE
+                else f"cannot be bound ({e.strerror or e})"
+            )
             fail(
                 f"--prometheus {where}: the port {why}; pick another port "
                 "(--prometheus PORT or HOST:PORT) or stop what listens there"
