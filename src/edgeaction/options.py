@@ -52,6 +52,7 @@ __all__ = [
     "int_range",
     "integer",
     "keyfile_value",
+    "listen_address",
     "milliseconds",
     "non_negative_float",
     "non_negative_int",
@@ -379,3 +380,22 @@ def keyfile_value(value: str, what: str) -> str:
     check_file_value(value, what)
     v = value.replace("\\", "\\\\")
     return "\\s" + v[1:] if v[:1] == " " else v
+
+
+def listen_address(s: str) -> tuple[str, int]:
+    """Where a server listens: `PORT` (every interface) or `HOST:PORT` (`[::1]:PORT`),
+    returned as `(host, port)`; host `""` means every interface, port 1 to 65535."""
+    check_text(s, "address", limit=300)
+    t = s.strip()
+    host, sep, port = t.rpartition(":")
+    if not sep:
+        host, port = "", t
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if any(c.isspace() or c in "/@?#" for c in host) or (":" in host and "." in host):
+        raise _error(
+            f"expected PORT or HOST:PORT (e.g. 9108, 127.0.0.1:9108). Received: {_show(s)}"
+        )
+    if not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535:
+        raise _error(f"expected a port from 1 to 65535 (PORT or HOST:PORT). Received: {_show(s)}")
+    return host, int(port)

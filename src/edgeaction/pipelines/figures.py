@@ -24,12 +24,19 @@ class Figures:
     Args:
         status: Callable(dict) or None. Called about twice a second (`tick`) with the
             live figures.
+        observe: Callable(step, value, stream) or None. Called with every measurement:
+            a step's milliseconds (stream: the window's, for `"window"`; else None), and
+            `("batch", windows, None)` per runner call (`--prometheus`'s histograms).
     """
 
-    def __init__(self, status: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        status: Callable[[dict], None] | None = None,
+        observe: Callable[[str, float, int | None], None] | None = None,
+    ):
         self.t0 = time.perf_counter()  # the streams' start (`start`)
         self.setup_s = 0.0  # seconds from the start of the run to the streams' start
-        self.status = status
+        self.status, self.observe = status, observe
         self.lat = {k: Latency() for k in STEPS}
         self.lock = threading.Lock()  # `keypoints` is written by the keypoint threads
         self.batches = 0
@@ -43,13 +50,18 @@ class Figures:
         self.t0 = time.perf_counter()
         self.setup_s = self.t0 - t_start
 
-    def add(self, step: str, since: float) -> None:
+    def add(self, step: str, since: float, stream: int | None = None) -> None:
         """Add the milliseconds since `since` (a `time.perf_counter()`) to `step`."""
-        self.lat[step].add(1000 * (time.perf_counter() - since))
+        ms = 1000 * (time.perf_counter() - since)
+        self.lat[step].add(ms)
+        if self.observe is not None:
+            self.observe(step, ms, stream)
 
     def add_locked(self, step: str, ms: float) -> None:
         with self.lock:
             self.lat[step].add(ms)
+        if self.observe is not None:
+            self.observe(step, ms, None)
 
     def frame(self, now: float) -> None:
         """A frame reached the main thread at `now`."""
@@ -60,6 +72,8 @@ class Figures:
     def batch(self, windows: int) -> None:
         self.batches += 1
         self.batched_windows += windows
+        if self.observe is not None:
+            self.observe("batch", windows, None)
 
     def tick(self, report: Callable[[bool], dict]) -> None:
         """Call `status(report(False))` if half a second passed since the last call."""

@@ -205,6 +205,8 @@ class Runtime:
         append_events: Boolean. Append to the events file live (`EventSink(append=True)`,
             what a service wants) rather than write it whole at the end. Defaults to
             `True`.
+        observe: Callable(step, value, stream) or None. Every measurement as it is
+            made (`Figures`; `--prometheus`'s histograms). Defaults to `None`.
     """
 
     def __init__(
@@ -222,6 +224,7 @@ class Runtime:
         log: Callable[[str], None] | None = None,
         runner=None,
         append_events: bool = True,
+        observe: Callable[[str, float, int | None], None] | None = None,
     ):
         from .sources import parse_source
 
@@ -232,6 +235,7 @@ class Runtime:
         self.specs = [parse_source(str(s)) for s in sources]
         self.model, self.backend, self.cache_dir, self.fp16 = model, backend, cache_dir, fp16
         self.status, self.log = status, log or (lambda _m: None)
+        self.observe = observe
         self._given_runner = runner
         self._stop = threading.Event()
         self.stop_reason: str | None = None
@@ -407,7 +411,7 @@ class _Run:
             )
             for i, s in enumerate(rt.specs)
         ]
-        self.figures = Figures(rt.status)
+        self.figures = Figures(rt.status, rt.observe)
         self.classifier = (
             FeatureCache(split, c, opt.max_batch, self.windows, self.figures)
             if cache
@@ -566,7 +570,7 @@ class _Run:
             )
             out.result(r)
             self.ready.append(r)
-            self.figures.add("window", p.ready_s)
+            self.figures.add("window", p.ready_s, p.stream)
         self.figures.add("post", t)
 
     # ---- figures -------------------------------------------------------------------------
