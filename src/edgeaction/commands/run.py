@@ -17,6 +17,7 @@ examples:
   edgeaction run model/ --source rtsp://cam1/stream --source rtsp://cam2/stream \\
       --events ev.jsonl --smooth 3 --metrics m.json
   edgeaction run model/ --source test://ball --source test://snow --duration 30 -q
+  edgeaction run model/ --source cam.mp4 --roi 0:court=120,80,640,400 --roi 0:bench=0,0,200,200
 
 events: one JSON object per line; windows give stream, source, pts, frame, window,
 label, score, top_k, model; stream notices give stream, source, event (gap, resumed,
@@ -81,6 +82,7 @@ def run(a) -> int:
         options=opts,
         status=status,
         log=log,
+        zones=a.roi,
     )
 
     def stop(signum, _frame):  # first signal: finish cleanly; a second one interrupts
@@ -167,6 +169,7 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
         acts.append(r.add_argument(*args, **kw))
 
     _io_args(add)
+    _zone_args(add)
     _window_args(add)
     _stream_args(add)
     acts.append(trt_precision_arg(r, "profile 1:STREAMS:MAX-BATCH (encoder 1:STREAMS:2xMAX-BATCH)"))
@@ -201,6 +204,19 @@ def _io_args(add: Callable[..., None]) -> None:
         help="annotated MP4 (one source), or a directory / NAME.mp4 (NAME-N.mp4 per stream)",
     )
     add("--metrics", type=options.path, help="write the run's figures as JSON here on exit")
+
+
+def _zone_args(add: Callable[..., None]) -> None:
+    """--roi: named zones per stream, each classified on its own."""
+    add(
+        "--roi",
+        type=options.roi,
+        action="append",
+        metavar="STREAM:NAME=X,Y,W,H",
+        help="a named zone of stream STREAM (0-based --source index) in pixels of its decoded "
+        "frame, cropped and classified on its own (events carry `zone`); repeat for more "
+        "zones and streams; a stream without --roi is one whole-frame zone",
+    )
 
 
 def _window_args(add: Callable[..., None]) -> None:

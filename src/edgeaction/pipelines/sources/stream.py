@@ -28,6 +28,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..._lazy import gst
 from ...errors import EdgeActionError, fail, first_line
 from ...video.pull import FramePipeline, PullEnd
@@ -36,6 +38,14 @@ from ..metrics import Latency
 from .kinds import kind_of
 from .pipeline import explain_stream, launch_error, pipeline_description, scrub
 from .spec import SourceSpec
+
+
+@dataclass
+class ZoneFrame(Frame):
+    """A decoded `Frame` of a stream with zones: `zones` (Z, H, W, 3) uint8, one
+    model-size crop per zone (`pipelines.zones.ZoneCrops`), in the order given."""
+
+    zones: np.ndarray | None = None
 
 
 # ---- the reader thread ------------------------------------------------------------------
@@ -111,6 +121,10 @@ class Stream:
             machine the consumer (windows, inference) then gets the CPU first and the
             decoders take what is left, instead of decoding frames that then wait.
             Defaults to `0`.
+        zones: List of `options.Roi` or None. Crop these zones (source-frame pixels) out
+            of each display frame (`display_width` is needed) and deliver `ZoneFrame`s;
+            a zone outside the decoded frame fails the stream with one line. Defaults
+            to `None`.
     """
 
     def __init__(
@@ -129,6 +143,7 @@ class Stream:
         timeout_s: float = 10.0,
         platform: str = "cpu",
         nice: int = 0,
+        zones: list | None = None,
     ):
         if capacity < 1 or connect_attempts < 1 or timeout_s <= 0:
             fail(
@@ -154,6 +169,14 @@ class Stream:
         self.nice = int(nice)
         self._nice_target = 0  # absolute niceness of this stream's threads (`_run`)
         self.display_width = int(display_width) if display_width else None
+        self.crops = None
+        if zones:
+            from ..zones import ZoneCrops
+
+            if self.display_width is None:
+                fail(f"{self.short}: zones need a display branch (display_width)")
+            self.crops = ZoneCrops(zones, width, height, colour)
+        self.source_size: tuple[int, int] | None = None  # decoded (width, height), with zones
         # Fails now (one line) for a bad size, colour, platform or csi:// on cpu.
         self.description = pipeline_description(
             spec, width, height, colour, self.display_width, platform, self.timeout_s
@@ -393,6 +416,7 @@ class Stream:
                 dsample = self._pull(core, core.display)
             t0 = time.perf_counter()
             dimage = sample_array(dsample, self.name) if keep and dsample is not None else None
+            zones = self._crop(core, dimage) if self.crops is not None and keep else None
             convert_ms += (time.perf_counter() - t0) * 1000.0
         except BaseException:
             if keep:
@@ -422,7 +446,19 @@ class Stream:
             st.dropped += 1
             return
         st.delivered += 1
-        self._put("frame", Frame(index, pts, image, dimage))
+        if zones is not None:
+            self._put("frame", ZoneFrame(index, pts, image, dimage, zones))
+        else:
+            self._put("frame", Frame(index, pts, image, dimage))
+
+    def _crop(self, core: FramePipeline, display: np.ndarray) -> np.ndarray:
+        """The zones of one display frame at the model's size (checked against the source's
+        decoded size at the first frame of every session)."""
+        if self._session_frames == 0 or self.source_size is None:
+            self.source_size = _decoded_size(core) or (display.shape[1], display.shape[0])
+        h, w = display.shape[:2]
+        self.crops.fit(*self.source_size, w, h, self.name)
+        return self.crops(display)
 
     def _pts(self, raw: float) -> float:
         """Presentation time that keeps increasing across file loops and reconnects."""
@@ -440,6 +476,20 @@ class Stream:
             self._pts_step = pts - self._last_pts
         self._last_pts = pts
         return pts
+
+
+def _decoded_size(core: FramePipeline) -> tuple[int, int] | None:
+    """(width, height) of the decoded frames: the caps entering the display branch's tee."""
+    p = core.pipeline
+    tee = p.get_by_name("t") if p is not None else None
+    pad = tee.get_static_pad("sink") if tee is not None else None
+    caps = pad.get_current_caps() if pad is not None else None
+    if caps is None or not caps.get_size():
+        return None
+    st = caps.get_structure(0)
+    ok_w, w = st.get_int("width")
+    ok_h, h = st.get_int("height")
+    return (w, h) if ok_w and ok_h else None
 
 
 def _renice(nice: int) -> None:
