@@ -60,7 +60,7 @@ def test_the_batch_mixes_zones(tiny_onnx, tmp_path):
     m, _ = _run(tiny_onnx, [BARS], [LEFT, RIGHT], tmp_path)
     # both zones' windows are ready with the same frame and share every runner call
     assert m["max_batch_zones"] == 2 and m["mean_batch_zones"] == 2.0, m
-    assert m["mean_batch"] == 2.0 and m["windows"] == 20
+    assert m["mean_batch"] >= 2.0 and m["windows"] == 20  # more when windows wait (load)
 
 
 def test_zones_with_the_feature_cache(tiny_split, tmp_path):
@@ -144,3 +144,42 @@ def test_a_zone_outside_the_frame_fails_one_line_naming_stream_and_zone(tmp_path
     )  # fmt: skip
     one_line_error(p, "stream 0", "'court'", "320x240")
     assert not ev.exists()
+
+
+# ---- jetson deepstream: the same zones in nvdspreprocess' roi-params-src-N ----------------
+def test_deepstream_writes_the_zones_into_roi_params(tmp_path, tiny_onnx):
+    from edgeaction._lazy import gst
+
+    gst()
+    from gi.repository import GLib
+
+    out = tmp_path / "ds"
+    cli(
+        "jetson", "deepstream", tiny_onnx, "--out", out, "--streams", 3,
+        "--roi", "0:court=120,80,640,400", "--roi", "0:bench=0,0,200,200",
+        "--roi", "2:door=10,20,30,40",
+    )  # fmt: skip
+    kf = GLib.KeyFile.new()
+    text = (out / "config_preprocess.txt").read_text()
+    kf.load_from_data(text, len(text.encode()), GLib.KeyFileFlags.NONE)
+    groups = kf.get_groups()[0]
+    assert groups == ["property", "user-configs", "group-0", "group-1"], groups
+    # stream 1 has no zones: processed whole, as before
+    assert kf.get_string("group-0", "src-ids") == "1"
+    assert kf.get_integer("group-0", "process-on-roi") == 0
+    assert kf.get_string("group-1", "src-ids") == "0;2"
+    assert kf.get_integer("group-1", "process-on-roi") == 1
+    assert kf.get_integer_list("group-1", "roi-params-src-0") == [120, 80, 640, 400, 0, 0, 200, 200]
+    assert kf.get_integer_list("group-1", "roi-params-src-2") == [10, 20, 30, 40]
+    assert "roi-params-src-1" not in kf.get_keys("group-1")[0]
+    # one sequence per zone or whole stream: the batch holds them all (2 + 1 + 1)
+    assert kf.get_string("property", "network-input-shape").startswith("4;")
+    infer = (out / "config_infer.txt").read_text()
+    assert "\nbatch-size=4\n" in infer
+
+
+def test_deepstream_roi_errors_are_one_line(tmp_path, tiny_onnx):
+    base = ("jetson", "deepstream", tiny_onnx, "--out", tmp_path / "ds")
+    one_line_error(cli(*base, "--roi", "1:door=0,0,5,5", check=False), "no stream 1")
+    usage_error(cli(*base, "--roi", "0:door=0,0,0,5", check=False), "--roi", "W,H")
+    assert not (tmp_path / "ds").exists()
