@@ -20,7 +20,8 @@ from tests.commands import usage_error
 from tests.conftest import cli, one_line_error
 
 BARS = "test://smpte?frames=40"  # 320x240
-LEFT, RIGHT = roi("0:left=0,0,40,160"), roi("0:right=270,0,45,160")
+# square zones in the top bars: white (left) and blue (right)
+LEFT, RIGHT = roi("0:left=0,20,40,40"), roi("0:right=276,20,40,40")
 
 
 def _events(p: Path) -> list[dict]:
@@ -87,8 +88,8 @@ def test_the_annotated_video_draws_each_zone(tiny_onnx, tmp_path):
     for _ in range(30):
         ok, bgr = cap.read()
     assert ok and bgr.shape == (480, 640, 3)  # the display branch: 640 wide
-    x = 270 * 2  # the right zone's left edge, in display pixels, over the red bar
-    edge, inside = bgr[200, x : x + 2].mean(0), bgr[200, x - 12]
+    x = 276 * 2  # the right zone's left edge, in display pixels, over the red bar
+    edge, inside = bgr[80, x : x + 2].mean(0), bgr[80, x - 12]
     assert inside[1] < 60 and edge[1] > 150, (edge, inside)  # red bar vs the orange frame
 
 
@@ -100,7 +101,9 @@ def test_zone_crops_take_the_zone_and_scale_it_to_the_model_size():
     crops.fit(320, 240, 160, 120, "stream 0")  # display frame at half the source size
     out = crops(frame)
     assert out.shape == (2, 16, 32, 3)
-    assert (out[0] == (0, 0, 255)).all() and (out[1] == (255, 0, 0)).all()  # BGR order
+    # square zones into 32x16: 16x16 in the middle, black borders left and right (as videoscale)
+    assert (out[0, :, 8:24] == (0, 0, 255)).all() and (out[1, :, 8:24] == (255, 0, 0)).all()
+    assert not out[:, :, :8].any() and not out[:, :, 24:].any()
 
 
 # ---- validation: one line, non-zero exit -------------------------------------------------

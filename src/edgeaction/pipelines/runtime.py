@@ -38,10 +38,12 @@ stream's windows. The main thread windows the raw vectors like the frames and tu
 batch of raw windows into the model's input with the contract's feature set
 (`keypoints.compute`) just before the runner call.
 
-Zones (`zones=`, `run --roi`): a stream with zones decodes one RGB frame at
-`zones.ZONE_WIDTH` and its thread crops every zone out of it at the model's size
-(`zones.ZoneCrops`); each zone has its own windows, feature windows and label in the
-stream's `StreamWindows`, and its windows batch with those of every other zone and stream.
+Zones (`zones=`, `run --roi`): on the CPU a stream with zones crops each zone from the
+decoded frame in its GStreamer pipeline (a tee, `videocrop ! videoscale` per zone, see
+`sources.stream.zone_description`); on a Jetson its thread crops them out of one RGB
+frame at `zones.ZONE_WIDTH` (`zones.ZoneCrops`). Each zone has its own windows, feature
+windows and label in the stream's `StreamWindows`, and its windows batch with those of
+every other zone and stream.
 Events of a zone carry `zone`; a stream without zones is one whole-frame zone and its
 events carry none, as before.
 
@@ -310,13 +312,13 @@ class Runtime:
 
     def display_width_needed(self, stream: int | None = None) -> int | None:
         """Width of the display branch (of `stream`): annotated videos, MediaPipe, zones
-        (`ZONE_WIDTH`), or None."""
+        off the CPU (cropped from it, `ZONE_WIDTH`), or None."""
         widths = []
         if any(self.outputs.video_paths):
             widths.append(self.options.display_width)
         if self.contract is not None and self.contract.uses_keypoints:
             widths.append(KEYPOINT_WIDTH)
-        if stream is not None and self.zones[stream]:
+        if stream is not None and self.zones[stream] and self.options.platform != "cpu":
             widths.append(ZONE_WIDTH)
         return max(widths) if widths else None
 

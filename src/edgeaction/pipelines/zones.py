@@ -7,12 +7,13 @@ crop.fit(src_w=1280, src_h=720, frame_w=640, frame_h=360, name="stream 0")
 crop(display_frame)          # (2, 112, 112, 3): one model-size image per zone
 ```
 
-A zone is given in pixels of the decoded source frame. The stream's decoder delivers one
-RGB frame at `ZONE_WIDTH` (or the annotated video's width, if larger; aspect kept) and
-every zone is cropped from it and scaled to the model's size with OpenCV, in the stream's
-own thread. Measured on this 2-core machine (`benchmarks/zones.py --decode`), one decoded
-frame cropped in numpy cost less than a GStreamer `tee` with a `videocrop ! videoscale`
-branch and an appsink per zone.
+A zone is given in pixels of the decoded source frame. On the CPU each zone is cropped
+in the stream's GStreamer pipeline (`sources.stream.zone_description`: a tee and a
+`videocrop ! videoscale` branch per zone): `benchmarks/zones.py --decode` measured it
+cheaper than cropping one RGB frame 640 wide in numpy, and it keeps the source's
+resolution. Elsewhere (Jetson: NVMM frames, no `videocrop`) `ZoneCrops` crops the
+display frame (`ZONE_WIDTH` wide, or the annotated video's width; aspect kept) and
+scales each zone to the model's size with OpenCV, in the stream's own thread.
 
 Never imports TensorFlow.
 """
@@ -58,7 +59,8 @@ def check_inside(zones: list, width: int, height: int, stream: str) -> None:
 
 
 class ZoneCrops:
-    """Crop a stream's zones out of a decoded RGB frame and scale each to the model's size.
+    """Crop a stream's zones out of a decoded RGB frame and scale each to the model's size,
+    aspect kept with black borders, as `videoscale` scales a whole frame.
 
     Args:
         zones: List of `options.Roi`. The stream's zones, in source-frame pixels.
@@ -96,9 +98,15 @@ class ZoneCrops:
             raise EdgeActionError("ZoneCrops.fit() must be called before cropping")
         cv2 = require("cv2")
         w, h = self.size
-        out = np.empty((len(self.boxes), h, w, 3), np.uint8)
+        out = np.zeros((len(self.boxes), h, w, 3), np.uint8)
         for k, (x0, y0, x1, y1) in enumerate(self.boxes):
-            cv2.resize(frame[y0:y1, x0:x1], (w, h), dst=out[k], interpolation=cv2.INTER_LINEAR)
+            # aspect kept, black borders: what videoscale (`scale_convert`) does to a frame
+            f = min(w / (x1 - x0), h / (y1 - y0))
+            sw, sh = max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))
+            ox, oy = (w - sw) // 2, (h - sh) // 2
+            out[k, oy : oy + sh, ox : ox + sw] = cv2.resize(
+                frame[y0:y1, x0:x1], (sw, sh), interpolation=cv2.INTER_LINEAR
+            )
         return out[..., ::-1].copy() if self.bgr else out
 
 
