@@ -186,3 +186,17 @@ def test_deepstream_roi_errors_are_one_line(tmp_path, tiny_onnx):
     one_line_error(cli(*base, "--roi", "1:door=0,0,5,5", check=False), "no stream 1")
     usage_error(cli(*base, "--roi", "0:door=0,0,0,5", check=False), "--roi", "W,H")
     assert not (tmp_path / "ds").exists()
+
+
+def test_keypoint_models_refuse_zones_in_one_line(tmp_path):
+    from edgeaction.contract import ModelContract
+    from tests.pipelines.test_runtime import _pose_onnx
+
+    c = ModelContract(
+        name="posey", labels=("x", "y"), frames=6, height=32, width=32, modality="pose"
+    )
+    model = _pose_onnx(tmp_path / "pose.onnx", c)
+    ev = tmp_path / "ev.jsonl"
+    p = cli("run", model, "--source", BARS, "--roi", "0:a=0,0,40,40", "--events", ev, check=False)
+    one_line_error(p, "--roi is not supported for keypoint models", "pose")
+    assert not ev.exists()
