@@ -20,8 +20,8 @@ examples:
   edgeaction run model/ --source cam.mp4 --roi 0:court=120,80,640,400 --roi 0:bench=0,0,200,200
 
 events: one JSON object per line; windows give stream, source, pts, frame, window,
-label, score, top_k, model; stream notices give stream, source, event (gap, resumed,
-error) and details.
+label, score, top_k, model (and zone, for a stream with --roi zones); stream notices
+give stream, source, event (gap, resumed, error) and details.
 """
 
 
