@@ -44,7 +44,7 @@ from .spec import SourceSpec
 @dataclass
 class ZoneFrame(Frame):
     """A decoded `Frame` of a stream with zones: `zones` (Z, H, W, 3) uint8, one
-    model-size crop per zone (`pipelines.zones.ZoneCrops`), in the order given."""
+    model-size crop per zone, in the order given (see `Stream`'s `zones`)."""
 
     zones: np.ndarray | None = None
 
@@ -122,10 +122,11 @@ class Stream:
             machine the consumer (windows, inference) then gets the CPU first and the
             decoders take what is left, instead of decoding frames that then wait.
             Defaults to `0`.
-        zones: List of `options.Roi` or None. Crop these zones (source-frame pixels) out
-            of each display frame (`display_width` is needed) and deliver `ZoneFrame`s;
-            a zone outside the decoded frame fails the stream with one line. Defaults
-            to `None`.
+        zones: List of `options.Roi` or None. Deliver `ZoneFrame`s holding these zones
+            (source-frame pixels) at the model's size: on `"cpu"` cropped in the pipeline
+            (`zone_description`; `image` is zone 0), elsewhere out of the display frame
+            (`display_width` is needed). A zone outside the decoded frame fails the
+            stream with one line naming the stream and the zone. Defaults to `None`.
     """
 
     def __init__(
