@@ -35,7 +35,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 __all__ = [
     "MAX_TEXT",
@@ -62,6 +62,7 @@ __all__ = [
     "pixels",
     "positive_float",
     "positive_int",
+    "roi",
     "seconds",
     "seed",
     "source",
@@ -353,6 +354,44 @@ def source(s: str) -> str:
     if _SCHEME.match(s.strip()) is None:
         check_path(s, "source")
     return s
+
+
+class Roi(NamedTuple):
+    """A named zone of one stream, in pixels of the decoded source frame (`options.roi`)."""
+
+    stream: int
+    name: str
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+_ROI = re.compile(r"([0-9]{1,6}):([A-Za-z0-9_.-]{1,64})=([^,]*),([^,]*),([^,]*),([^,]*)")
+
+
+def roi(s: str) -> Roi:
+    """A zone `STREAM:NAME=X,Y,W,H` (`run --roi`, `jetson deepstream --roi`): STREAM the
+    0-based `--source` index, NAME letters, digits, `_.-` (at most 64), X,Y the top-left
+    corner and W,H the size in pixels of the decoded frame (W, H >= 1)."""
+    check_text(s, "--roi", limit=200)
+    m = _ROI.fullmatch(s.strip())
+    if m is None:
+        raise _error(
+            "expected STREAM:NAME=X,Y,W,H (e.g. 0:court=120,80,640,400; NAME of letters, "
+            f"digits, _ . -). Received: {_show(s)}"
+        )
+    nums = []
+    for what, t in zip(("X", "Y", "W", "H"), m.groups()[2:], strict=True):
+        if not re.fullmatch(r"[+-]?[0-9]{1,6}", t.strip()):
+            raise _error(f"--roi {what} must be a whole number of pixels. Received: {_show(s)}")
+        nums.append(int(t))
+    x, y, w, h = nums
+    if x < 0 or y < 0:
+        raise _error(f"--roi X,Y must be >= 0 (the zone's top-left corner). Received: {_show(s)}")
+    if w < 1 or h < 1:
+        raise _error(f"--roi W,H must be >= 1 pixel (the zone's size). Received: {_show(s)}")
+    return Roi(int(m.group(1)), m.group(2), x, y, w, h)
 
 
 def check_uri(value: str, what: str) -> str:

@@ -18,6 +18,7 @@ examples:
   edgeaction run model/ --source rtsp://cam1/stream --source rtsp://cam2/stream \\
       --events ev.jsonl --smooth 3 --metrics m.json
   edgeaction run model/ --source test://ball --source test://snow --duration 30 -q
+  edgeaction run model/ --source cam.mp4 --roi 0:court=120,80,640,400 --roi 0:bench=0,0,200,200
   edgeaction run --config site.toml --prometheus 9108   # cameras, zones, sinks from TOML
 
 site file (--config): keys are these options without their dashes (model, emit, ...);
@@ -26,8 +27,8 @@ max-batch/batch-timeout-ms/queue; flags given here override the file; secrets ar
 ${NAME} read from the environment (the service's environment file), never literal.
 
 events: one JSON object per line; windows give stream, source, pts, frame, window,
-label, score, top_k, model; stream notices give stream, source, event (gap, resumed,
-error) and details.
+label, score, top_k, model (and zone, for a stream with --roi zones); stream notices
+give stream, source, event (gap, resumed, error) and details.
 """
 
 
@@ -79,6 +80,7 @@ def run(a) -> int:
         status=status,
         log=log,
         observe=exporter.observe if exporter is not None else None,
+        zones=a.roi,
     )
 
     def stop(signum, _frame):  # first signal: finish cleanly; a second one interrupts
@@ -192,6 +194,7 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
         acts.append(r.add_argument(*args, **kw))
 
     _io_args(add)
+    _zone_args(add)
     _window_args(add)
     _stream_args(add)
     _site_args(add)
@@ -228,6 +231,19 @@ def _io_args(add: Callable[..., None]) -> None:
         help="annotated MP4 (one source), or a directory / NAME.mp4 (NAME-N.mp4 per stream)",
     )
     add("--metrics", type=options.path, help="write the run's figures as JSON here on exit")
+
+
+def _zone_args(add: Callable[..., None]) -> None:
+    """--roi: named zones per stream, each classified on its own."""
+    add(
+        "--roi",
+        type=options.roi,
+        action="append",
+        metavar="STREAM:NAME=X,Y,W,H",
+        help="a named zone of stream STREAM (0-based --source index) in pixels of its decoded "
+        "frame, cropped and classified on its own (events carry `zone`); repeat for more "
+        "zones and streams; a stream without --roi is one whole-frame zone",
+    )
 
 
 def _window_args(add: Callable[..., None]) -> None:
