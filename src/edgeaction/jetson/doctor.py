@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, options
-from .. import platform as ep
+from .. import machine as ep
 
 # element -> (what provides it, install on a Jetson, install elsewhere)
 _BASE = "sudo apt install gstreamer1.0-plugins-base"
