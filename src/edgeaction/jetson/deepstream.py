@@ -54,6 +54,7 @@ import argparse
 import os
 import shlex
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -489,192 +490,38 @@ def preprocess_config(c: ModelContract, batch: int, streams: int) -> str:
     )
 
 
-_APP = '''#!/usr/bin/env python3
-"""DeepStream {ds} app for edgeaction model {name!r} (written by `edgeaction jetson deepstream`).
-
-uridecodebin per source -> nvstreammux -> nvdspreprocess (config_preprocess.txt: {frames}-frame
-sequences) -> nvinfer (config_infer.txt) -> fakesink. A probe on nvinfer's src pad reads
-the output tensor nvinfer attaches to each preprocess ROI (NVDSINFER_TENSOR_OUTPUT_META
-in GstNvDsPreProcessBatchMeta.roi_vector[i].roi_user_meta_list) and prints one JSON line
-per window, like `edgeaction run`: stream, source, pts, frame, label, score, top_k, model.
-
-Needs DeepStream's Python bindings (pyds) and PyGObject; not edgeaction.
-    python3 deepstream_app.py URI [URI ...]
-"""
-
-import argparse
-import ctypes
-import json
-import math
-import os
-import sys
-
-import gi
-
-gi.require_version("Gst", "1.0")
-from gi.repository import GLib, Gst  # noqa: E402
-
-import pyds  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-MODEL = {name!r}
-OUTPUT = {output!r}
-PROBS = {probs!r}  # False: the model outputs logits, softmax here
-TOP_K = {top_k}
-MUX_WIDTH, MUX_HEIGHT = {mux_w}, {mux_h}
-with open(os.path.join(HERE, "labels.txt"), encoding="utf-8") as f:
-    LABELS = [line.rstrip("\\n") for line in f if line.strip()]
+APP_RESOURCE = "deepstream_app/app.py"
 
 
-def scores_of(tensor_meta):
-    """The class scores of one ROI's output tensor (layer OUTPUT, else the first)."""
-    index = 0
-    for i in range(tensor_meta.num_output_layers):
-        if pyds.get_nvds_LayerInfo(tensor_meta, i).layerName == OUTPUT:
-            index = i
-    layer = pyds.get_nvds_LayerInfo(tensor_meta, index)
-    ptr = ctypes.cast(pyds.get_ptr(layer.buffer), ctypes.POINTER(ctypes.c_float))
-    v = [float(ptr[i]) for i in range(len(LABELS))]  # copy: the buffer is recycled
-    if not PROBS:
-        m = max(v)
-        e = [math.exp(x - m) for x in v]
-        total = sum(e)
-        v = [x / total for x in e]
-    return v
-
-
-def nxt(node):
-    """The next GList node, or None (older pyds raise StopIteration at the end)."""
-    try:
-        return node.next
-    except StopIteration:
-        return None
-
-
-def on_infer_src(pad, info, uris):
-    buf = info.get_buffer()
-    batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(buf)) if buf else None
-    l_user = batch_meta.batch_user_meta_list if batch_meta else None
-    while l_user is not None:
-        user = pyds.NvDsUserMeta.cast(l_user.data)
-        if user.base_meta.meta_type == pyds.NvDsMetaType.NVDS_PREPROCESS_BATCH_META:
-            pre = pyds.GstNvDsPreProcessBatchMeta.cast(user.user_meta_data)
-            for roi in pre.roi_vector:
-                l_roi = roi.roi_user_meta_list
-                while l_roi is not None:
-                    um = pyds.NvDsUserMeta.cast(l_roi.data)
-                    if um.base_meta.meta_type == pyds.NvDsMetaType.NVDSINFER_TENSOR_OUTPUT_META:
-                        emit(scores_of(pyds.NvDsInferTensorMeta.cast(um.user_meta_data)), roi, uris)
-                    l_roi = nxt(l_roi)
-        l_user = nxt(l_user)
-    return Gst.PadProbeReturn.OK
-
-
-def emit(scores, roi, uris):
-    frame = roi.frame_meta
-    stream = int(frame.source_id)
-    top = sorted(range(len(scores)), key=lambda i: -scores[i])[:TOP_K]
-    print(json.dumps({{
-        "stream": stream,
-        "source": uris[stream] if stream < len(uris) else None,
-        "pts": round(frame.buf_pts / 1e9, 4),
-        "frame": int(frame.frame_num),
-        "label": LABELS[top[0]],
-        "score": round(scores[top[0]], 4),
-        "top_k": [[LABELS[i], round(scores[i], 4)] for i in top],
-        "model": MODEL,
-    }}, separators=(",", ":")), flush=True)
-
-
-def source_bin(index, uri):
-    """A bin around uridecodebin whose ghost src pad targets the decoded video pad."""
-    nbin = Gst.Bin.new("source-bin-%02d" % index)
-    dec = Gst.ElementFactory.make("uridecodebin", "uri-decode-bin-%02d" % index)
-    dec.set_property("uri", uri)
-
-    def on_pad(_dec, pad):
-        caps = pad.get_current_caps() or pad.query_caps()
-        if caps.get_structure(0).get_name().startswith("video"):
-            nbin.get_static_pad("src").set_target(pad)
-
-    dec.connect("pad-added", on_pad)
-    nbin.add(dec)
-    nbin.add_pad(Gst.GhostPad.new_no_target("src", Gst.PadDirection.SRC))
-    return nbin
-
-
-def make(kind, name, **props):
-    e = Gst.ElementFactory.make(kind, name)
-    if e is None:
-        sys.exit("cannot create %s: is DeepStream installed (gst-inspect-1.0 %s)?" % (kind, kind))
-    for k, v in props.items():
-        e.set_property(k.replace("_", "-"), v)
-    return e
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("uris", nargs="+", help="file:///..., rtsp://... (one per stream)")
-    uris = ap.parse_args().uris
-    Gst.init(None)
-    pipe = Gst.Pipeline()
-    mux = make("nvstreammux", "mux", batch_size=len(uris), width=MUX_WIDTH,
-               height=MUX_HEIGHT, batched_push_timeout=40000,
-               live_source=any(u.startswith("rtsp://") for u in uris))
-    pre = make("nvdspreprocess", "preprocess",
-               config_file=os.path.join(HERE, "config_preprocess.txt"))
-    infer = make("nvinfer", "infer", config_file_path=os.path.join(HERE, "config_infer.txt"))
-    sink = make("fakesink", "sink", sync=False)
-    for e in (mux, pre, infer, sink):
-        pipe.add(e)
-    for i, uri in enumerate(uris):
-        sb = source_bin(i, uri)
-        pipe.add(sb)
-        sb.get_static_pad("src").link(mux.request_pad_simple("sink_%u" % i))
-    mux.link(pre)
-    pre.link(infer)
-    infer.link(sink)
-    infer.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, on_infer_src, uris)
-
-    loop = GLib.MainLoop()
-    bus = pipe.get_bus()
-    bus.add_signal_watch()
-
-    def on_message(_bus, msg):
-        if msg.type == Gst.MessageType.EOS:
-            loop.quit()
-        elif msg.type == Gst.MessageType.ERROR:
-            err, dbg = msg.parse_error()
-            print("error: %s (%s)" % (err.message, dbg), file=sys.stderr)
-            loop.quit()
-
-    bus.connect("message", on_message)
-    pipe.set_state(Gst.State.PLAYING)
-    try:
-        loop.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        pipe.set_state(Gst.State.NULL)
-
-
-if __name__ == "__main__":
-    main()
-'''
+def app_settings(c: ModelContract, top_k: int = 3) -> dict[str, Any]:
+    """The values of the app's settings block for the model of `c`."""
+    return {
+        "MODEL": c.name,
+        "OUTPUT": c.output_name,
+        "PROBS": bool(c.outputs_probabilities),
+        "TOP_K": min(top_k, c.num_classes),
+        "MUX_WIDTH": MUX_WIDTH,
+        "MUX_HEIGHT": MUX_HEIGHT,
+    }
 
 
 def app_source(c: ModelContract, top_k: int = 3) -> str:
-    """The text of `deepstream_app.py` (Python 3.10, pyds, no edgeaction import)."""
-    return _APP.format(
-        ds=DEEPSTREAM_VERSION,
-        name=c.name,
-        frames=c.frames,
-        output=c.output_name,
-        probs=bool(c.outputs_probabilities),
-        top_k=min(top_k, c.num_classes),
-        mux_w=MUX_WIDTH,
-        mux_h=MUX_HEIGHT,
-    )
+    """The text of `deepstream_app.py` (Python 3.10, pyds, no edgeaction import).
+
+    The app is package data (`edgeaction/jetson/deepstream_app/app.py`, a real module that
+    linters and tests read); each `NAME = value` line of its settings block is rewritten
+    with the `repr` of this model's value.
+    """
+    text = resources.files(__package__).joinpath(APP_RESOURCE).read_text(encoding="utf-8")
+    todo = app_settings(c, top_k)
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        name = line.split(" = ", 1)[0]
+        if name in todo and line.startswith(f"{name} = "):
+            lines[i] = f"{name} = {todo.pop(name)!r}\n"
+    if todo:  # the packaged app lost a setting: a broken installation, not a user mistake
+        raise AssertionError(f"{APP_RESOURCE} has no settings line for {sorted(todo)}")
+    return "".join(lines)
 
 
 def run_script(sources: list[str], streams: int) -> str:
