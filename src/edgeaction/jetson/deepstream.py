@@ -60,10 +60,11 @@ from typing import Any
 
 from .. import options
 from ..artefacts import ENGINE, ONNX, resolve_model
-from ..contract import CONTRACT_KEY, ModelContract, contract_from_onnx
+from ..contract import ModelContract, contract_from_onnx
 from ..errors import fail
-from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
+from ..fsutil import atomic_write_text, check_writable_dir
 from ..options import check_file_value
+from .ncthw import write_ncthw
 
 DEEPSTREAM_VERSION = "7.1"
 CUSTOM_LIB = "/opt/nvidia/deepstream/deepstream/lib/libnvds_custom_sequence_preprocess.so"
@@ -132,66 +133,19 @@ def generate(
         `onnx` and `engine` (paths as written in `config_infer.txt`, or None),
         `wrapped` (whether `model_ncthw.onnx` was written).
     """
-    if not isinstance(streams, int) or streams < 1:
-        fail(f"--streams must be >= 1. Received: {streams!r}")
-    if batch is None:
-        batch = streams
-    if not isinstance(batch, int) or batch < 1:
-        fail(f"--batch must be >= 1. Received: {batch!r}")
-    for s in sources or []:
-        options.check_uri(s, "--sources")
-    if sources and len(sources) != streams:
-        fail(
-            f"--streams {streams} but {len(sources)} --sources; give one URI per stream "
-            "(or leave --streams out)"
-        )
-    if precision is not None and precision not in NETWORK_MODES:
-        fail(f"--precision must be fp16 or fp32. Received: {precision!r}")
+    batch = _check_arguments(batch, streams, precision, sources)
     src = _resolve(Path(model))
-    contract, sidecar = src["contract"], src["sidecar"]
+    contract = src["contract"]
     _check_contract(contract, str(model))
-    if engine is not None and src["engine"] is not None and Path(engine) != src["engine"]:
-        fail(f"MODEL {model} is already an engine; drop --engine or give the ONNX model")
-    engine_path = Path(engine) if engine is not None else src["engine"]
-    wrap = contract.layout != "NCTHW"
-    if wrap:  # the sequence library fills NCTHW only: an engine for another layout is no use
-        if src["onnx"] is None:
-            fail(
-                f"{contract.layout} input cannot be built by nvdspreprocess' sequence "
-                f"library (NCTHW only) and engine {engine_path.name} cannot be rewritten; "
-                "give the model's ONNX file so model_ncthw.onnx is written"
-            )
-        if engine is not None:
-            fail(
-                f"--engine {engine} takes {contract.layout} input, nvdspreprocess builds "
-                f"NCTHW; drop --engine (nvinfer builds one from {WRAPPED_ONNX})"
-            )
-        engine_path, sidecar = None, None
-    if engine_path is not None and sidecar is None and engine_path.exists():
-        from ..engine.sidecar import read_sidecar
-
-        sidecar = read_sidecar(engine_path)
-        built = ModelContract.from_dict(sidecar["contract"], source=f"{engine_path.name} sidecar")
-        if built != contract:
-            fail(
-                f"engine {engine_path.name} serves model '{built.name}', not {model} "
-                f"('{contract.name}'); give the engine built from this model"
-            )
-    built_precision = (sidecar or {}).get("precision")
-    if precision is None:
-        precision = built_precision if built_precision in NETWORK_MODES else "fp16"
-    elif built_precision in NETWORK_MODES and built_precision != precision:
-        fail(
-            f"engine {engine_path.name} was built {built_precision}, --precision is "
-            f"{precision}; drop --precision or rebuild the engine"
-        )
+    engine_path, sidecar = _engine_and_sidecar(src, model, engine)
+    precision = _precision(precision, sidecar, engine_path)
     if sidecar is not None:
         _check_profile(sidecar, contract, batch, engine_path)
     out_dir = check_writable_dir(out)
 
     onnx_path, wrapped = src["onnx"], False
-    if wrap:
-        onnx_path = _write_ncthw(src["onnx"], contract, out_dir / WRAPPED_ONNX)
+    if contract.layout != "NCTHW":
+        onnx_path = write_ncthw(src["onnx"], contract, out_dir / WRAPPED_ONNX)
         contract, wrapped = replace(contract, layout="NCTHW"), True
 
     onnx_ref = _ref(onnx_path, out_dir) if onnx_path is not None else None
@@ -209,11 +163,7 @@ def generate(
         "run.sh": run_script(sources or [], streams),
         "README.txt": readme(contract, batch, precision, streams, wrapped, onnx_ref, engine_ref),
     }
-    for name, text in texts.items():
-        atomic_write_text(out_dir / name, text)
-    files = list(FILES) + ([WRAPPED_ONNX] if wrapped else [])
-    for name in files:  # temp files are created 0600; these are meant to be shared
-        (out_dir / name).chmod(0o755 if name == "run.sh" else 0o644)
+    files = _write_files(out_dir, texts, wrapped)
     return {
         "out": str(out_dir),
         "files": files,
@@ -224,6 +174,88 @@ def generate(
         "engine": engine_ref,
         "wrapped": wrapped,
     }
+
+
+def _check_arguments(
+    batch: int | None, streams: int, precision: str | None, sources: list[str] | None
+) -> int:
+    """Check `generate`'s numbers, precision and URIs; returns the batch (`streams` if None)."""
+    if not isinstance(streams, int) or streams < 1:
+        fail(f"--streams must be >= 1. Received: {streams!r}")
+    if batch is None:
+        batch = streams
+    if not isinstance(batch, int) or batch < 1:
+        fail(f"--batch must be >= 1. Received: {batch!r}")
+    for s in sources or []:
+        options.check_uri(s, "--sources")
+    if sources and len(sources) != streams:
+        fail(
+            f"--streams {streams} but {len(sources)} --sources; give one URI per stream "
+            "(or leave --streams out)"
+        )
+    if precision is not None and precision not in NETWORK_MODES:
+        fail(f"--precision must be fp16 or fp32. Received: {precision!r}")
+    return batch
+
+
+def _engine_and_sidecar(
+    src: dict[str, Any], model: str | os.PathLike, engine: str | os.PathLike | None
+) -> tuple[Path | None, dict | None]:
+    """The engine nvinfer loads (None: it builds one) and its sidecar, checked against MODEL.
+
+    A layout other than NCTHW needs the NCTHW wrapper model, so no given engine can serve.
+    """
+    contract, sidecar = src["contract"], src["sidecar"]
+    if engine is not None and src["engine"] is not None and Path(engine) != src["engine"]:
+        fail(f"MODEL {model} is already an engine; drop --engine or give the ONNX model")
+    engine_path = Path(engine) if engine is not None else src["engine"]
+    if contract.layout != "NCTHW":  # the sequence library fills NCTHW only
+        if src["onnx"] is None:
+            fail(
+                f"{contract.layout} input cannot be built by nvdspreprocess' sequence "
+                f"library (NCTHW only) and engine {engine_path.name} cannot be rewritten; "
+                "give the model's ONNX file so model_ncthw.onnx is written"
+            )
+        if engine is not None:
+            fail(
+                f"--engine {engine} takes {contract.layout} input, nvdspreprocess builds "
+                f"NCTHW; drop --engine (nvinfer builds one from {WRAPPED_ONNX})"
+            )
+        return None, None
+    if engine_path is not None and sidecar is None and engine_path.exists():
+        from ..engine.sidecar import read_sidecar
+
+        sidecar = read_sidecar(engine_path)
+        built = ModelContract.from_dict(sidecar["contract"], source=f"{engine_path.name} sidecar")
+        if built != contract:
+            fail(
+                f"engine {engine_path.name} serves model '{built.name}', not {model} "
+                f"('{contract.name}'); give the engine built from this model"
+            )
+    return engine_path, sidecar
+
+
+def _precision(precision: str | None, sidecar: dict | None, engine_path: Path | None) -> str:
+    """The network mode: the one asked for, else the engine's own, else fp16."""
+    built_precision = (sidecar or {}).get("precision")
+    if precision is None:
+        return built_precision if built_precision in NETWORK_MODES else "fp16"
+    if built_precision in NETWORK_MODES and built_precision != precision:
+        fail(
+            f"engine {engine_path.name} was built {built_precision}, --precision is "
+            f"{precision}; drop --precision or rebuild the engine"
+        )
+    return precision
+
+
+def _write_files(out_dir: Path, texts: dict[str, str], wrapped: bool) -> list[str]:
+    """Write `texts` (name → text) into `out_dir`, shareable; returns the names written."""
+    for name, text in texts.items():
+        atomic_write_text(out_dir / name, text)
+    files = list(FILES) + ([WRAPPED_ONNX] if wrapped else [])
+    for name in files:  # temp files are created 0600; these are meant to be shared
+        (out_dir / name).chmod(0o755 if name == "run.sh" else 0o644)
+    return files
 
 
 # ---- inputs ------------------------------------------------------------------------------
@@ -296,65 +328,6 @@ def _check_profile(side: dict, c: ModelContract, batch: int, engine: Path | None
             f"(--batch {batch}); use --batch <= {hi} or rebuild with "
             f"`edgeaction build-engine MODEL.onnx --batch 1:{batch}:{batch}`"
         )
-
-
-def _write_ncthw(onnx_path: Path, c: ModelContract, out: Path) -> Path:
-    """Write `onnx_path` behind a Transpose from an NCTHW input of the same name."""
-    from .._lazy import require
-
-    try:
-        onnx = require("onnx")
-    except Exception as e:
-        fail(
-            f"{c.layout} models need an NCTHW wrapper for nvdspreprocess, written with the "
-            f"onnx package ({e}); run this where you export, or `pip install onnx`"
-        )
-    from onnx import TensorProto, helper
-
-    m = onnx.load(str(onnx_path))
-    g = m.graph
-    inits = {i.name for i in g.initializer}
-    inputs = [i for i in g.input if i.name not in inits]
-    if [i.name for i in inputs] != [c.input_name]:
-        fail(
-            f"{onnx_path.name} has inputs {[i.name for i in inputs]}, its contract names "
-            f"'{c.input_name}'; re-export the model with `edgeaction export`"
-        )
-    old = inputs[0]
-    if old.type.tensor_type.elem_type != TensorProto.FLOAT:
-        fail(f"{onnx_path.name} input is not float32; give the float32 model.onnx")
-    dims = old.type.tensor_type.shape.dim
-    batch_dim = (dims[0].dim_param or "N") if dims and not dims[0].dim_value else dims[0].dim_value
-    inner = f"{c.input_name}__{c.layout.lower()}"
-    while inner in {n for node in g.node for n in (*node.input, *node.output)}:
-        inner += "_"
-    for node in g.node:
-        node.input[:] = [inner if n == c.input_name else n for n in node.input]
-    for o in g.output:
-        if o.name == c.input_name:
-            fail(f"{onnx_path.name} outputs its input; re-export the model")
-    perm = {"NTHWC": [0, 2, 3, 4, 1], "NTCHW": [0, 2, 1, 3, 4]}[c.layout]
-    g.node.insert(0, helper.make_node("Transpose", [c.input_name], [inner], perm=perm))
-    new_in = helper.make_tensor_value_info(
-        c.input_name, TensorProto.FLOAT, [batch_dim, 3, c.frames, c.height, c.width]
-    )
-    kept = [i for i in g.input if i.name != c.input_name]
-    del g.input[:]
-    g.input.extend([new_in, *kept])
-    wrapped = replace(c, layout="NCTHW").with_producer(
-        deepstream_wrapper=f"Transpose {perm} from {c.layout} {onnx_path.name}"
-    )
-    props = [(p.key, p.value) for p in m.metadata_props if p.key != CONTRACT_KEY]
-    del m.metadata_props[:]
-    for k, v in [*props, (CONTRACT_KEY, wrapped.to_json())]:
-        m.metadata_props.add(key=k, value=v)
-    try:
-        onnx.checker.check_model(m)
-    except Exception as e:
-        fail(f"could not wrap {onnx_path.name} for NCTHW input: {str(e).splitlines()[0]}")
-    with atomic_path(out) as tmp:
-        onnx.save(m, str(tmp))
-    return out
 
 
 def _ref(p: Path, out_dir: Path) -> str:
