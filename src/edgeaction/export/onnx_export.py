@@ -137,19 +137,7 @@ def export_model(
     with tempfile.TemporaryDirectory(prefix="edgeaction-export-") as td:
         td = Path(td)
         req = _request(td, keras_path, contract, opset, parity_clips, data, pose_dir, log)
-        if fp16:
-            req["fp16"], req["onnx_fp16"] = True, str(td / "raw_fp16.onnx")
-        if split:
-            req.update(split=True, encoder=str(td / "encoder.onnx"), head=str(td / "head.onnx"))
-        (td / "request.json").write_text(json.dumps(req))
-        log(f"converting {keras_path} with tf2onnx (opset {opset}) in a child process ...")
-        res = _run_child(td, keras_path, log)
-        _gate(res, fp16, split, log)
-        model = onnx.load(str(td / "raw.onnx"))
-        m16 = onnx.load(str(td / "raw_fp16.onnx")) if fp16 else None
-        parts = None
-        if split:
-            parts = (onnx.load(str(td / "encoder.onnx")), onnx.load(str(td / "head.onnx")))
+        res, model, m16, parts = _convert(td, req, keras_path, fp16, split, onnx, log)
     contract = contract.with_producer(
         edgeaction=__version__,
         tensorflow=res["tensorflow"],
@@ -197,6 +185,28 @@ def _check_arguments(
     if pose_dir is not None and data is None:
         fail("--keypoints needs --data: it holds the keypoints of the --data clips")
     return keras_path, contract
+
+
+def _convert(td: Path, req: dict, keras_path: Path, fp16: bool, split: bool, onnx, log):
+    """Run the conversion child on `req` and gate its result.
+
+    Returns:
+        `(result, model, float16 model or None, (encoder, head) or None)`, loaded from `td`.
+    """
+    if fp16:
+        req["fp16"], req["onnx_fp16"] = True, str(td / "raw_fp16.onnx")
+    if split:
+        req.update(split=True, encoder=str(td / "encoder.onnx"), head=str(td / "head.onnx"))
+    (td / "request.json").write_text(json.dumps(req))
+    log(f"converting {keras_path} with tf2onnx (opset {req['opset']}) in a child process ...")
+    res = _run_child(td, keras_path, log)
+    _gate(res, fp16, split, log)
+    model = onnx.load(str(td / "raw.onnx"))
+    m16 = onnx.load(str(td / "raw_fp16.onnx")) if fp16 else None
+    parts = None
+    if split:
+        parts = (onnx.load(str(td / "encoder.onnx")), onnx.load(str(td / "head.onnx")))
+    return res, model, m16, parts
 
 
 def _request(
