@@ -95,16 +95,7 @@ def classification_metrics(y_true, probs, labels) -> dict[str, Any]:
             return float(np.mean(v[present])) if present.any() else 0.0
         return float(np.sum(v * w) / w.sum()) if w.sum() > 0 else 0.0
 
-    per_class = {
-        lab: {
-            "precision": float(precision[i]),
-            "recall": float(recall[i]),
-            "f1": float(f1[i]),
-            "support": int(support[i]),
-            "predicted": int(predicted[i]),
-        }
-        for i, lab in enumerate(labels)
-    }
+    per_class = _per_class(labels, precision, recall, f1, support, predicted)
     return {
         "accuracy": float(tp.sum() / n),
         "top5_accuracy": top_k,
@@ -125,6 +116,20 @@ def classification_metrics(y_true, probs, labels) -> dict[str, Any]:
             "f1": avg(f1, support),
             "support": total,
         },
+    }
+
+
+def _per_class(labels, precision, recall, f1, support, predicted) -> dict[str, dict]:
+    """label → `precision`, `recall`, `f1`, `support`, `predicted`."""
+    return {
+        lab: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+            "predicted": int(predicted[i]),
+        }
+        for i, lab in enumerate(labels)
     }
 
 
