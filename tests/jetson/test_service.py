@@ -79,7 +79,11 @@ def test_unit_keys(generated):
     assert g("Service", "Type") == "simple"
     assert g("Service", "User") == getpass.getuser()
     assert g("Service", "EnvironmentFile") == "/etc/default/edgeaction"
-    assert set(g("Service", "Environment").split()) == {"GST_DEBUG=1", "PYTHONUNBUFFERED=1"}
+    assert set(g("Service", "Environment").split()) == {
+        "GST_DEBUG=1",
+        "PYTHONUNBUFFERED=1",
+        "EDGEACTION_CACHE_DIR=%S/edgeaction/engines",  # writable under ProtectHome=read-only
+    }
     assert g("Service", "Restart") == "on-failure" and g("Service", "RestartSec") == "5"
     assert g("Service", "TimeoutStopSec") == "30"
     assert g("Service", "SupplementaryGroups") == "video"

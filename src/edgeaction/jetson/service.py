@@ -64,7 +64,8 @@ _USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 # Characters a source cannot hold in the EnvironmentFile (systemd and `docker --env-file`
 # read the value differently once quotes or backslashes appear; whitespace splits it).
 _UNSAFE = re.compile(r"[\s\"'`\\\x00-\x1f\x7f]")
-_READ_ONLY_UNDER = ("/usr", "/boot", "/efi", "/etc")  # ProtectSystem=full
+# ProtectSystem=full and ProtectHome=read-only (the unit's sandbox)
+_READ_ONLY_UNDER = ("/usr", "/boot", "/efi", "/etc", "/home", "/root", "/run/user")
 
 APT_GSTREAMER = (
     "python3-venv python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 "
@@ -241,7 +242,10 @@ def _output_path(path: str, what: str) -> str:
         fail(f"{what} cannot hold whitespace, quotes, '%', '$' or backslashes. Received: {path!r}")
     for ro in _READ_ONLY_UNDER:
         if p == ro or p.startswith(ro + "/"):
-            fail(f"{what} {p} is read-only for the service (ProtectSystem=full); use /var/lib/...")
+            fail(
+                f"{what} {p} is read-only for the service (ProtectSystem=full, "
+                "ProtectHome=read-only); use /var/lib/..."
+            )
     return p
 
 
@@ -280,7 +284,7 @@ User={c.user}
 SupplementaryGroups=video
 StateDirectory={c.name}
 WorkingDirectory={systemd_quote(c.workdir)}
-Environment=GST_DEBUG=1 PYTHONUNBUFFERED=1
+Environment=GST_DEBUG=1 PYTHONUNBUFFERED=1 EDGEACTION_CACHE_DIR=%S/{c.name}/engines
 # Required: EDGEACTION_SOURCES="--source URL --source URL"; it may also override GST_DEBUG.
 EnvironmentFile=/etc/default/{c.name}
 # $EDGEACTION_SOURCES (no braces) is split at whitespace into separate arguments.
@@ -291,9 +295,32 @@ RestartSec=5
 KillSignal=SIGTERM
 TimeoutStopSec=30
 SyslogIdentifier={c.name}
+# Sandbox (`systemd-analyze security`): everything a camera + GPU service can do without.
+# Not set, on purpose: PrivateDevices/DevicePolicy/ProtectClock (they close the device
+# nodes the GPU and cameras need), PrivateUsers (it drops the video group),
+# MemoryDenyWriteExecute (GStreamer's ORC and CUDA's JIT write code), PrivateNetwork
+# (RTSP cameras), ProcSubset=pid (ONNX Runtime reads /proc/cpuinfo).
 NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
 ProtectSystem=full
+ProtectHome=read-only
 PrivateTmp=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectHostname=yes
+ProtectProc=invisible
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
+UMask=0027
 
 [Install]
 WantedBy=multi-user.target
@@ -346,6 +373,15 @@ def _model_dir_arg(c: ServiceConfig) -> str:
     return str(rel) if not str(rel).startswith("..") else "models"
 
 
+#: Ubuntu's archive drops superseded package versions, so an exact `pkg=version` pin
+#: would make every image unbuildable at the next security update; the base image's
+#: tag pins the release instead.
+_APT_PIN_NOTE = (
+    "# apt versions are not pinned: the base image's tag pins the Ubuntu release\n"
+    "# hadolint ignore=DL3008"
+)
+
+
 def render_dockerfile(c: ServiceConfig, target: str) -> str:
     """`Dockerfile.jetson` (`target="jetson"`) or `Dockerfile.x86`."""
     copies, model = _docker_model(c)
@@ -372,11 +408,15 @@ ARG BASE={JETSON_BASE}
 FROM ${{BASE}}
 ARG L4T_RELEASE={L4T_RELEASE}
 ENV DEBIAN_FRONTEND=noninteractive
+# A failed key download in a pipe must fail the build (hadolint DL4006).
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+{_APT_PIN_NOTE}
 RUN apt-get update && apt-get install -y --no-install-recommends \\
         {APT_GSTREAMER} \\
         ca-certificates curl gnupg \\
     && rm -rf /var/lib/apt/lists/*
 # TensorRT's Python bindings come from NVIDIA's Jetson apt repository (JetPack), never pip.
+{_APT_PIN_NOTE}
 RUN python3 -c "import tensorrt" 2>/dev/null || ( \\
         curl -fsSL https://repo.download.nvidia.com/jetson/jetson-ota-public.asc \\
             | gpg --dearmor -o /usr/share/keyrings/nvidia-jetson.gpg \\
@@ -400,10 +440,12 @@ RUN python3 -c "import tensorrt" 2>/dev/null || ( \\
 ARG BASE={X86_BASE}
 FROM ${{BASE}}
 ENV DEBIAN_FRONTEND=noninteractive
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+{_APT_PIN_NOTE}
 RUN apt-get update && apt-get install -y --no-install-recommends \\
         {APT_GSTREAMER} \\
-    && rm -rf /var/lib/apt/lists/*
-RUN python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
+    && rm -rf /var/lib/apt/lists/* \\
+    && python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
 """
     copy_lines = "\n".join(copies)
     return f"""{head}
@@ -421,6 +463,13 @@ RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime,cuda]' \\
 ARG MODEL_DIR={_model_dir_arg(c)}
 {copy_lines}
 ENV PYTHONUNBUFFERED=1 GST_DEBUG=1 EDGEACTION_MODEL={model}
+# Not root: a system user in `video` (Jetson GPU nodes /dev/nvhost-*, /dev/nvmap and the
+# cameras /dev/video* belong to it; the NVIDIA runtime and --device pass them in) and
+# `render` (dGPU render nodes). Its home keeps the engine cache.
+RUN groupadd --system --force render \\
+    && useradd --system --uid 10001 --create-home --home-dir /var/lib/edgeaction \\
+        --shell /usr/sbin/nologin --groups video,render edgeaction
+USER 10001
 WORKDIR /var/lib/edgeaction
 # Events go to stdout (docker logs). $EDGEACTION_SOURCES (from --env-file) is split at
 # whitespace like systemd does; arguments after the image name are appended.
