@@ -382,6 +382,7 @@ _APT_PIN_NOTE = (
 )
 
 
+# long because two Dockerfile templates (jetson, x86) written out as f-strings, read as one file
 def render_dockerfile(c: ServiceConfig, target: str) -> str:
     """`Dockerfile.jetson` (`target="jetson"`) or `Dockerfile.x86`."""
     copies, model = _docker_model(c)
