@@ -30,7 +30,8 @@ def run(a) -> int:
 
     from ..pipelines import RunOptions, Runtime
 
-    if a.events is None and a.out_video is None:
+    sinks = _make_sinks(a, log=lambda m: log(m))
+    if a.events is None and a.out_video is None and not sinks:
         a.events = "-"
     platform = a.platform
     if platform == "auto":
@@ -81,6 +82,7 @@ def run(a) -> int:
         options=opts,
         status=status,
         log=log,
+        sinks=sinks,
     )
 
     def stop(signum, _frame):  # first signal: finish cleanly; a second one interrupts
@@ -169,6 +171,7 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
     _io_args(add)
     _window_args(add)
     _stream_args(add)
+    _sink_arguments(add)
     acts.append(trt_precision_arg(r, "profile 1:STREAMS:MAX-BATCH (encoder 1:STREAMS:2xMAX-BATCH)"))
     add("-q", "--quiet", action="store_true", help="no live status line")
     return acts
@@ -285,3 +288,55 @@ def _stream_args(add: Callable[..., None]) -> None:
         help="TensorRT engine cache for an .onnx model with --backend tensorrt "
         "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
     )
+
+
+# ---- event sinks (MQTT, webhook, the spool) ---------------------------------------------------
+def _sink_arguments(add: Callable[..., None]) -> None:
+    """One option per network sink of `pipelines.sinks.REGISTRY`, and the spool's."""
+    from ..pipelines.sinks import option_sinks
+
+    for sink in option_sinks():
+        add(sink.option, type=sink.convert, metavar=sink.metavar, help=sink.help)
+    add(
+        "--spool",
+        type=options.path,
+        metavar="DIR",
+        help="keep events for MQTT/webhooks on disk here until delivered, so none is lost "
+        "while the broker or endpoint is down (and deliver what is left at the next start)",
+    )
+    add(
+        "--spool-max-mb",
+        type=options.megabytes,
+        default=100.0,
+        help="most disk per spool; beyond it the oldest events are dropped, counted (default 100)",
+    )
+    add(
+        "--drain",
+        type=options.seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="at exit, wait this long for spooled events to be delivered (default 5)",
+    )
+
+
+def _make_sinks(a, log: Callable[[str], None]) -> list:
+    """The network sinks the options ask for (checked now, connected at the first event)."""
+    from ..pipelines.sinks import make_sink, option_sinks
+
+    sinks = []
+    for sink in option_sinks():
+        target = getattr(a, sink.option.lstrip("-").replace("-", "_"))
+        if target is not None:
+            sinks.append(
+                make_sink(
+                    sink.kind,
+                    target,
+                    spool_dir=a.spool,
+                    spool_max_mb=a.spool_max_mb,
+                    drain_s=a.drain,
+                    log=log,
+                )
+            )
+    if a.spool is not None and not sinks:
+        log("--spool is for --mqtt and --webhook events; without them it is not used")
+    return sinks

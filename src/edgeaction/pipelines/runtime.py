@@ -205,6 +205,7 @@ class Runtime:
         append_events: Boolean. Append to the events file live (`EventSink(append=True)`,
             what a service wants) rather than write it whole at the end. Defaults to
             `True`.
+        sinks: List of `sinks.EventSink` (MQTT, webhook) that get every event too.
     """
 
     def __init__(
@@ -222,6 +223,7 @@ class Runtime:
         log: Callable[[str], None] | None = None,
         runner=None,
         append_events: bool = True,
+        sinks: list | None = None,
     ):
         from .sources import parse_source
 
@@ -245,6 +247,7 @@ class Runtime:
             append_events=append_events,
             platform=self.options.platform,
             log=self.log,
+            sinks=sinks,
         )
         self.contract = None  # the model's contract, once the run has opened it
         self.report: dict | None = None  # the metrics dict, once the run is over

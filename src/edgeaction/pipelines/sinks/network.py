@@ -1,0 +1,129 @@
+"""What every network sink shares: the spool in front, a delivery thread behind it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from ...errors import first_line
+from .base import EventSink, encode
+from .spool import Spool
+
+
+class NetworkSink(EventSink):
+    """An event sink that delivers over the network, at least once and in order.
+
+    `emit` only stores the event in the `Spool` (on disk with `spool_dir`) and wakes the
+    delivery thread, so a slow or absent endpoint never holds up the run. The thread
+    sends the oldest events first and removes them from the spool only once the far end
+    acknowledged them (subclasses: `_deliver`). `close` waits up to `drain_s` for the
+    spool to empty; what is left stays on disk and goes first at the next start.
+
+    Subclasses implement `_deliver()` (send what is pending, return when idle or
+    stopping), and may implement `_stop_transport()` and `key(event)`.
+
+    Args:
+        target: String. The endpoint (URL), checked by the sink's `convert`.
+        spool_dir: Path or None. Spool directory; None: in memory (lost at exit).
+        spool_max_mb: Float. Spool cap (oldest dropped, counted). Defaults to `100`.
+        drain_s: Float. Longest `close` waits for delivery. Defaults to `5`.
+        log: Callable(str) for one-line notices.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        spool_dir=None,
+        spool_max_mb: float = 100.0,
+        drain_s: float = 5.0,
+        log: Callable[[str], None] | None = None,
+    ):
+        self.target = target
+        self.log = log or (lambda _m: None)
+        self.spool = Spool(spool_dir, self.kind, spool_max_mb, log=self.log)
+        self.drain_s = float(drain_s)
+        self.count = 0
+        self.delivered = 0
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: str | None = None  # the delivery thread died (a bug): said at close
+
+    # ---- the run's side -------------------------------------------------------------------
+    def key(self, event: dict) -> str:
+        """What the spool stores beside the event (e.g. the MQTT topic)."""
+        return ""
+
+    def emit(self, event: dict) -> None:
+        self._start()
+        self.spool.put(encode(event), self.key(event))
+        self.count += 1
+        self._wake.set()
+
+    def flush(self) -> None:
+        self._wake.set()
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        self.spool.open()
+        if len(self.spool):
+            self.log(f"{self.kind}: {len(self.spool)} events left by an earlier run go first")
+        self._thread = threading.Thread(target=self._main, name=f"{self.kind}-sink", daemon=True)
+        self._thread.start()
+
+    def close(self, discard: bool = False) -> list[str]:
+        """Drain for up to `drain_s`, stop; returns a notice for what was not delivered."""
+        if self._thread is None:
+            if self.spool.path is None or not self.spool.path.exists():
+                return []
+            self._start()  # only leftovers of an earlier run: try them now
+        deadline = time.monotonic() + self.drain_s
+        while len(self.spool) and time.monotonic() < deadline and self._thread.is_alive():
+            self._wake.set()
+            time.sleep(0.02)
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout=5.0)
+        self._stop_transport()
+        notes = []
+        left = len(self.spool)
+        if self._error:
+            notes.append(f"{self.kind}: delivery stopped: {self._error}")
+        if left and self.spool.path is not None:
+            notes.append(
+                f"{self.kind}: {left} events not delivered in {self.drain_s:g} s are kept in "
+                f"{self.spool.where} and sent at the next start"
+            )
+        elif left:
+            notes.append(
+                f"{self.kind}: {left} events could not be delivered and are lost "
+                "(give --spool DIR to keep them for the next start)"
+            )
+        if self.spool.dropped:
+            notes.append(
+                f"{self.kind}: {self.spool.dropped} oldest events were dropped: the spool was full"
+            )
+        self.spool.close()
+        return notes
+
+    # ---- the delivery thread --------------------------------------------------------------
+    def _main(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                self._deliver()
+                self._wake.wait(0.5)
+        except Exception as e:  # noqa: BLE001 - said once at close, never a traceback
+            self._error = first_line(e)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def _deliver(self) -> None:
+        raise NotImplementedError
+
+    def _stop_transport(self) -> None:
+        """Disconnect (after the thread stopped)."""
