@@ -24,7 +24,7 @@ def _paho():
         import paho.mqtt.client as mqtt
     except ImportError:
         fail(
-            "--mqtt needs paho-mqtt 2.x: pip install 'edgeaction[site]' (or pip install "
+            "--mqtt needs paho-mqtt 2.x: pip install 'edgeaction[mqtt]' (or pip install "
             "'paho-mqtt>=2,<3')"
         )
     return mqtt
