@@ -17,10 +17,13 @@ examples:
   edgeaction run model/ --source rtsp://cam1/stream --source rtsp://cam2/stream \\
       --events ev.jsonl --smooth 3 --metrics m.json
   edgeaction run model/ --source test://ball --source test://snow --duration 30 -q
+  edgeaction run model/ --source rtsp://cam1/stream --emit every \
+      --mqtt 'mqtts://broker:8883/site/{stream}/{zone}' --spool /var/spool/edgeaction
 
-events: one JSON object per line; windows give stream, source, pts, frame, window,
-label, score, top_k, model; stream notices give stream, source, event (gap, resumed,
-error) and details.
+events: one JSON object per line; windows give id, stream, source, pts, frame, window,
+label, score, top_k, model; stream notices give id, stream, source, event (gap, resumed,
+error) and details. id is RUN-STREAM-SEQ, unique, the same in every sink and on every
+redelivery: MQTT and webhook delivery is at least once, so de-duplicate on it.
 """
 
 
@@ -196,7 +199,8 @@ def _io_args(add: Callable[..., None]) -> None:
     add(
         "--events",
         type=options.path,
-        help="JSON-lines output file ('-' for stdout; default stdout)",
+        help="JSON-lines output file ('-' for stdout; default stdout, unless --out-video, "
+        "--mqtt or --webhook is given)",
     )
     add(
         "--out-video",

@@ -48,7 +48,7 @@ class MqttSink(NetworkSink):
 
     kind = "mqtt"
     option = "--mqtt"
-    metavar = "mqtt[s]://HOST:PORT/TOPIC"
+    metavar = "mqtt://HOST:PORT/TOPIC"
     help = (
         "publish each event (QoS 1) to this MQTT broker; TOPIC may hold {stream} and {zone}; "
         f"credentials from ${USERNAME_ENV} / ${PASSWORD_ENV}; TLS with mqtts://"
@@ -109,9 +109,12 @@ class MqttSink(NetworkSink):
         if self.stopping:
             return
         self._state = "down"
-        self._say(f"lost the broker ({reason}); events are spooled until it is back")
+        why = "the connection closed" if str(reason) == "Unspecified error" else str(reason)
+        self._say(f"lost the broker ({why}); events are spooled until it is back")
 
     def _on_connect_fail(self, _c, _u) -> None:
+        if self._state == "down":  # already said: lost, or refused
+            return
         self._state = "down"
         self._say("cannot reach the broker; events are spooled until it answers")
 

@@ -49,6 +49,7 @@ class NetworkSink(EventSink):
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._error: str | None = None  # the delivery thread died (a bug): said at close
+        self.idle_s = 0.25  # the delivery thread's longest sleep (back-off granularity)
 
     # ---- the run's side -------------------------------------------------------------------
     def key(self, event: dict) -> str:
@@ -64,6 +65,11 @@ class NetworkSink(EventSink):
     def flush(self) -> None:
         self._wake.set()
 
+    @property
+    def depth(self) -> int:
+        """Events spooled and not yet acknowledged (for metrics)."""
+        return len(self.spool)
+
     def _start(self) -> None:
         if self._thread is not None:
             return
@@ -78,7 +84,10 @@ class NetworkSink(EventSink):
         if self._thread is None:
             if self.spool.path is None or not self.spool.path.exists():
                 return []
-            self._start()  # only leftovers of an earlier run: try them now
+            if not len(self.spool.open()):
+                self.spool.close()
+                return []
+            self._start()  # no event this run, but an earlier run's leftovers: try them now
         deadline = time.monotonic() + self.drain_s
         while len(self.spool) and time.monotonic() < deadline and self._thread.is_alive():
             self._wake.set()
@@ -87,6 +96,7 @@ class NetworkSink(EventSink):
         self._wake.set()
         self._thread.join(timeout=5.0)
         self._stop_transport()
+        self.spool.sync()
         notes = []
         left = len(self.spool)
         if self._error:
@@ -110,11 +120,15 @@ class NetworkSink(EventSink):
 
     # ---- the delivery thread --------------------------------------------------------------
     def _main(self) -> None:
+        synced = time.monotonic()
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
                 self._deliver()
-                self._wake.wait(0.5)
+                if time.monotonic() - synced >= 1.0:
+                    self.spool.sync()
+                    synced = time.monotonic()
+                self._wake.wait(self.idle_s)
         except Exception as e:  # noqa: BLE001 - said once at close, never a traceback
             self._error = first_line(e)
 

@@ -1,12 +1,18 @@
 """The on-disk spool in front of a network sink: nothing is lost while it is down.
 
 Why SQLite (the standard library's `sqlite3`) rather than our own segment files: one
-transaction per event gives the append, its fsync (`synchronous=FULL`) and crash
-recovery (a torn write is rolled back by the WAL, never read back as half an event);
+transaction per event gives the append and crash recovery (a torn write is rolled back
+by the WAL, never read back as half an event);
 the delivery order is the row id; "remove what was acknowledged" is one `DELETE ...
 WHERE seq <= ?`; and freed pages are reused, so the file stays near `--spool-max-mb`
 with no compaction step to write. Segment files would need their own framing,
 checksums, offset file and compaction for the same guarantees.
+
+Durability: WAL with `synchronous=NORMAL`. An event is in the WAL when `put` returns, so
+it survives the process dying (SIGKILL, OOM) at once; the delivery thread checkpoints
+(`sync`, which fsyncs) every second, so a power loss costs at most that last second.
+`synchronous=FULL` (an fsync per event) cost 3 ms per event on the run's main thread
+here (8 streams with an event per window: ~1/3 of it), NORMAL 0.07 ms.
 
 One file per sink kind in the spool directory (`mqtt.sqlite`, `webhook.sqlite`), held
 with an exclusive lock (`flock`) so two runs cannot deliver the same events twice.
@@ -79,7 +85,7 @@ class Spool:
                 self._lock_file()
                 db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
                 db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=FULL")  # fsync at every commit
+                db.execute("PRAGMA synchronous=NORMAL")  # fsync at checkpoints (`sync`)
             db.execute(_SCHEMA)
             row = db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events")
             self._rows, self._bytes = row.fetchone()
@@ -169,6 +175,12 @@ class Spool:
             self._db.execute("DELETE FROM events WHERE seq <= ?", (upto,))
             self._rows -= n
             self._bytes -= size
+
+    def sync(self) -> None:
+        """Checkpoint the WAL into the file, fsync'd (power-loss safe up to here)."""
+        with self._lock:
+            if self._db is not None and self.path is not None:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         with self._lock:

@@ -44,27 +44,24 @@ class WebhookSink(NetworkSink):
         self.shown = f"{u.scheme}://{u.hostname}{f':{u.port}' if u.port else ''}{u.path}"
         self.rejected = 0
         self._backoff = 0.0
+        self._retry_at = 0.0
         self._down = False
 
     def _deliver(self) -> None:
-        while not self.stopping:
+        """Send the oldest events one by one; after a failure, return until the back-off ends."""
+        while not self.stopping and time.monotonic() >= self._retry_at:
             rows = self.spool.peek(after=0, n=1)
             if not rows:
                 return
             seq, _key, body = rows[0]
             ok = self._post(body)
-            if ok is None:  # retry later, unless stopping
-                self._wait(self._backoff)
+            if ok is None:  # try again after the back-off (the thread wakes twice a second)
                 self._backoff = min(MOST_S, max(FIRST_S, self._backoff * 2))
-                continue
+                self._retry_at = time.monotonic() + self._backoff
+                return
             self._backoff = 0.0
             self.spool.ack(seq)
             self.delivered += ok
-
-    def _wait(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while not self.stopping and time.monotonic() < end:
-            time.sleep(min(0.05, end - time.monotonic()) if end > time.monotonic() else 0)
 
     def _post(self, body: str) -> int | None:
         """1: delivered, 0: refused for good (dropped), None: try again."""
