@@ -226,3 +226,54 @@ def test_bad_mqtt_urls_are_one_line(tmp_path, tiny_onnx):
         p = cli("run", tiny_onnx, "--source", "x.mp4", "--mqtt", url, check=False)
         line = usage_error(p, "--mqtt", needle)
         assert "pw" not in line
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+def test_mqtts_with_credentials_from_the_environment_never_printed(tmp_path, tiny_onnx):
+    key, crt = tmp_path / "broker.key", tmp_path / "broker.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+         "-out", str(crt)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    pw = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), "cam", "s3cr3t-pw"], check=True)
+    b = Mosquitto(tmp_path)
+    b.conf.write_text(
+        f"listener {b.port} 127.0.0.1\nuser root\nallow_anonymous false\npassword_file {pw}\n"
+        f"certfile {crt}\nkeyfile {key}\n"
+    )
+    b.start()
+    try:
+        sub = paho.Client(paho.CallbackAPIVersion.VERSION2)
+        sub.username_pw_set("cam", "s3cr3t-pw")
+        sub.tls_set(ca_certs=str(crt))
+        got, ready = [], threading.Event()
+        sub.on_connect = lambda c, *_: c.subscribe("ea/#", qos=1)
+        sub.on_subscribe = lambda *_: ready.set()
+        sub.on_message = lambda _c, _u, m: got.append(json.loads(m.payload))
+        sub.connect("127.0.0.1", b.port)
+        sub.loop_start()
+        assert ready.wait(10)
+        url = f"mqtts://127.0.0.1:{b.port}/ea/{{stream}}"
+        base = ["run", tiny_onnx, "--source", "test://smpte?frames=20&live=0", "--emit",
+                "every", "--mqtt", url, "--drain", "1", "--events", tmp_path / "ev.jsonl"]  # fmt: skip
+        env = {"EDGEACTION_MQTT_USERNAME": "cam", "EDGEACTION_MQTT_CAFILE": str(crt)}
+        bad = cli(*base, env={**env, "EDGEACTION_MQTT_PASSWORD": "wrong"}, check=False)
+        assert bad.returncode == 0, bad.stderr  # refused: one line, the run goes on
+        said = [x for x in bad.stderr.splitlines() if "mqtt" in x]
+        assert "refused the connection" in said[0] and "wrong" not in bad.stderr, bad.stderr
+        assert "could not be delivered and are lost" in said[-1]
+        before = len(read_events(tmp_path / "ev.jsonl"))
+        p = cli(*base, env={**env, "EDGEACTION_MQTT_PASSWORD": "s3cr3t-pw"})
+        assert "s3cr3t" not in p.stderr + p.stdout
+        events = read_events(tmp_path / "ev.jsonl")[before:]  # the second run's
+        deadline = time.monotonic() + 10
+        while len(got) < len(events) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [m["id"] for m in got] == [e["id"] for e in events]
+        sub.disconnect()
+        sub.loop_stop()
+    finally:
+        b.kill()
