@@ -41,7 +41,8 @@ class NetworkSink(EventSink):
     ):
         self.target = target
         self.log = log or (lambda _m: None)
-        self.spool = Spool(spool_dir, self.kind, spool_max_mb, log=self.log)
+        # Opened (and locked) now: a spool in use or unreadable is said before the run starts.
+        self.spool = Spool(spool_dir, self.kind, spool_max_mb, log=self.log).open()
         self.drain_s = float(drain_s)
         self.count = 0
         self.delivered = 0
@@ -73,7 +74,6 @@ class NetworkSink(EventSink):
     def _start(self) -> None:
         if self._thread is not None:
             return
-        self.spool.open()
         if len(self.spool):
             self.log(f"{self.kind}: {len(self.spool)} events left by an earlier run go first")
         self._thread = threading.Thread(target=self._main, name=f"{self.kind}-sink", daemon=True)
@@ -82,9 +82,7 @@ class NetworkSink(EventSink):
     def close(self, discard: bool = False) -> list[str]:
         """Drain for up to `drain_s`, stop; returns a notice for what was not delivered."""
         if self._thread is None:
-            if self.spool.path is None or not self.spool.path.exists():
-                return []
-            if not len(self.spool.open()):
+            if not len(self.spool):
                 self.spool.close()
                 return []
             self._start()  # no event this run, but an earlier run's leftovers: try them now
