@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
 from urllib.parse import unquote, urlsplit
@@ -65,6 +66,11 @@ class MqttSink(NetworkSink):
         _paho()  # a missing extra is said now, not at the first event
         self._client = None
         self._inflight: deque = deque()  # (seq, MQTTMessageInfo, time published)
+        # Message ids the broker acknowledged (on_publish). Not info.is_published(): it
+        # raises for a message published while the connection was dropping, which paho
+        # still holds and sends after reconnecting.
+        self._acked: set[int] = set()
+        self._ack = threading.Condition()
         self._state = "new"  # new, up, down
         self._said: str | None = None
 
@@ -85,6 +91,7 @@ class MqttSink(NetworkSink):
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_connect_fail = self._on_connect_fail
+        c.on_publish = self._on_publish
         self._client = c
         c.connect_async(self.host, self.port, keepalive=30)
         c.loop_start()
@@ -118,6 +125,11 @@ class MqttSink(NetworkSink):
         self._state = "down"
         self._say("cannot reach the broker; events are spooled until it answers")
 
+    def _on_publish(self, _c, _u, mid, _reason, _props) -> None:
+        with self._ack:
+            self._acked.add(mid)
+            self._ack.notify()
+
     # ---- delivery -------------------------------------------------------------------------
     def _deliver(self) -> None:
         if self._client is None:
@@ -126,8 +138,9 @@ class MqttSink(NetworkSink):
             self._publish_window()
             if not self._inflight:
                 return
-            seq, info, _t = self._inflight[0]
-            info.wait_for_publish(timeout=0.2)
+            mid = self._inflight[0][1].mid
+            with self._ack:
+                self._ack.wait_for(lambda m=mid: m in self._acked, timeout=0.2)
             self._collect_acks()
             self._resend_stale()
 
@@ -139,9 +152,12 @@ class MqttSink(NetworkSink):
 
     def _collect_acks(self) -> None:
         upto = None
-        while self._inflight and self._inflight[0][1].is_published():
-            upto = self._inflight.popleft()[0]
-            self.delivered += 1
+        with self._ack:
+            while self._inflight and self._inflight[0][1].mid in self._acked:
+                seq, info, _t = self._inflight.popleft()
+                self._acked.discard(info.mid)
+                upto = seq
+                self.delivered += 1
         if upto is not None:
             self.spool.ack(upto)
 
