@@ -3,7 +3,7 @@
 # Debian's GStreamer packages, a .venv with the package and its extras.
 # Idempotent: a second run checks stamps and returns in seconds.
 #
-#   bash scripts/setup.sh            # runtime + train + pose + mqtt extras
+#   bash scripts/setup.sh            # runtime + train + pose + metrics + mqtt extras
 #   bash scripts/setup.sh --test     # the same plus the test tools
 set -euo pipefail
 
@@ -75,7 +75,7 @@ if ! "$VPY" -c "import gi" 2>/dev/null; then
 fi
 
 # --- 3. the package and its extras (constraints keep MediaPipe, TF and onnx together) ----
-extras="runtime,train,pose,mqtt"
+extras="runtime,train,pose,metrics,mqtt"
 ((WITH_TEST)) && extras="$extras,test"
 stamp="$VENV/.edgeaction-$extras-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
 if [[ ! -e "$stamp" ]]; then

@@ -37,6 +37,7 @@ COMMANDS = (
     ".commands.demo",
     ".commands.bench",
     ".commands.build_engine",
+    ".commands.selftest",
     ".jetson.cli",  # doctor, jetson {power,deepstream,service}
 )
 

@@ -35,7 +35,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 __all__ = [
     "MAX_TEXT",
@@ -52,6 +52,7 @@ __all__ = [
     "int_range",
     "integer",
     "keyfile_value",
+    "listen_address",
     "megabytes",
     "milliseconds",
     "mqtt_url",
@@ -63,6 +64,7 @@ __all__ = [
     "pixels",
     "positive_float",
     "positive_int",
+    "roi",
     "seconds",
     "seed",
     "source",
@@ -359,6 +361,44 @@ def source(s: str) -> str:
     return s
 
 
+class Roi(NamedTuple):
+    """A named zone of one stream, in pixels of the decoded source frame (`options.roi`)."""
+
+    stream: int
+    name: str
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+_ROI = re.compile(r"([0-9]{1,6}):([A-Za-z0-9_.-]{1,64})=([^,]*),([^,]*),([^,]*),([^,]*)")
+
+
+def roi(s: str) -> Roi:
+    """A zone `STREAM:NAME=X,Y,W,H` (`run --roi`, `jetson deepstream --roi`): STREAM the
+    0-based `--source` index, NAME letters, digits, `_.-` (at most 64), X,Y the top-left
+    corner and W,H the size in pixels of the decoded frame (W, H >= 1)."""
+    check_text(s, "--roi", limit=200)
+    m = _ROI.fullmatch(s.strip())
+    if m is None:
+        raise _error(
+            "expected STREAM:NAME=X,Y,W,H (e.g. 0:court=120,80,640,400; NAME of letters, "
+            f"digits, _ . -). Received: {_show(s)}"
+        )
+    nums = []
+    for what, t in zip(("X", "Y", "W", "H"), m.groups()[2:], strict=True):
+        if not re.fullmatch(r"[+-]?[0-9]{1,6}", t.strip()):
+            raise _error(f"--roi {what} must be a whole number of pixels. Received: {_show(s)}")
+        nums.append(int(t))
+    x, y, w, h = nums
+    if x < 0 or y < 0:
+        raise _error(f"--roi X,Y must be >= 0 (the zone's top-left corner). Received: {_show(s)}")
+    if w < 1 or h < 1:
+        raise _error(f"--roi W,H must be >= 1 pixel (the zone's size). Received: {_show(s)}")
+    return Roi(int(m.group(1)), m.group(2), x, y, w, h)
+
+
 def check_uri(value: str, what: str) -> str:
     """A URI bound for a generated file or script (`jetson deepstream --sources`): what
     `uri` accepts, and a `file:` URI with an absolute path. Fails with one line
@@ -384,6 +424,25 @@ def keyfile_value(value: str, what: str) -> str:
     check_file_value(value, what)
     v = value.replace("\\", "\\\\")
     return "\\s" + v[1:] if v[:1] == " " else v
+
+
+def listen_address(s: str) -> tuple[str, int]:
+    """Where a server listens: `PORT` (every interface) or `HOST:PORT` (`[::1]:PORT`),
+    returned as `(host, port)`; host `""` means every interface, port 1 to 65535."""
+    check_text(s, "address", limit=300)
+    t = s.strip()
+    host, sep, port = t.rpartition(":")
+    if not sep:
+        host, port = "", t
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if any(c.isspace() or c in "/@?#" for c in host) or (":" in host and "." in host):
+        raise _error(
+            f"expected PORT or HOST:PORT (e.g. 9108, 127.0.0.1:9108). Received: {_show(s)}"
+        )
+    if not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535:
+        raise _error(f"expected a port from 1 to 65535 (PORT or HOST:PORT). Received: {_show(s)}")
+    return host, int(port)
 
 
 # ---- event sinks (`run --mqtt`, `--webhook`) --------------------------------------------------

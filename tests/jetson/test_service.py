@@ -79,7 +79,11 @@ def test_unit_keys(generated):
     assert g("Service", "Type") == "simple"
     assert g("Service", "User") == getpass.getuser()
     assert g("Service", "EnvironmentFile") == "/etc/default/edgeaction"
-    assert set(g("Service", "Environment").split()) == {"GST_DEBUG=1", "PYTHONUNBUFFERED=1"}
+    assert set(g("Service", "Environment").split()) == {
+        "GST_DEBUG=1",
+        "PYTHONUNBUFFERED=1",
+        "EDGEACTION_CACHE_DIR=%S/edgeaction/engines",  # writable under ProtectHome=read-only
+    }
     assert g("Service", "Restart") == "on-failure" and g("Service", "RestartSec") == "5"
     assert g("Service", "TimeoutStopSec") == "30"
     assert g("Service", "SupplementaryGroups") == "video"
@@ -137,7 +141,7 @@ def test_dockerfiles(generated):
     ):
         text = (out / name).read_text()
         assert f"ARG BASE={base}" in text and "FROM ${BASE}" in text
-        assert "pip install --no-cache-dir '.[runtime,cuda]'" in text
+        assert "pip install --no-cache-dir '.[runtime,cuda,metrics]'" in text
         assert "python3 -m venv --system-site-packages /opt/edgeaction/venv" in text
         code = "\n".join(x for x in text.splitlines() if not x.lstrip().startswith("#"))
         assert "train" not in code and "tensorflow" not in code.lower()

@@ -176,3 +176,14 @@ def test_a_missing_paho_is_one_line_naming_the_extra(tiny_onnx):
     p = cli_no_tf("run", tiny_onnx, "--source", "test://smpte?frames=8&live=0", "--mqtt",
                   "mqtt://127.0.0.1:9/t", check=False, block=("paho",))  # fmt: skip
     one_line_error(p, "paho-mqtt", "edgeaction[mqtt]")
+
+
+def test_the_spool_depth_is_reported_for_prometheus():
+    from edgeaction.pipelines.prometheus import spool_depth
+
+    s = make_sink("webhook", "http://127.0.0.1:9/x", drain_s=0.2)  # nothing listens there
+    for i in range(3):
+        s.emit({"id": f"r-0-{i + 1}"})
+    assert spool_depth() == 3
+    s.close()
+    assert spool_depth() is None

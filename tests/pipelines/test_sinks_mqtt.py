@@ -277,3 +277,20 @@ def test_mqtts_with_credentials_from_the_environment_never_printed(tmp_path, tin
         sub.loop_stop()
     finally:
         b.kill()
+
+
+def test_sinks_from_the_site_file(tmp_path, tiny_onnx, broker):
+    sub = Subscriber(broker.port)
+    site = tmp_path / "site.toml"
+    site.write_text(
+        f'model = "{tiny_onnx}"\nemit = "every"\n\n[[camera]]\n'
+        'source = "test://smpte?frames=20&live=0"\n\n[sinks]\n'
+        f'events = "{tmp_path / "ev.jsonl"}"\n'
+        f'mqtt = "mqtt://127.0.0.1:{broker.port}/ea/{{stream}}/{{zone}}"\n'
+        f'spool = "{tmp_path / "spool"}"\nspool-max-mb = 10\ndrain = 10\n'
+    )
+    cli("run", "--config", site, "-q")
+    events = read_events(tmp_path / "ev.jsonl")
+    assert len(events) == 9 and not sub.wait_for({e["id"] for e in events}, timeout=10)
+    sub.close()
+    assert (tmp_path / "spool" / "mqtt.sqlite").exists()

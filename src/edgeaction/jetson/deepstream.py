@@ -111,6 +111,7 @@ def generate(
     streams: int = 1,
     precision: str | None = None,
     sources: list[str] | None = None,
+    zones: list | None = None,
 ) -> dict[str, Any]:
     """Write DeepStream configs, labels and a pyds app for `model` into `out`.
 
@@ -121,10 +122,12 @@ def generate(
         engine: Path or None. The engine nvinfer should load (`model-engine-file`);
             None: the engine given as `model`, else the name nvinfer builds itself.
         batch: Integer or None. nvinfer `batch-size` and the preprocess batch; None:
-            `streams`.
+            one per stream without zones plus one per zone.
         streams: Integer. Number of sources (nvstreammux `batch-size`). Defaults to `1`.
         precision: `"fp16"`, `"fp32"` or None (an engine's own, else `"fp16"`).
         sources: List of URIs for `run.sh`, or None for a placeholder.
+        zones: List of `options.Roi` or None. Zones per stream (`--roi`), written into
+            nvdspreprocess' `roi-params-src-N`; a stream without zones is processed whole.
 
     Returns:
         Dict: `out`, `files` (names written), `contract`, `batch`, `precision`,
@@ -133,8 +136,11 @@ def generate(
     """
     if not isinstance(streams, int) or streams < 1:
         fail(f"--streams must be >= 1. Received: {streams!r}")
+    from ..pipelines.zones import zones_by_stream
+
+    by_stream = zones_by_stream(zones, streams)  # fails for a bad stream index or name
     if batch is None:
-        batch = streams
+        batch = sum(len(z) or 1 for z in by_stream)
     if not isinstance(batch, int) or batch < 1:
         fail(f"--batch must be >= 1. Received: {batch!r}")
     for s in sources or []:
@@ -203,7 +209,7 @@ def generate(
         "config_infer.txt": infer_config(
             contract, onnx_ref, engine_ref, batch, precision, wrapped, engine_path is None
         ),
-        "config_preprocess.txt": preprocess_config(contract, batch, streams),
+        "config_preprocess.txt": preprocess_config(contract, batch, streams, by_stream),
         "deepstream_app.py": _checked_app(contract),
         "run.sh": run_script(sources or [], streams),
         "README.txt": readme(contract, batch, precision, streams, wrapped, onnx_ref, engine_ref),
@@ -430,11 +436,45 @@ def infer_config(
     return "\n".join(lines)
 
 
-def preprocess_config(c: ModelContract, batch: int, streams: int) -> str:
-    """The text of `config_preprocess.txt` (Gst-nvdspreprocess with the sequence lib)."""
+def preprocess_groups(streams: int, zones: list[list] | None = None) -> list[str]:
+    """The `[group-N]` lines of `config_preprocess.txt`: the streams without zones whole
+    (`process-on-roi=0`), those with zones (`zones[i]`: `options.Roi`s) by their ROIs in
+    `roi-params-src-N=left;top;width;height;...` (one sequence per ROI)."""
+    zones = zones or [[] for _ in range(streams)]
+    whole = [i for i in range(streams) if not zones[i]]
+    zoned = [i for i in range(streams) if zones[i]]
+    lines: list[str] = []
+    if whole:
+        lines += [
+            "[group-0]",
+            f"src-ids={';'.join(map(str, whole))}",
+            "# 0=the whole frame of each source is one sequence",
+            "process-on-roi=0",
+            "",
+        ]
+    if zoned:
+        lines += [
+            f"[group-{1 if whole else 0}]",
+            f"src-ids={';'.join(map(str, zoned))}",
+            "# 1=each ROI (left;top;width;height in source pixels) is one sequence",
+            "process-on-roi=1",
+        ]
+        for i in zoned:
+            names = ", ".join(z.name for z in zones[i])
+            lines.append(f"# source {i} zones, in order: {names}")
+            boxes = ";".join(f"{z.x};{z.y};{z.w};{z.h}" for z in zones[i])
+            lines.append(f"roi-params-src-{i}={boxes}")
+        lines.append("")
+    return lines
+
+
+def preprocess_config(
+    c: ModelContract, batch: int, streams: int, zones: list[list] | None = None
+) -> str:
+    """The text of `config_preprocess.txt` (Gst-nvdspreprocess with the sequence lib);
+    `zones[i]` (`options.Roi`s) become stream i's `roi-params-src-i`."""
     factors, offsets = preprocess_factors(c)
     shape = ";".join(str(d) for d in c.input_shape(batch))
-    src_ids = ";".join(str(i) for i in range(streams))
     return "\n".join(
         [
             f"# Gst-nvdspreprocess config for '{c.name}', written by edgeaction for DeepStream "
@@ -480,11 +520,7 @@ def preprocess_config(c: ModelContract, batch: int, streams: int) -> str:
             "# frames skipped between taken ones: contract subsample - 1 (0 = every frame)",
             f"subsample={c.subsample - 1}",
             "",
-            "[group-0]",
-            f"src-ids={src_ids}",
-            "# 0=the whole frame of each source is one sequence",
-            "process-on-roi=0",
-            "",
+            *preprocess_groups(streams, zones),
         ]
     )
 
@@ -761,6 +797,7 @@ def cmd_deepstream(a: argparse.Namespace) -> int:
         streams=streams,
         precision=a.precision,
         sources=a.sources,
+        zones=a.roi,
     )
     c = r["contract"]
     print(
@@ -812,6 +849,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         nargs="+",
         metavar="URI",
         help="source URIs written into run.sh",
+    )
+    d.add_argument(
+        "--roi",
+        type=options.roi,
+        action="append",
+        metavar="STREAM:NAME=X,Y,W,H",
+        help="a named zone of stream STREAM in source pixels, as `edgeaction run --roi`: "
+        "written into nvdspreprocess' roi-params-src-STREAM; repeat for more",
     )
     d.set_defaults(fn=cmd_deepstream)
 

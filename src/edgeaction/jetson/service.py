@@ -16,9 +16,15 @@ writes into `--out`:
   other file written, holds a credential.
 - `Dockerfile.jetson` (NVIDIA's L4T TensorRT 10.3 image, JetPack 6) and `Dockerfile.x86`
   (NVIDIA's TensorRT 10.3 image): system TensorRT and PyGObject reached from a
-  `--system-site-packages` venv holding `edgeaction[runtime,cuda]` only (no TensorFlow).
+  `--system-site-packages` venv holding `edgeaction[runtime,cuda,metrics]` only (no TensorFlow).
 - `install.sh`: installs the unit and the environment file, enables and (re)starts the
   service.
+
+With `--config site.toml` (see `edgeaction.site`) the unit runs `edgeaction run --config
+/abs/site.toml`: the file is read when the service starts, and checked here now (one line
+naming the key). MODEL and `--source` are then optional (the file's cameras are used
+unless `--source` is given), `--events`/`--metrics` are passed only when given here, and
+NAME.env lists the `${NAME}` variables the file reads (its secrets) to be filled in.
 
 The files are generated on one machine and may run on another, so sources and the model
 are checked for their form only: nothing has to exist here (a missing model or file is a
@@ -43,6 +49,7 @@ from ..artefacts import ENGINE_SUFFIXES, MODEL_ONNX, TRAINING_SUFFIXES
 from ..errors import fail
 from ..fsutil import atomic_path, check_writable_dir
 from ..options import check_file_value
+from ..site import PLACEHOLDER
 
 __all__ = ["ServiceConfig", "add_parser", "generate", "check_source", "systemd_quote"]
 
@@ -58,13 +65,14 @@ L4T_RELEASE = "r36.4"
 MODEL_SUFFIXES = (".onnx", *ENGINE_SUFFIXES)
 ENV_VAR = "EDGEACTION_SOURCES"
 # Options of `edgeaction run` that the unit sets itself.
-_OWN_RUN_OPTIONS = ("--source", "--events", "--metrics", "-q", "--quiet")
+_OWN_RUN_OPTIONS = ("--source", "--events", "--metrics", "-q", "--quiet", "--config")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$")
 _USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 # Characters a source cannot hold in the EnvironmentFile (systemd and `docker --env-file`
 # read the value differently once quotes or backslashes appear; whitespace splits it).
 _UNSAFE = re.compile(r"[\s\"'`\\\x00-\x1f\x7f]")
-_READ_ONLY_UNDER = ("/usr", "/boot", "/efi", "/etc")  # ProtectSystem=full
+# ProtectSystem=full and ProtectHome=read-only (the unit's sandbox)
+_READ_ONLY_UNDER = ("/usr", "/boot", "/efi", "/etc", "/home", "/root", "/run/user")
 
 APT_GSTREAMER = (
     "python3-venv python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 "
@@ -89,11 +97,14 @@ class ServiceConfig:
         venv: String or None. Virtual environment holding edgeaction on the target.
             Defaults to this interpreter's prefix (the venv this command runs from).
         run_args: List of strings. More `edgeaction run` options (e.g. `--backend tensorrt`).
+        config: String or None. Site file (TOML) the service reads at start; checked now.
+            With it, `model` and `sources` may come from the file, and `events` /
+            `metrics` of None are left to the file. Defaults to `None`.
     """
 
     def __init__(
         self,
-        model: str,
+        model: str | None,
         sources: list[str],
         name: str = "edgeaction",
         user: str | None = None,
@@ -102,22 +113,41 @@ class ServiceConfig:
         metrics: str | None = None,
         venv: str | None = None,
         run_args: list[str] | None = None,
+        config: str | None = None,
     ):
         self.name = check_name(name)
+        self.config, site = _site_file(config)
+        self.env_names = site.env_names if site else []
         self.user = check_user(user if user is not None else getpass.getuser())
         self.workdir = _abs_target(workdir, "--workdir") if workdir else f"/var/lib/{self.name}"
         self.venv = _abs_target(venv if venv else sys.prefix, "--venv")
-        self.model = check_model(model)
-        if not sources:
+        self.model = check_model(model) if model else None
+        if self.model is None and (site is None or "model" not in site.values):
+            fail("give the model: edgeaction jetson service MODEL --source ... --out DIR")
+        if not sources and (site is None or not site.cameras):
             fail(
-                "give at least one --source (a file, rtsp://, v4l2:///dev/videoN, csi://N, test://)"
+                "give at least one --source (a file, rtsp://, v4l2:///dev/videoN, csi://N, "
+                "test://)" + (" or a [[camera]] in the site file" if site else "")
             )
         self.sources = [check_source(s) for s in sources]
-        self.events = _output_path(events, "--events")
-        self.metrics = _output_path(
-            metrics if metrics is not None else f"/var/lib/{self.name}/metrics.json", "--metrics"
-        )
+        self.site_model: str | None = None
+        if site is not None:
+            self.site_model = check_model(str(site.values.get("model") or self.model))
+            for s in site.values.get("source", []) if not sources else []:
+                if PLACEHOLDER not in s:  # else completed from the environment at start
+                    check_source(s)
+        if events is None and site is None:
+            events = "-"
+        if metrics is None and site is None:
+            metrics = f"/var/lib/{self.name}/metrics.json"
+        self.events = _output_path(events, "--events") if events is not None else None
+        self.metrics = _output_path(metrics, "--metrics") if metrics is not None else None
         self.run_args = check_run_args(run_args or [])
+
+    @property
+    def target_model(self) -> str:
+        """The model the service runs (MODEL, else the site file's)."""
+        return self.model or self.site_model
 
     @property
     def exe(self) -> str:
@@ -207,6 +237,19 @@ def check_source(text: str) -> str:
     return s
 
 
+def _site_file(config: str | None):
+    """The site file's absolute path and its `SiteConfig` (checked against run's options;
+    `${NAME}` need not be set here), or `(None, None)`."""
+    if config is None:
+        return None, None
+    from ..commands.run import add_arguments
+    from ..site import load
+
+    path = _abs_target(config, "--config")
+    acts = add_arguments(argparse.ArgumentParser(add_help=False))
+    return path, load(path, acts, need_env=False)
+
+
 def check_run_args(args: list[str]) -> list[str]:
     """Split `--run-arg` values (shell words) and check them against `edgeaction run`."""
     out: list[str] = []
@@ -241,7 +284,10 @@ def _output_path(path: str, what: str) -> str:
         fail(f"{what} cannot hold whitespace, quotes, '%', '$' or backslashes. Received: {path!r}")
     for ro in _READ_ONLY_UNDER:
         if p == ro or p.startswith(ro + "/"):
-            fail(f"{what} {p} is read-only for the service (ProtectSystem=full); use /var/lib/...")
+            fail(
+                f"{what} {p} is read-only for the service (ProtectSystem=full, "
+                "ProtectHome=read-only); use /var/lib/..."
+            )
     return p
 
 
@@ -256,8 +302,9 @@ def systemd_quote(arg: str) -> str:
 
 def render_unit(c: ServiceConfig) -> str:
     """The `NAME.service` text."""
-    words = [c.exe, "run", c.model]
-    tail = ["--events", c.events]
+    words = [c.exe, "run", *([c.model] if c.model else [])]
+    words += ["--config", c.config] if c.config else []
+    tail = ["--events", c.events] if c.events else []
     if c.metrics:
         tail += ["--metrics", c.metrics]
     tail += ["--quiet", *c.run_args]
@@ -280,7 +327,7 @@ User={c.user}
 SupplementaryGroups=video
 StateDirectory={c.name}
 WorkingDirectory={systemd_quote(c.workdir)}
-Environment=GST_DEBUG=1 PYTHONUNBUFFERED=1
+Environment=GST_DEBUG=1 PYTHONUNBUFFERED=1 EDGEACTION_CACHE_DIR=%S/{c.name}/engines
 # Required: EDGEACTION_SOURCES="--source URL --source URL"; it may also override GST_DEBUG.
 EnvironmentFile=/etc/default/{c.name}
 # $EDGEACTION_SOURCES (no braces) is split at whitespace into separate arguments.
@@ -291,9 +338,32 @@ RestartSec=5
 KillSignal=SIGTERM
 TimeoutStopSec=30
 SyslogIdentifier={c.name}
+# Sandbox (`systemd-analyze security`): everything a camera + GPU service can do without.
+# Not set, on purpose: PrivateDevices/DevicePolicy/ProtectClock (they close the device
+# nodes the GPU and cameras need), PrivateUsers (it drops the video group),
+# MemoryDenyWriteExecute (GStreamer's ORC and CUDA's JIT write code), PrivateNetwork
+# (RTSP cameras), ProcSubset=pid (ONNX Runtime reads /proc/cpuinfo).
 NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
 ProtectSystem=full
+ProtectHome=read-only
 PrivateTmp=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectHostname=yes
+ProtectProc=invisible
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
+UMask=0027
 
 [Install]
 WantedBy=multi-user.target
@@ -316,12 +386,20 @@ def render_env(c: ServiceConfig) -> str:
 # Also usable as `docker run --env-file` for the images of Dockerfile.jetson/.x86.
 {ENV_VAR}={value}
 # GST_DEBUG=2
-"""
+{_env_names(c)}"""
+
+
+def _env_names(c: ServiceConfig) -> str:
+    """Lines for the `${NAME}` variables the site file reads (its secrets), to fill in."""
+    if not c.env_names:
+        return ""
+    lines = "\n".join(f"{n}=" for n in c.env_names)
+    return f"# The site file {c.config} reads these (its secrets): fill them in.\n{lines}\n"
 
 
 def _docker_model(c: ServiceConfig) -> tuple[list[str], str]:
     """COPY lines and the in-image model path."""
-    p = PurePosixPath(c.model)
+    p = PurePosixPath(c.target_model)
     rel = p.name
     if p.suffix.lower() in (".engine", ".plan"):
         copies = [
@@ -337,13 +415,22 @@ def _docker_model(c: ServiceConfig) -> tuple[list[str], str]:
 
 
 def _model_dir_arg(c: ServiceConfig) -> str:
-    p = PurePosixPath(c.model)
+    p = PurePosixPath(c.target_model)
     d = p if not p.suffix else p.parent
     try:
         rel = PurePosixPath(os.path.relpath(str(d)))
     except ValueError:
         rel = PurePosixPath(d.name)
     return str(rel) if not str(rel).startswith("..") else "models"
+
+
+#: Ubuntu's archive drops superseded package versions, so an exact `pkg=version` pin
+#: would make every image unbuildable at the next security update; the base image's
+#: tag pins the release instead.
+_APT_PIN_NOTE = (
+    "# apt versions are not pinned: the base image's tag pins the Ubuntu release\n"
+    "# hadolint ignore=DL3008"
+)
 
 
 def render_dockerfile(c: ServiceConfig, target: str) -> str:
@@ -372,11 +459,15 @@ ARG BASE={JETSON_BASE}
 FROM ${{BASE}}
 ARG L4T_RELEASE={L4T_RELEASE}
 ENV DEBIAN_FRONTEND=noninteractive
+# A failed key download in a pipe must fail the build (hadolint DL4006).
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+{_APT_PIN_NOTE}
 RUN apt-get update && apt-get install -y --no-install-recommends \\
         {APT_GSTREAMER} \\
         ca-certificates curl gnupg \\
     && rm -rf /var/lib/apt/lists/*
 # TensorRT's Python bindings come from NVIDIA's Jetson apt repository (JetPack), never pip.
+{_APT_PIN_NOTE}
 RUN python3 -c "import tensorrt" 2>/dev/null || ( \\
         curl -fsSL https://repo.download.nvidia.com/jetson/jetson-ota-public.asc \\
             | gpg --dearmor -o /usr/share/keyrings/nvidia-jetson.gpg \\
@@ -400,10 +491,12 @@ RUN python3 -c "import tensorrt" 2>/dev/null || ( \\
 ARG BASE={X86_BASE}
 FROM ${{BASE}}
 ENV DEBIAN_FRONTEND=noninteractive
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+{_APT_PIN_NOTE}
 RUN apt-get update && apt-get install -y --no-install-recommends \\
         {APT_GSTREAMER} \\
-    && rm -rf /var/lib/apt/lists/*
-RUN python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
+    && rm -rf /var/lib/apt/lists/* \\
+    && python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
 """
     copy_lines = "\n".join(copies)
     return f"""{head}
@@ -413,7 +506,7 @@ WORKDIR /opt/edgeaction/src
 COPY pyproject.toml README.md ./
 COPY src ./src
 # The runtime and cuda extras only: onnxruntime, onnx, OpenCV, cuda-python 12.x; no TensorFlow.
-RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime,cuda]' \\
+RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime,cuda,metrics]' \\
     && /opt/edgeaction/venv/bin/python -c "import tensorrt, gi; gi.require_version('Gst', '1.0'); from gi.repository import Gst; Gst.init(None)"
 
 # The model (an engine must be built on the machine that runs it: build-engine, or
@@ -421,6 +514,13 @@ RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime,cuda]' \\
 ARG MODEL_DIR={_model_dir_arg(c)}
 {copy_lines}
 ENV PYTHONUNBUFFERED=1 GST_DEBUG=1 EDGEACTION_MODEL={model}
+# Not root: a system user in `video` (Jetson GPU nodes /dev/nvhost-*, /dev/nvmap and the
+# cameras /dev/video* belong to it; the NVIDIA runtime and --device pass them in) and
+# `render` (dGPU render nodes). Its home keeps the engine cache.
+RUN groupadd --system --force render \\
+    && useradd --system --uid 10001 --create-home --home-dir /var/lib/edgeaction \\
+        --shell /usr/sbin/nologin --groups video,render edgeaction
+USER 10001
 WORKDIR /var/lib/edgeaction
 # Events go to stdout (docker logs). $EDGEACTION_SOURCES (from --env-file) is split at
 # whitespace like systemd does; arguments after the image name are appended.
@@ -440,7 +540,8 @@ HERE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 NAME={q(c.name)}
 RUN_USER={q(c.user)}
 EXE={q(c.exe)}
-MODEL={q(c.model)}
+MODEL={q(c.target_model)}
+CONFIG={q(c.config or "")}
 
 die() {{ echo "install.sh: $*" >&2; exit 1; }}
 [[ $(id -u) -eq 0 ]] || die "run as root: sudo bash $0"
@@ -448,6 +549,7 @@ command -v systemctl >/dev/null || die "systemctl not found: this needs a system
 id -u "$RUN_USER" >/dev/null 2>&1 || die "user $RUN_USER does not exist here; regenerate with --user"
 [[ -x "$EXE" ]] || die "$EXE not found; install edgeaction there (pip install '.[runtime,cuda]' in a --system-site-packages venv) or regenerate with --venv"
 [[ -e "$MODEL" ]] || die "model $MODEL not found; copy it there or regenerate with the right path"
+[[ -z "$CONFIG" || -r "$CONFIG" ]] || die "site file $CONFIG not found; copy it there (read at service start)"
 getent group video >/dev/null || die "group video does not exist (SupplementaryGroups=video)"
 
 install -D -m 0644 -o root -g root "$HERE/$NAME.service" "/etc/systemd/system/$NAME.service"
@@ -487,8 +589,8 @@ def _local_warnings(c: ServiceConfig) -> list[str]:
     w = []
     if c.user == "root":
         w.append("the service would run as root; pass --user (a user in the 'video' group)")
-    if not Path(c.model).exists():
-        w.append(f"model {c.model} does not exist here (fine if it does on the target)")
+    if not Path(c.target_model).exists():
+        w.append(f"model {c.target_model} does not exist here (fine if it does on the target)")
     if not Path(c.exe).exists():
         w.append(f"{c.exe} does not exist here (fine if it does on the target; see --venv)")
     for s in c.sources:
@@ -512,6 +614,7 @@ def cmd_service(a) -> int:
         metrics=a.metrics,
         venv=a.venv,
         run_args=a.run_arg,
+        config=a.config,
     )
     paths = generate(c, a.out)
     for w in _local_warnings(c):
@@ -521,7 +624,8 @@ def cmd_service(a) -> int:
     print(
         f"  {c.name}.env (mode 0600) holds the sources: {', '.join(redact(s) for s in c.sources)}"
     )
-    print(f"  unit: User={c.user}, model {c.model}, {c.exe}")
+    site = f", site file {c.config} (read at start)" if c.config else ""
+    print(f"  unit: User={c.user}, model {c.target_model}, {c.exe}{site}")
     print(f"install on the target: sudo bash {d}/install.sh && journalctl -u {c.name} -f")
     return 0
 
@@ -575,11 +679,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--events",
         type=options.path,
-        default="-",
-        help="events file (default '-': stdout, i.e. the journal)",
+        help="events file (default '-': stdout, i.e. the journal; with --config: the file's)",
     )
     s.add_argument(
-        "--metrics", type=options.path, help="metrics JSON (default /var/lib/NAME/metrics.json)"
+        "--metrics",
+        type=options.path,
+        help="metrics JSON (default /var/lib/NAME/metrics.json; with --config: the file's)",
+    )
+    s.add_argument(
+        "--config",
+        type=options.path,
+        metavar="SITE.toml",
+        help="site file (TOML: model, cameras, zones, sinks) the service reads at start; "
+        "checked now; secrets go in NAME.env as ${NAME}",
     )
     s.add_argument(
         "--venv",
@@ -601,6 +713,6 @@ def _dispatch_service(a) -> int:
     if a.model and a.model_opt and a.model != a.model_opt:
         fail(f"give the model once (MODEL or --model). Received: {a.model!r} and {a.model_opt!r}")
     a.model = a.model or a.model_opt
-    if not a.model:
+    if not a.model and not a.config:
         fail("give the model: edgeaction jetson service MODEL --source ... --out DIR")
     return cmd_service(a)

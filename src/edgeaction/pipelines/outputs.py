@@ -67,8 +67,9 @@ class Outputs:
         self.platform = platform
         self.log = log or (lambda _m: None)
         n = len(displays)
-        self.policies = [EmitPolicy(emit) for _ in range(n)]
-        self.seq = [0] * n  # events per stream (window and status), for the ids
+        self.emit = emit
+        self.policies: dict[tuple, EmitPolicy] = {}  # per (stream, zone)
+        self.seq = [0] * n  # events per stream (windows of every zone, notices), for the ids
         self.events = [0] * n  # window events per stream
         self.writers: list = [None] * n
         self.videos: list[str | None] = [None] * n
@@ -78,7 +79,8 @@ class Outputs:
 
     def result(self, r) -> bool:
         """Emit the event of a window `Result` if the stream's policy says so."""
-        if not self.policies[r.stream](r.label):
+        key = (r.stream, getattr(r, "zone", None))
+        if not self.policies.setdefault(key, EmitPolicy(self.emit))(r.label):
             return False
         self._emit(r.stream, r.event())
         self.events[r.stream] += 1

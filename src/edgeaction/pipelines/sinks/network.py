@@ -10,6 +10,16 @@ from ...errors import first_line
 from .base import EventSink, encode
 from .spool import Spool
 
+_LIVE: list[NetworkSink] = []  # started and not yet closed: their spools make the depth
+
+
+def _report_depth() -> None:
+    """Events waiting in every live sink's spool, for `--prometheus` (`spool_depth`)."""
+    from ..prometheus import set_spool_depth
+
+    live = list(_LIVE)
+    set_spool_depth(sum(len(s.spool) for s in live) if live else None)
+
 
 class NetworkSink(EventSink):
     """An event sink that delivers over the network, at least once and in order.
@@ -61,6 +71,7 @@ class NetworkSink(EventSink):
         self._start()
         self.spool.put(encode(event), self.key(event))
         self.count += 1
+        _report_depth()
         self._wake.set()
 
     def flush(self) -> None:
@@ -76,6 +87,7 @@ class NetworkSink(EventSink):
             return
         if len(self.spool):
             self.log(f"{self.kind}: {len(self.spool)} events left by an earlier run go first")
+        _LIVE.append(self)
         self._thread = threading.Thread(target=self._main, name=f"{self.kind}-sink", daemon=True)
         self._thread.start()
 
@@ -95,6 +107,9 @@ class NetworkSink(EventSink):
         self._thread.join(timeout=5.0)
         self._stop_transport()
         self.spool.sync()
+        if self in _LIVE:
+            _LIVE.remove(self)
+        _report_depth()
         notes = []
         left = len(self.spool)
         if self._error:
@@ -123,6 +138,7 @@ class NetworkSink(EventSink):
             while not self._stopping.is_set():
                 self._wake.clear()
                 self._deliver()
+                _report_depth()
                 if time.monotonic() - synced >= 1.0:
                     self.spool.sync()
                     synced = time.monotonic()
