@@ -294,3 +294,16 @@ def test_sinks_from_the_site_file(tmp_path, tiny_onnx, broker):
     assert len(events) == 9 and not sub.wait_for({e["id"] for e in events}, timeout=10)
     sub.close()
     assert (tmp_path / "spool" / "mqtt.sqlite").exists()
+
+
+def test_each_zone_publishes_to_its_own_topic(tmp_path, tiny_onnx, broker):
+    sub = Subscriber(broker.port)
+    cli("run", tiny_onnx, "--source", "test://smpte?frames=20&live=0", "--emit", "every",
+        "--roi", "0:left=0,0,160,240", "--roi", "0:right=160,0,160,240",
+        "--events", tmp_path / "ev.jsonl", "--mqtt",
+        f"mqtt://127.0.0.1:{broker.port}/ea/{{stream}}/{{zone}}", "-q")  # fmt: skip
+    events = read_events(tmp_path / "ev.jsonl")
+    assert {e["zone"] for e in events} == {"left", "right"}
+    assert not sub.wait_for({e["id"] for e in events}, timeout=10)
+    sub.close()
+    check_delivery(events, sub.messages, lambda m: f"ea/{m['stream']}/{m['zone']}")
