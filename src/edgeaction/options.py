@@ -53,7 +53,9 @@ __all__ = [
     "integer",
     "keyfile_value",
     "listen_address",
+    "megabytes",
     "milliseconds",
+    "mqtt_url",
     "non_negative_float",
     "non_negative_int",
     "one_line",
@@ -68,6 +70,7 @@ __all__ = [
     "source",
     "text",
     "uri",
+    "webhook_url",
 ]
 
 #: Longest value any option takes (characters).
@@ -236,6 +239,8 @@ _INT32 = 2**31 - 1  # larger counts only end in MemoryError or OverflowError lat
 integer = int_range(-_INT32 - 1, _INT32, name="integer")
 positive_int = int_range(1, _INT32, name="positive_int")
 non_negative_int = int_range(0, _INT32, name="non_negative_int")
+#: A size in megabytes (`run --spool-max-mb`): above 0, at most 1 TB.
+megabytes = float_range(0.0, 1024.0 * 1024.0, lo_open=True, name="megabytes")
 #: Frames per clip and frame sizes in pixels: 1 to 4096, as a model contract allows.
 frames = int_range(1, 4096, name="frames")
 pixels = int_range(1, 4096, name="pixels")
@@ -438,3 +443,67 @@ def listen_address(s: str) -> tuple[str, int]:
     if not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535:
         raise _error(f"expected a port from 1 to 65535 (PORT or HOST:PORT). Received: {_show(s)}")
     return host, int(port)
+
+
+# ---- event sinks (`run --mqtt`, `--webhook`) --------------------------------------------------
+_TOPIC_FIELDS = ("stream", "zone")
+
+
+def mqtt_url(s: str) -> str:
+    """`mqtt[s]://HOST[:PORT]/TOPIC`: an MQTT broker and a topic template (`{stream}`,
+    `{zone}`), without credentials (they come from the environment) or wildcards."""
+    from urllib.parse import unquote, urlsplit
+
+    uri(s)
+    u = urlsplit(s)
+    example = "mqtt://broker:1883/site/{stream}"
+    if u.scheme.lower() not in ("mqtt", "mqtts"):
+        raise _error(
+            f"expected mqtt://HOST:PORT/TOPIC or mqtts://... such as {example}. Received: {_show(s)}"
+        )
+    if "@" in u.netloc:
+        raise _error(
+            "put the broker's username and password in EDGEACTION_MQTT_USERNAME and "
+            f"EDGEACTION_MQTT_PASSWORD, not in the URL. Received: {_show(s)}"
+        )
+    try:
+        port = u.port
+    except ValueError:
+        raise _error(f"the broker's port must be 1 to 65535. Received: {_show(s)}") from None
+    if not u.hostname or port == 0:
+        raise _error(f"give the broker's host and port, as in {example}. Received: {_show(s)}")
+    topic = unquote(u.path[1:])
+    if not topic or u.query or u.fragment:
+        raise _error(
+            f"give a topic after the host and nothing after it, as in {example}. Received: {_show(s)}"
+        )
+    if "+" in topic or "#" in s:
+        raise _error(
+            f"a topic to publish to cannot hold the wildcards + or #. Received: {_show(s)}"
+        )
+    import string
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(topic) if f is not None]
+    except ValueError:
+        fields = ["{"]
+    if any(f not in _TOPIC_FIELDS for f in fields):
+        raise _error(
+            f"a topic may hold only {{stream}} and {{zone}} (write a brace as {{{{ or }}}}). Received: {_show(s)}"
+        )
+    return s
+
+
+def webhook_url(s: str) -> str:
+    """`http[s]://HOST[:PORT]/PATH`: where `run --webhook` POSTs each event."""
+    from urllib.parse import urlsplit
+
+    uri(s)
+    u = urlsplit(s)
+    if u.scheme.lower() not in ("http", "https") or not u.hostname:
+        raise _error(f"expected http://HOST[:PORT]/PATH or https://... Received: {_show(s)}")
+    try:
+        _ = u.port
+    except ValueError:
+        raise _error(f"the port must be 1 to 65535. Received: {_show(s)}") from None
+    return s

@@ -219,6 +219,7 @@ class Runtime:
             made (`Figures`; `--prometheus`'s histograms). Defaults to `None`.
         zones: List of `options.Roi` or None. Named zones per stream (`--roi`); a stream
             without any is one zone, the whole frame. Defaults to `None`.
+        sinks: List of `sinks.EventSink` (MQTT, webhook) that get every event too.
     """
 
     def __init__(
@@ -238,6 +239,7 @@ class Runtime:
         append_events: bool = True,
         observe: Callable[[str, float, int | None], None] | None = None,
         zones: list | None = None,
+        sinks: list | None = None,
     ):
         from .sources import parse_source
 
@@ -263,6 +265,7 @@ class Runtime:
             append_events=append_events,
             platform=self.options.platform,
             log=self.log,
+            sinks=sinks,
         )
         self.contract = None  # the model's contract, once the run has opened it
         self.report: dict | None = None  # the metrics dict, once the run is over
