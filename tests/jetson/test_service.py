@@ -141,7 +141,7 @@ def test_dockerfiles(generated):
     ):
         text = (out / name).read_text()
         assert f"ARG BASE={base}" in text and "FROM ${BASE}" in text
-        assert "pip install --no-cache-dir '.[runtime,cuda]'" in text
+        assert "pip install --no-cache-dir '.[runtime,cuda,metrics]'" in text
         assert "python3 -m venv --system-site-packages /opt/edgeaction/venv" in text
         code = "\n".join(x for x in text.splitlines() if not x.lstrip().startswith("#"))
         assert "train" not in code and "tensorflow" not in code.lower()

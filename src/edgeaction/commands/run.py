@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import options
 from ..engine.backends import backend_choices
+from ..errors import fail
 from .common import status_line, trt_precision_arg
 
 RUN_EPILOG = """\
@@ -17,10 +18,21 @@ examples:
   edgeaction run model/ --source rtsp://cam1/stream --source rtsp://cam2/stream \\
       --events ev.jsonl --smooth 3 --metrics m.json
   edgeaction run model/ --source test://ball --source test://snow --duration 30 -q
+  edgeaction run model/ --source rtsp://cam1/stream --emit every \\
+      --mqtt 'mqtts://broker:8883/site/{stream}/{zone}' --spool /var/spool/edgeaction
+  edgeaction run model/ --source cam.mp4 --roi 0:court=120,80,640,400 --roi 0:bench=0,0,200,200
+  edgeaction run --config site.toml --prometheus 9108   # cameras, zones, sinks from TOML
 
-events: one JSON object per line; windows give stream, source, pts, frame, window,
-label, score, top_k, model; stream notices give stream, source, event (gap, resumed,
-error) and details.
+site file (--config): keys are these options without their dashes (model, emit, ...);
+[[camera]] tables hold source and per-stream options, [sinks] the outputs, [batching]
+max-batch/batch-timeout-ms/queue; flags given here override the file; secrets are
+${NAME} read from the environment (the service's environment file), never literal.
+
+events: one JSON object per line; windows give id, stream, source, pts, frame, window,
+label, score, top_k, model (and zone, for a stream with --roi zones); stream notices
+give id, stream, source, event (gap, resumed, error) and details. id is RUN-STREAM-SEQ,
+unique, the same in every sink and on every redelivery: MQTT and webhook delivery is at
+least once, so de-duplicate on it.
 """
 
 
@@ -30,7 +42,9 @@ def run(a) -> int:
 
     from ..pipelines import RunOptions, Runtime
 
-    if a.events is None and a.out_video is None:
+    _apply_site(a)
+    sinks = _make_sinks(a, log=lambda m: log(m))
+    if a.events is None and a.out_video is None and not sinks:
         a.events = "-"
     platform = a.platform
     if platform == "auto":
@@ -56,19 +70,8 @@ def run(a) -> int:
         status_line("")
         print(f"{a.prog}: {msg}", file=sys.stderr)
 
-    def status(m: dict) -> None:
-        if a.quiet:
-            return
-        parts = [
-            f"{s['stream']}:{s['state'][:4]} {s['fps']:.0f}fps"
-            + (f" drop {s['dropped']}" if s["dropped"] else "")
-            for s in m["streams"]
-        ]
-        status_line(
-            f"{m['seconds']:.0f}s {m['frames']} frames {m['windows']} windows "
-            f"{m['fps']:.0f} fps | " + " ".join(parts)
-        )
-
+    exporter = _prometheus(a)
+    status = _status(a.quiet, exporter)
     rt = Runtime(
         a.model,
         a.source,
@@ -81,6 +84,9 @@ def run(a) -> int:
         options=opts,
         status=status,
         log=log,
+        observe=exporter.observe if exporter is not None else None,
+        zones=a.roi,
+        sinks=sinks,
     )
 
     def stop(signum, _frame):  # first signal: finish cleanly; a second one interrupts
@@ -89,13 +95,39 @@ def run(a) -> int:
 
     old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if exporter is not None:
+            exporter.start()  # a port in use: one line before any stream starts
         m = rt.run()
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
+        if exporter is not None:
+            exporter.close()
     status_line("")
     _print_summary(m)
     return 0
+
+
+def _status(quiet: bool, exporter) -> Callable[[dict], None]:
+    """The runtime's status callback: the live status line (unless `quiet`) and the
+    `--prometheus` exporter's figures."""
+
+    def status(m: dict) -> None:
+        if exporter is not None:
+            exporter.update(m)
+        if quiet:
+            return
+        parts = [
+            f"{s['stream']}:{s['state'][:4]} {s['fps']:.0f}fps"
+            + (f" drop {s['dropped']}" if s["dropped"] else "")
+            for s in m["streams"]
+        ]
+        status_line(
+            f"{m['seconds']:.0f}s {m['frames']} frames {m['windows']} windows "
+            f"{m['fps']:.0f} fps | " + " ".join(parts)
+        )
+
+    return status
 
 
 def _print_summary(m: dict) -> None:
@@ -145,7 +177,8 @@ PARSER = dict(
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `run` on the top-level sub-parsers."""
     r = sub.add_parser("run", **PARSER)
-    add_arguments(r)
+    for act in add_arguments(r):
+        _mark_unset(act)
     r.set_defaults(fn=run, prog="edgeaction run")
 
 
@@ -167,8 +200,11 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
         acts.append(r.add_argument(*args, **kw))
 
     _io_args(add)
+    _zone_args(add)
     _window_args(add)
     _stream_args(add)
+    _site_args(add)
+    _sink_arguments(add)
     acts.append(trt_precision_arg(r, "profile 1:STREAMS:MAX-BATCH (encoder 1:STREAMS:2xMAX-BATCH)"))
     add("-q", "--quiet", action="store_true", help="no live status line")
     return acts
@@ -179,13 +215,14 @@ def _io_args(add: Callable[..., None]) -> None:
     add(
         "model",
         type=options.path,
-        help="ONNX model or export directory from `edgeaction export`, or an engine",
+        nargs="?",
+        help="ONNX model or export directory from `edgeaction export`, or an engine "
+        "(or `model = ...` in --config)",
     )
     add(
         "--source",
         type=options.source,
         action="append",
-        required=True,
         metavar="SOURCE",
         help="video file, rtsp://[user:pass@]host/path, v4l2:///dev/videoN, csi://N (Jetson), "
         "test://PATTERN[?fps=30&width=320&height=240&frames=N&live=0]; repeat for more streams",
@@ -193,7 +230,8 @@ def _io_args(add: Callable[..., None]) -> None:
     add(
         "--events",
         type=options.path,
-        help="JSON-lines output file ('-' for stdout; default stdout)",
+        help="JSON-lines output file ('-' for stdout; default stdout, unless --out-video, "
+        "--mqtt or --webhook is given)",
     )
     add(
         "--out-video",
@@ -201,6 +239,19 @@ def _io_args(add: Callable[..., None]) -> None:
         help="annotated MP4 (one source), or a directory / NAME.mp4 (NAME-N.mp4 per stream)",
     )
     add("--metrics", type=options.path, help="write the run's figures as JSON here on exit")
+
+
+def _zone_args(add: Callable[..., None]) -> None:
+    """--roi: named zones per stream, each classified on its own."""
+    add(
+        "--roi",
+        type=options.roi,
+        action="append",
+        metavar="STREAM:NAME=X,Y,W,H",
+        help="a named zone of stream STREAM (0-based --source index) in pixels of its decoded "
+        "frame, cropped and classified on its own (events carry `zone`); repeat for more "
+        "zones and streams; a stream without --roi is one whole-frame zone",
+    )
 
 
 def _window_args(add: Callable[..., None]) -> None:
@@ -285,3 +336,130 @@ def _stream_args(add: Callable[..., None]) -> None:
         help="TensorRT engine cache for an .onnx model with --backend tensorrt "
         "(default ~/.cache/edgeaction/engines; key: model, TensorRT, GPU, precision, profile)",
     )
+
+
+# ---- the site file and Prometheus ------------------------------------------------------------
+def _site_args(add: Callable[..., None]) -> None:
+    """--config (the TOML site file) and --prometheus."""
+    add(
+        "--config",
+        type=options.path,
+        metavar="SITE.toml",
+        help="read model, cameras, zones, sinks and batching from this TOML file (keys are "
+        "these options without their dashes); flags given here override it",
+    )
+    add(
+        "--prometheus",
+        type=options.listen_address,
+        metavar="[HOST:]PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics while the run runs "
+        "(per-stream fps, frames, drops, reconnects, latency histograms; extra 'metrics')",
+    )
+
+
+class _Unset:
+    """The default of an option of the `run` parser while parsing: not given on the
+    command line, so the site file may set it (`_apply_site`)."""
+
+    def __init__(self, default):
+        self.default = default
+
+    def __repr__(self) -> str:
+        return repr(self.default)
+
+
+def _mark_unset(act: argparse.Action) -> None:
+    # Repeated options keep None: argparse appends to their default, so None means unset.
+    if not isinstance(act, argparse._AppendAction):
+        act.default = _Unset(act.default)
+
+
+def _apply_site(a) -> None:
+    """Merge `--config` into `a` (flags win), then check that a model and a source are set."""
+    from ..fsutil import claim_outputs
+    from ..site import load
+
+    acts = add_arguments(argparse.ArgumentParser(add_help=False))
+    given = {
+        act.dest
+        for act in acts
+        if getattr(a, act.dest, None) is not None and not isinstance(getattr(a, act.dest), _Unset)
+    }
+    for act in acts:
+        v = getattr(a, act.dest, None)
+        setattr(a, act.dest, v.default if isinstance(v, _Unset) else v)
+    if a.config is not None:
+        site = load(a.config, acts)
+        if "source" in given:  # the command line's cameras replace the file's
+            site.values = {k: v for k, v in site.values.items() if k not in site.camera_dests}
+        for dest, value in site.values.items():
+            if dest not in given:
+                setattr(a, dest, value)
+        outs = {"--events": a.events, "--metrics": a.metrics, "--out-video": a.out_video}
+        claim_outputs(outs, {"--config": a.config})  # never write over the site file
+    where = " (or set it in the site file)" if a.config else ""
+    if not a.model:
+        fail(f"give the model: edgeaction run MODEL --source ...{where}")
+    if not a.source:
+        fail(f"give at least one --source (a file, rtsp://, v4l2://, csi://, test://){where}")
+
+
+def _prometheus(a):
+    """The `--prometheus` exporter (not started yet), or None."""
+    if a.prometheus is None:
+        return None
+    from ..pipelines.prometheus import Exporter
+
+    return Exporter(a.prometheus)
+
+
+# ---- event sinks (MQTT, webhook, the spool) ---------------------------------------------------
+def _sink_arguments(add: Callable[..., None]) -> None:
+    """One option per network sink of `pipelines.sinks.REGISTRY`, and the spool's."""
+    from ..pipelines.sinks import option_sinks
+
+    for sink in option_sinks():
+        add(sink.option, type=sink.convert, metavar=sink.metavar, help=sink.help)
+    add(
+        "--spool",
+        type=options.path,
+        metavar="DIR",
+        help="keep events for MQTT/webhooks on disk here until delivered, so none is lost "
+        "while the broker or endpoint is down (and deliver what is left at the next start)",
+    )
+    add(
+        "--spool-max-mb",
+        type=options.megabytes,
+        default=100.0,
+        help="most disk per spool; beyond it the oldest events are dropped, counted (default 100)",
+    )
+    add(
+        "--drain",
+        type=options.seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="at exit, wait this long for spooled events to be delivered (default 5)",
+    )
+
+
+def _make_sinks(a, log: Callable[[str], None]) -> list:
+    """The network sinks the options ask for (checked now, connected at the first event)."""
+    from ..pipelines.sinks import make_sink, option_sinks
+
+    sinks = []
+    for sink in option_sinks():
+        target = getattr(a, sink.option.lstrip("-").replace("-", "_"))
+        if target is not None:
+            sinks.append(
+                make_sink(
+                    sink.kind,
+                    target,
+                    spool_dir=a.spool,
+                    spool_max_mb=a.spool_max_mb,
+                    drain_s=a.drain,
+                    log=log,
+                )
+            )
+    if a.spool is not None and not sinks:
+        log("--spool is for --mqtt and --webhook events; without them it is not used")
+    return sinks

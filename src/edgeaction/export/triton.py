@@ -45,13 +45,15 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import __version__
 from ..artefacts import ENGINE, ONNX, kind_of
 from ..contract import CONTRACT_FILE, CONTRACT_KEY, ModelContract, contract_from_onnx
 from ..errors import fail, first_line
 from ..fsutil import check_writable_dir
+from .pbtxt import PbEnum, parse_pbtxt
+from .pbtxt import quote as _quote
 
 CONFIG_FILE = "config.pbtxt"
 LABELS_FILE = "labels.txt"
@@ -64,7 +66,6 @@ DEVICES = {"gpu": "KIND_GPU", "cpu": "KIND_CPU"}
 #: contract dtype → Triton `DataType`.
 DATA_TYPES = {"float32": "TYPE_FP32", "float16": "TYPE_FP16", "uint8": "TYPE_UINT8"}
 DEFAULT_PREFERRED_BATCH = (4, 8)
-MAX_DEPTH = 32
 _TOP_FIELDS = (
     "name",
     "platform",
@@ -135,15 +136,7 @@ def triton_config(
     max_batch_size = _int_in("max_batch_size", max_batch_size, 1, 2**31 - 1)
     queue_delay_us = _int_in("queue_delay_us", queue_delay_us, 0, 2**63 - 1)
     instances = _int_in("instances", instances, 1, 1024)
-    if preferred_batch is None:
-        preferred = [b for b in DEFAULT_PREFERRED_BATCH if b <= max_batch_size] or [max_batch_size]
-    else:
-        if isinstance(preferred_batch, str | bytes) or not isinstance(preferred_batch, Sequence):
-            fail(f"preferred_batch must be a list of integers. Received: {preferred_batch!r}")
-        preferred = [_int_in("preferred batch size", b, 1, max_batch_size) for b in preferred_batch]
-        if len(set(preferred)) != len(preferred):
-            fail(f"preferred batch sizes must be unique. Received: {list(preferred_batch)}")
-        preferred.sort()
+    preferred = _preferred(preferred_batch, max_batch_size)
     if device not in DEVICES:
         fail(f"device must be one of {', '.join(DEVICES)}. Received: {device!r}")
     if kind == "tensorrt" and device == "cpu":
@@ -151,26 +144,14 @@ def triton_config(
     _check_labels(contract)
     name = triton_model_name(contract.name)
     platform = KINDS[kind][0]
-
-    def tensor(tname: str, dtype: str, dims: Sequence[int], labels: bool = False) -> list[str]:
-        lines = [
-            "  {",
-            f"    name: {_quote(tname)}",
-            f"    data_type: {dtype}",
-            f"    dims: [ {', '.join(str(int(d)) for d in dims)} ]",
-        ]
-        if labels:
-            lines.append(f"    label_filename: {_quote(LABELS_FILE)}")
-        return [*lines, "  }"]
-
     inputs = []
     if contract.uses_frames:
         inputs.append(
-            tensor(contract.input_name, DATA_TYPES[contract.dtype], contract.input_shape()[1:])
+            _tensor(contract.input_name, DATA_TYPES[contract.dtype], contract.input_shape()[1:])
         )
     if contract.uses_keypoints:
-        inputs.append(tensor(contract.pose_name, "TYPE_FP32", contract.keypoint_shape()[1:]))
-    output = tensor(contract.output_name, "TYPE_FP32", [contract.num_classes], labels=True)
+        inputs.append(_tensor(contract.pose_name, "TYPE_FP32", contract.keypoint_shape()[1:]))
+    output = _tensor(contract.output_name, "TYPE_FP32", [contract.num_classes], labels=True)
     payload = json.dumps(contract.to_dict(), separators=(",", ":"), ensure_ascii=True)
     batching = ["dynamic_batching {"]
     if preferred:
@@ -201,6 +182,31 @@ def triton_config(
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _preferred(preferred_batch: Sequence[int] | None, max_batch_size: int) -> list[int]:
+    """The sorted `preferred_batch_size` list (the defaults up to `max_batch_size` for None)."""
+    if preferred_batch is None:
+        return [b for b in DEFAULT_PREFERRED_BATCH if b <= max_batch_size] or [max_batch_size]
+    if isinstance(preferred_batch, str | bytes) or not isinstance(preferred_batch, Sequence):
+        fail(f"preferred_batch must be a list of integers. Received: {preferred_batch!r}")
+    preferred = [_int_in("preferred batch size", b, 1, max_batch_size) for b in preferred_batch]
+    if len(set(preferred)) != len(preferred):
+        fail(f"preferred batch sizes must be unique. Received: {list(preferred_batch)}")
+    return sorted(preferred)
+
+
+def _tensor(tname: str, dtype: str, dims: Sequence[int], labels: bool = False) -> list[str]:
+    """The lines of one `input`/`output` entry."""
+    lines = [
+        "  {",
+        f"    name: {_quote(tname)}",
+        f"    data_type: {dtype}",
+        f"    dims: [ {', '.join(str(int(d)) for d in dims)} ]",
+    ]
+    if labels:
+        lines.append(f"    label_filename: {_quote(LABELS_FILE)}")
+    return [*lines, "  }"]
 
 
 def write_triton_repo(
@@ -260,34 +266,42 @@ def write_triton_repo(
             "remove it or choose another repository"
         )
     tmp: Path | None = None
-    old = repo / f".{name}.{uuid.uuid4().hex[:8]}.old"
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=repo))
-        model_file = tmp / VERSION_DIR / KINDS[kind][1]
-        model_file.parent.mkdir()
-        shutil.copyfile(src, model_file)
-        (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
-        labels = "".join(f"{label}\n" for label in contract.labels)
-        (tmp / LABELS_FILE).write_text(labels, encoding="utf-8")
-        for f in (model_file, tmp / CONFIG_FILE, tmp / LABELS_FILE):
-            _fsync(f)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a containerised Triton must read it
-        if target.is_dir():
-            os.rename(target, old)
-            try:
-                os.rename(tmp, target)
-            except OSError:
-                os.rename(old, target)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, target)
+        _fill_model_dir(tmp, src, kind, text, contract.labels)
+        _swap_in(tmp, target, repo / f".{name}.{uuid.uuid4().hex[:8]}.old")
     except OSError as e:
         fail(f"cannot write the Triton model {target}: {e.strerror or first_line(e)}")
     finally:
         if tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _fill_model_dir(tmp: Path, src: Path, kind: str, text: str, labels: Sequence[str]) -> None:
+    """Write the model file, config and labels into `tmp`, synced, readable by all."""
+    model_file = tmp / VERSION_DIR / KINDS[kind][1]
+    model_file.parent.mkdir()
+    shutil.copyfile(src, model_file)
+    (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
+    (tmp / LABELS_FILE).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+    for f in (model_file, tmp / CONFIG_FILE, tmp / LABELS_FILE):
+        _fsync(f)
+    os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a containerised Triton must read it
+
+
+def _swap_in(tmp: Path, target: Path, old: Path) -> None:
+    """Rename `tmp` to `target`; an existing `target` moves to `old` first (back on failure)."""
+    if target.is_dir():
+        os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            os.rename(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, target)
 
 
 def _join_blocks(blocks: list[list[str]]) -> list[str]:
@@ -342,283 +356,12 @@ def _int_in(what: str, v: Any, lo: int, hi: int) -> int:
     return v
 
 
-def _quote(s: str) -> str:
-    """A text-format string literal; non-ASCII stays UTF-8, control characters are escaped."""
-    out = []
-    for ch in s:
-        if ch in _QUOTE:
-            out.append(_QUOTE[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\{ord(ch):03o}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-_QUOTE = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
 def _fsync(p: Path) -> None:
     fd = os.open(p, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-# ---- parsing ---------------------------------------------------------------------------
-class PbEnum(str):
-    """An enum value in parsed text format: a bare identifier such as `TYPE_FP32`.
-
-    Compares equal to its name, but `isinstance(v, PbEnum)` tells `kind: KIND_GPU` from
-    `kind: "KIND_GPU"`.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"PbEnum({str.__repr__(self)})"
-
-
-class _Tok(NamedTuple):
-    kind: str  # "string", "number", "ident", "punct"
-    text: str
-    line: int
-    col: int
-
-
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<ws>[ \t\r\n\f\v]+)
-  | (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')
-  | (?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<punct>[{}\[\]:,;-])
-""",
-    re.VERBOSE,
-)
-_ESCAPES = {
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "v": "\v",
-    "\\": "\\",
-    "'": "'",
-    '"': '"',
-    "?": "?",
-}
-
-
-def parse_pbtxt(text: str, source: str = "config.pbtxt") -> dict[str, Any]:
-    """Parse the protobuf text format subset Triton configurations use, strictly.
-
-    Accepted: `field: scalar`, `field { ... }` / `field: { ... }`, lists
-    `field: [a, b]` and `field [ {...}, {...} ]`, strings (`"..."` or `'...'` with C
-    escapes, adjacent literals joined), decimal integers and floats with an optional `-`,
-    `true`/`false`, enum identifiers (returned as `PbEnum`), `#` comments and optional
-    `,`/`;` after a field. Anything else (unbalanced braces or brackets, stray tokens,
-    hex/octal numbers, `<...>` blocks, bad escapes, nesting deeper than 32) fails.
-
-    Args:
-        text: String. The file's text.
-        source: String. Name used in error messages. Defaults to `"config.pbtxt"`.
-
-    Returns:
-        A dict per message: a field written once without brackets maps to its value (a
-        scalar or dict); a field written as a list or more than once maps to a list.
-    """
-    if not isinstance(text, str):
-        fail(f"{source}: text format must be a str. Received: {type(text).__name__}")
-    return _Parser(text, source).parse()
-
-
-class _Parser:
-    def __init__(self, text: str, source: str):
-        self.source = source
-        self.toks = self._tokenize(text)
-        self.i = 0
-
-    # -- tokens
-    def _tokenize(self, text: str) -> list[_Tok]:
-        toks, pos, line, line_start = [], 0, 1, 0
-        while pos < len(text):
-            m = _TOKEN_RE.match(text, pos)
-            col = pos - line_start + 1
-            if m is None:
-                self._fail(line, col, f"unexpected character {text[pos]!r}")
-            kind, s = m.lastgroup, m.group()
-            if kind == "number" and re.match(r"[A-Za-z_0-9.]", text[m.end() : m.end() + 1]):
-                tail = re.match(r"[A-Za-z_0-9.]*", text[m.end() :]).group()
-                self._fail(line, col, f"bad number {s + tail!r} (decimal numbers only)")
-            if kind not in ("ws", "comment"):
-                toks.append(_Tok(kind, s, line, col))
-            newlines = s.count("\n")
-            if newlines:
-                line += newlines
-                line_start = pos + s.rindex("\n") + 1
-            pos = m.end()
-        self.end = (line, len(text) - line_start + 1)
-        return toks
-
-    def _fail(self, line: int, col: int, what: str):
-        fail(f"{self.source}:{line}:{col}: {what}")
-
-    def _err(self, what: str, tok: _Tok | None = None):
-        tok = tok if tok is not None else self.peek()
-        line, col = (tok.line, tok.col) if tok is not None else self.end
-        found = f"found {tok.text!r}" if tok is not None else "found the end of the text"
-        self._fail(line, col, f"{what}, {found}")
-
-    def peek(self) -> _Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def at(self, punct: str) -> bool:
-        tok = self.peek()
-        return tok is not None and tok.kind == "punct" and tok.text == punct
-
-    def accept(self, punct: str) -> bool:
-        if self.at(punct):
-            self.i += 1
-            return True
-        return False
-
-    # -- grammar
-    def parse(self) -> dict[str, Any]:
-        out = self.message(depth=0, closing=False)
-        if self.peek() is not None:
-            self._err("unbalanced '}' or stray token")
-        return out
-
-    def message(self, depth: int, closing: bool) -> dict[str, Any]:
-        if depth > MAX_DEPTH:
-            self._err(f"nesting deeper than {MAX_DEPTH}")
-        out: dict[str, Any] = {}
-        repeated: set[str] = set()
-        while True:
-            tok = self.peek()
-            if tok is None:
-                if closing:
-                    self._err("unbalanced '{': missing '}'")
-                return out
-            if self.at("}"):
-                if not closing:
-                    self._err("unbalanced '}'")
-                self.i += 1
-                return out
-            if tok.kind != "ident":
-                self._err("expected a field name")
-            self.i += 1
-            name = tok.text
-            colon = self.accept(":")
-            if self.at("{"):
-                self.i += 1
-                value, is_list = self.message(depth + 1, closing=True), False
-            elif self.at("["):
-                self.i += 1
-                value, is_list = self.items(depth + 1, scalars=colon, field=name), True
-            elif colon:
-                value, is_list = self.scalar(), False
-            else:
-                self._err(f"expected ':' or '{{' after field {name!r}")
-            if name in out:
-                if name not in repeated:
-                    out[name] = [out[name]]
-                    repeated.add(name)
-                out[name] += value if is_list else [value]
-            else:
-                out[name] = value
-                if is_list:
-                    repeated.add(name)
-            if not self.accept(","):
-                self.accept(";")
-
-    def items(self, depth: int, scalars: bool, field: str) -> list[Any]:
-        out: list[Any] = []
-        if self.accept("]"):
-            return out
-        while True:
-            if self.accept("{"):
-                out.append(self.message(depth, closing=True))
-            elif scalars:
-                out.append(self.scalar())
-            else:
-                self._err(f"list of {field!r} without ':' must hold messages {{...}}")
-            if self.accept("]"):
-                break
-            if not self.accept(","):
-                self._err("expected ',' or ']' in list")
-        if len({isinstance(v, dict) for v in out}) > 1:
-            self._err(f"list {field!r} mixes messages and scalars")
-        return out
-
-    def scalar(self) -> Any:
-        tok = self.peek()
-        if tok is None:
-            self._err("expected a value")
-        if self.accept("-"):
-            num = self.peek()
-            if num is None or num.kind != "number":
-                self._err("expected a number after '-'")
-            self.i += 1
-            return -self.number(num)
-        if tok.kind == "number":
-            self.i += 1
-            return self.number(tok)
-        if tok.kind == "string":
-            parts = []
-            while (t := self.peek()) is not None and t.kind == "string":
-                parts.append(self.unescape(t))
-                self.i += 1
-            return "".join(parts)
-        if tok.kind == "ident":
-            self.i += 1
-            if tok.text in ("true", "false"):
-                return tok.text == "true"
-            return PbEnum(tok.text)
-        self._err("expected a value")
-
-    def number(self, tok: _Tok) -> int | float:
-        s = tok.text
-        if re.fullmatch(r"[0-9]+", s):
-            if len(s) > 1 and s[0] == "0":
-                self._err("octal-looking integer (leading zero)", tok)
-            return int(s)
-        return float(s)
-
-    def unescape(self, tok: _Tok) -> str:
-        body, out, i = tok.text[1:-1], bytearray(), 0
-        while i < len(body):
-            ch = body[i]
-            if ch != "\\":
-                out += ch.encode("utf-8")
-                i += 1
-                continue
-            e = body[i + 1]
-            if e in _ESCAPES:
-                out += _ESCAPES[e].encode()
-                i += 2
-            elif e in "01234567":
-                digits = re.match(r"[0-7]{1,3}", body[i + 1 :]).group()
-                if int(digits, 8) > 255:
-                    self._err(f"octal escape \\{digits} above \\377", tok)
-                out.append(int(digits, 8))
-                i += 1 + len(digits)
-            elif e in "xX":
-                m = re.match(r"[0-9A-Fa-f]{1,2}", body[i + 2 :])
-                if m is None:
-                    self._err("\\x escape without hex digits", tok)
-                out.append(int(m.group(), 16))
-                i += 2 + len(m.group())
-            else:
-                self._err(f"unknown escape \\{e}", tok)
-        try:
-            return out.decode("utf-8")
-        except UnicodeDecodeError:
-            self._err("string is not valid UTF-8", tok)
 
 
 # ---- checking --------------------------------------------------------------------------
@@ -643,17 +386,8 @@ def check_triton_config(
     Returns:
         The parsed configuration (`parse_pbtxt`).
     """
-    p = Path(path)
-    cfg = p / CONFIG_FILE if p.is_dir() else p
+    cfg, conf = _read_config(Path(path))
     model_dir = cfg.parent
-    if not cfg.is_file():
-        fail(f"no Triton model configuration at {cfg}; write it with `edgeaction export --triton`")
-    try:
-        text = cfg.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        fail(f"cannot read {cfg}: {getattr(e, 'strerror', None) or first_line(e)}")
-    conf = parse_pbtxt(text, source=str(cfg))
-    _check_with_protobuf(text, cfg)
 
     def want(ok: bool, what: str) -> None:
         if not ok:
@@ -663,8 +397,31 @@ def check_triton_config(
     want(not unknown, f"unexpected fields {unknown}")
     for f in _TOP_FIELDS:
         want(f in conf, f"missing field '{f}'")
-
     # the embedded contract first: it is the reference when none was given
+    contract = _check_embedded(want, conf, cfg, contract)
+    platform, mbs = _check_model_fields(want, conf, contract, model_dir, kind)
+    _check_tensors(want, conf, contract, model_dir)
+    _check_batching(want, conf, mbs)
+    _check_instances(want, conf, platform)
+    return conf
+
+
+def _read_config(p: Path) -> tuple[Path, dict[str, Any]]:
+    """`(config.pbtxt path, parsed config)` of a model directory or config file."""
+    cfg = p / CONFIG_FILE if p.is_dir() else p
+    if not cfg.is_file():
+        fail(f"no Triton model configuration at {cfg}; write it with `edgeaction export --triton`")
+    try:
+        text = cfg.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        fail(f"cannot read {cfg}: {getattr(e, 'strerror', None) or first_line(e)}")
+    conf = parse_pbtxt(text, source=str(cfg))
+    _check_with_protobuf(text, cfg)
+    return cfg, conf
+
+
+def _check_embedded(want, conf: dict, cfg: Path, contract: ModelContract | None) -> ModelContract:
+    """The contract parameter: one, a JSON string, equal to `contract` (returned, or itself)."""
     params = _as_list(conf["parameters"])
     entries = [e for e in params if isinstance(e, dict) and e.get("key") == CONTRACT_KEY]
     want(len(entries) == 1, f"needs exactly one parameter '{CONTRACT_KEY}'")
@@ -679,7 +436,13 @@ def check_triton_config(
     if contract is None:
         contract = embedded
     want(embedded == contract, f"embedded contract differs from the contract of {contract.name!r}")
+    return contract
 
+
+def _check_model_fields(
+    want, conf: dict, contract: ModelContract, model_dir: Path, kind: str | None
+) -> tuple[str, int]:
+    """`name`, `platform` (and its model file) and `max_batch_size`: `(platform, mbs)`."""
     name = triton_model_name(contract.name)
     want(_is_str(conf["name"]) and conf["name"] == name, f"name must be {name!r}")
     want(model_dir.name == name, f"name {name!r} must match its directory {model_dir.name!r}")
@@ -695,7 +458,11 @@ def check_triton_config(
     want(model_file.is_file(), f"{platform} needs the model file {model_file}")
     mbs = conf["max_batch_size"]
     want(_is_int(mbs) and mbs >= 1, f"max_batch_size must be an integer >= 1. Received: {mbs!r}")
+    return platform, mbs
 
+
+def _check_tensors(want, conf: dict, contract: ModelContract, model_dir: Path) -> None:
+    """The inputs (frames, then pose), the output and its labels file."""
     expected_inputs = []
     if contract.uses_frames:
         expected_inputs.append(
@@ -734,6 +501,9 @@ def check_triton_config(
         f"it holds {label_text.splitlines()}",
     )
 
+
+def _check_batching(want, conf: dict, mbs: int) -> None:
+    """`dynamic_batching`: preferred sizes within `1..max_batch_size`, a queue delay >= 0."""
     db = conf["dynamic_batching"]
     want(isinstance(db, dict), "dynamic_batching must be one message")
     unknown = sorted(set(db) - {"preferred_batch_size", "max_queue_delay_microseconds"})
@@ -749,6 +519,9 @@ def check_triton_config(
         f"max_queue_delay_microseconds must be an integer >= 0. Received: {delay!r}",
     )
 
+
+def _check_instances(want, conf: dict, platform: str) -> None:
+    """`instance_group`: count >= 1 and a KIND_GPU/KIND_CPU kind (no CPU for a plan)."""
     groups = _as_list(conf["instance_group"])
     want(len(groups) >= 1, "instance_group needs at least one group")
     for g in groups:
@@ -766,7 +539,6 @@ def check_triton_config(
             not (platform == "tensorrt_plan" and gkind == "KIND_CPU"),
             "a tensorrt_plan model cannot have KIND_CPU instances",
         )
-    return conf
 
 
 def _check_tensor(want, what, got, name, dtype, dims, keys) -> None:

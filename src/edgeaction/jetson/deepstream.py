@@ -57,15 +57,17 @@ import argparse
 import os
 import shlex
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .. import options
 from ..artefacts import ENGINE, ONNX, resolve_model
-from ..contract import CONTRACT_KEY, ModelContract, contract_from_onnx
+from ..contract import ModelContract, contract_from_onnx
 from ..errors import fail
-from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
+from ..fsutil import atomic_write_text, check_writable_dir
 from ..options import check_file_value
+from .ncthw import write_ncthw
 
 DEEPSTREAM_VERSION = "7.1"
 CUSTOM_LIB = "/opt/nvidia/deepstream/deepstream/lib/libnvds_custom_sequence_preprocess.so"
@@ -114,6 +116,7 @@ def generate(
     streams: int = 1,
     precision: str | None = None,
     sources: list[str] | None = None,
+    zones: list | None = None,
 ) -> dict[str, Any]:
     """Write DeepStream configs, labels and a pyds app for `model` into `out`.
 
@@ -124,16 +127,71 @@ def generate(
         engine: Path or None. The engine nvinfer should load (`model-engine-file`);
             None: the engine given as `model`, else the name nvinfer builds itself.
         batch: Integer or None. nvinfer `batch-size` and the preprocess batch; None:
-            `streams`.
+            one per stream without zones plus one per zone.
         streams: Integer. Number of sources (nvstreammux `batch-size`). Defaults to `1`.
         precision: `"fp16"`, `"fp32"` or None (an engine's own, else `"fp16"`).
         sources: List of URIs for `run.sh`, or None for a placeholder.
+        zones: List of `options.Roi` or None. Zones per stream (`--roi`), written into
+            nvdspreprocess' `roi-params-src-N`; a stream without zones is processed whole.
 
     Returns:
         Dict: `out`, `files` (names written), `contract`, `batch`, `precision`,
         `onnx` and `engine` (paths as written in `config_infer.txt`, or None),
         `wrapped` (whether `model_ncthw.onnx` was written).
     """
+    from ..pipelines.zones import zones_by_stream
+
+    valid = isinstance(streams, int) and streams >= 1  # else _check_arguments says so
+    by_stream = zones_by_stream(zones, streams) if valid else []  # bad stream index / name
+    if batch is None and by_stream:
+        batch = sum(len(z) or 1 for z in by_stream)
+    batch = _check_arguments(batch, streams, precision, sources)
+    src = _resolve(Path(model))
+    contract = src["contract"]
+    _check_contract(contract, str(model))
+    engine_path, sidecar = _engine_and_sidecar(src, model, engine)
+    precision = _precision(precision, sidecar, engine_path)
+    if sidecar is not None:
+        _check_profile(sidecar, contract, batch, engine_path)
+    out_dir = check_writable_dir(out)
+
+    onnx_path, wrapped = src["onnx"], False
+    if contract.layout != "NCTHW":
+        onnx_path = write_ncthw(src["onnx"], contract, out_dir / WRAPPED_ONNX)
+        contract, wrapped = replace(contract, layout="NCTHW"), True
+
+    onnx_ref = _ref(onnx_path, out_dir) if onnx_path is not None else None
+    if engine_path is not None:
+        engine_ref = _ref(engine_path, out_dir)
+    else:  # the name nvinfer gives the engine it builds beside the ONNX model
+        engine_ref = f"{onnx_ref}_b{batch}_gpu0_{precision}.engine"
+    texts = {
+        "labels.txt": "".join(f"{label}\n" for label in contract.labels),
+        "config_infer.txt": infer_config(
+            contract, onnx_ref, engine_ref, batch, precision, wrapped, engine_path is None
+        ),
+        "config_preprocess.txt": preprocess_config(contract, batch, streams, by_stream),
+        "deepstream_app.py": _checked_app(contract),
+        "run.sh": run_script(sources or [], streams),
+        "README.txt": readme(contract, batch, precision, streams, wrapped, onnx_ref, engine_ref),
+    }
+    files = _write_files(out_dir, texts, wrapped)
+    return {
+        "out": str(out_dir),
+        "files": files,
+        "contract": contract,
+        "batch": batch,
+        "precision": precision,
+        "onnx": onnx_ref,
+        "engine": engine_ref,
+        "wrapped": wrapped,
+    }
+
+
+def _check_arguments(
+    batch: int | None, streams: int, precision: str | None, sources: list[str] | None
+) -> int:
+    """Check `generate`'s numbers, precision and URIs; returns the batch (`streams` if None)."""
     if not isinstance(streams, int) or streams < 1:
         fail(f"--streams must be >= 1. Received: {streams!r}")
     if batch is None:
@@ -149,14 +207,21 @@ def generate(
         )
     if precision is not None and precision not in NETWORK_MODES:
         fail(f"--precision must be fp16 or fp32. Received: {precision!r}")
-    src = _resolve(Path(model))
+    return batch
+
+
+def _engine_and_sidecar(
+    src: dict[str, Any], model: str | os.PathLike, engine: str | os.PathLike | None
+) -> tuple[Path | None, dict | None]:
+    """The engine nvinfer loads (None: it builds one) and its sidecar, checked against MODEL.
+
+    A layout other than NCTHW needs the NCTHW wrapper model, so no given engine can serve.
+    """
     contract, sidecar = src["contract"], src["sidecar"]
-    _check_contract(contract, str(model))
     if engine is not None and src["engine"] is not None and Path(engine) != src["engine"]:
         fail(f"MODEL {model} is already an engine; drop --engine or give the ONNX model")
     engine_path = Path(engine) if engine is not None else src["engine"]
-    wrap = contract.layout != "NCTHW"
-    if wrap:  # the sequence library fills NCTHW only: an engine for another layout is no use
+    if contract.layout != "NCTHW":  # the sequence library fills NCTHW only
         if src["onnx"] is None:
             fail(
                 f"{contract.layout} input cannot be built by nvdspreprocess' sequence "
@@ -168,7 +233,7 @@ def generate(
                 f"--engine {engine} takes {contract.layout} input, nvdspreprocess builds "
                 f"NCTHW; drop --engine (nvinfer builds one from {WRAPPED_ONNX})"
             )
-        engine_path, sidecar = None, None
+        return None, None
     if engine_path is not None and sidecar is None and engine_path.exists():
         from ..engine.sidecar import read_sidecar
 
@@ -179,53 +244,30 @@ def generate(
                 f"engine {engine_path.name} serves model '{built.name}', not {model} "
                 f"('{contract.name}'); give the engine built from this model"
             )
+    return engine_path, sidecar
+
+
+def _precision(precision: str | None, sidecar: dict | None, engine_path: Path | None) -> str:
+    """The network mode: the one asked for, else the engine's own, else fp16."""
     built_precision = (sidecar or {}).get("precision")
     if precision is None:
-        precision = built_precision if built_precision in NETWORK_MODES else "fp16"
-    elif built_precision in NETWORK_MODES and built_precision != precision:
+        return built_precision if built_precision in NETWORK_MODES else "fp16"
+    if built_precision in NETWORK_MODES and built_precision != precision:
         fail(
             f"engine {engine_path.name} was built {built_precision}, --precision is "
             f"{precision}; drop --precision or rebuild the engine"
         )
-    if sidecar is not None:
-        _check_profile(sidecar, contract, batch, engine_path)
-    out_dir = check_writable_dir(out)
+    return precision
 
-    onnx_path, wrapped = src["onnx"], False
-    if wrap:
-        onnx_path = _write_ncthw(src["onnx"], contract, out_dir / WRAPPED_ONNX)
-        contract, wrapped = replace(contract, layout="NCTHW"), True
 
-    onnx_ref = _ref(onnx_path, out_dir) if onnx_path is not None else None
-    if engine_path is not None:
-        engine_ref = _ref(engine_path, out_dir)
-    else:  # the name nvinfer gives the engine it builds beside the ONNX model
-        engine_ref = f"{onnx_ref}_b{batch}_gpu0_{precision}.engine"
-    texts = {
-        "labels.txt": "".join(f"{label}\n" for label in contract.labels),
-        "config_infer.txt": infer_config(
-            contract, onnx_ref, engine_ref, batch, precision, wrapped, engine_path is None
-        ),
-        "config_preprocess.txt": preprocess_config(contract, batch, streams),
-        "deepstream_app.py": _checked_app(contract),
-        "run.sh": run_script(sources or [], streams),
-        "README.txt": readme(contract, batch, precision, streams, wrapped, onnx_ref, engine_ref),
-    }
+def _write_files(out_dir: Path, texts: dict[str, str], wrapped: bool) -> list[str]:
+    """Write `texts` (name → text) into `out_dir`, shareable; returns the names written."""
     for name, text in texts.items():
         atomic_write_text(out_dir / name, text)
     files = list(FILES) + ([WRAPPED_ONNX] if wrapped else [])
     for name in files:  # temp files are created 0600; these are meant to be shared
         (out_dir / name).chmod(0o755 if name == "run.sh" else 0o644)
-    return {
-        "out": str(out_dir),
-        "files": files,
-        "contract": contract,
-        "batch": batch,
-        "precision": precision,
-        "onnx": onnx_ref,
-        "engine": engine_ref,
-        "wrapped": wrapped,
-    }
+    return files
 
 
 # ---- inputs ------------------------------------------------------------------------------
@@ -298,65 +340,6 @@ def _check_profile(side: dict, c: ModelContract, batch: int, engine: Path | None
             f"(--batch {batch}); use --batch <= {hi} or rebuild with "
             f"`edgeaction build-engine MODEL.onnx --batch 1:{batch}:{batch}`"
         )
-
-
-def _write_ncthw(onnx_path: Path, c: ModelContract, out: Path) -> Path:
-    """Write `onnx_path` behind a Transpose from an NCTHW input of the same name."""
-    from .._lazy import require
-
-    try:
-        onnx = require("onnx")
-    except Exception as e:
-        fail(
-            f"{c.layout} models need an NCTHW wrapper for nvdspreprocess, written with the "
-            f"onnx package ({e}); run this where you export, or `pip install onnx`"
-        )
-    from onnx import TensorProto, helper
-
-    m = onnx.load(str(onnx_path))
-    g = m.graph
-    inits = {i.name for i in g.initializer}
-    inputs = [i for i in g.input if i.name not in inits]
-    if [i.name for i in inputs] != [c.input_name]:
-        fail(
-            f"{onnx_path.name} has inputs {[i.name for i in inputs]}, its contract names "
-            f"'{c.input_name}'; re-export the model with `edgeaction export`"
-        )
-    old = inputs[0]
-    if old.type.tensor_type.elem_type != TensorProto.FLOAT:
-        fail(f"{onnx_path.name} input is not float32; give the float32 model.onnx")
-    dims = old.type.tensor_type.shape.dim
-    batch_dim = (dims[0].dim_param or "N") if dims and not dims[0].dim_value else dims[0].dim_value
-    inner = f"{c.input_name}__{c.layout.lower()}"
-    while inner in {n for node in g.node for n in (*node.input, *node.output)}:
-        inner += "_"
-    for node in g.node:
-        node.input[:] = [inner if n == c.input_name else n for n in node.input]
-    for o in g.output:
-        if o.name == c.input_name:
-            fail(f"{onnx_path.name} outputs its input; re-export the model")
-    perm = {"NTHWC": [0, 2, 3, 4, 1], "NTCHW": [0, 2, 1, 3, 4]}[c.layout]
-    g.node.insert(0, helper.make_node("Transpose", [c.input_name], [inner], perm=perm))
-    new_in = helper.make_tensor_value_info(
-        c.input_name, TensorProto.FLOAT, [batch_dim, 3, c.frames, c.height, c.width]
-    )
-    kept = [i for i in g.input if i.name != c.input_name]
-    del g.input[:]
-    g.input.extend([new_in, *kept])
-    wrapped = replace(c, layout="NCTHW").with_producer(
-        deepstream_wrapper=f"Transpose {perm} from {c.layout} {onnx_path.name}"
-    )
-    props = [(p.key, p.value) for p in m.metadata_props if p.key != CONTRACT_KEY]
-    del m.metadata_props[:]
-    for k, v in [*props, (CONTRACT_KEY, wrapped.to_json())]:
-        m.metadata_props.add(key=k, value=v)
-    try:
-        onnx.checker.check_model(m)
-    except Exception as e:
-        fail(f"could not wrap {onnx_path.name} for NCTHW input: {str(e).splitlines()[0]}")
-    with atomic_path(out) as tmp:
-        onnx.save(m, str(tmp))
-    return out
 
 
 def _ref(p: Path, out_dir: Path) -> str:
@@ -434,11 +417,45 @@ def infer_config(
     return "\n".join(lines)
 
 
-def preprocess_config(c: ModelContract, batch: int, streams: int) -> str:
-    """The text of `config_preprocess.txt` (Gst-nvdspreprocess with the sequence lib)."""
+def preprocess_groups(streams: int, zones: list[list] | None = None) -> list[str]:
+    """The `[group-N]` lines of `config_preprocess.txt`: the streams without zones whole
+    (`process-on-roi=0`), those with zones (`zones[i]`: `options.Roi`s) by their ROIs in
+    `roi-params-src-N=left;top;width;height;...` (one sequence per ROI)."""
+    zones = zones or [[] for _ in range(streams)]
+    whole = [i for i in range(streams) if not zones[i]]
+    zoned = [i for i in range(streams) if zones[i]]
+    lines: list[str] = []
+    if whole:
+        lines += [
+            "[group-0]",
+            f"src-ids={';'.join(map(str, whole))}",
+            "# 0=the whole frame of each source is one sequence",
+            "process-on-roi=0",
+            "",
+        ]
+    if zoned:
+        lines += [
+            f"[group-{1 if whole else 0}]",
+            f"src-ids={';'.join(map(str, zoned))}",
+            "# 1=each ROI (left;top;width;height in source pixels) is one sequence",
+            "process-on-roi=1",
+        ]
+        for i in zoned:
+            names = ", ".join(z.name for z in zones[i])
+            lines.append(f"# source {i} zones, in order: {names}")
+            boxes = ";".join(f"{z.x};{z.y};{z.w};{z.h}" for z in zones[i])
+            lines.append(f"roi-params-src-{i}={boxes}")
+        lines.append("")
+    return lines
+
+
+def preprocess_config(
+    c: ModelContract, batch: int, streams: int, zones: list[list] | None = None
+) -> str:
+    """The text of `config_preprocess.txt` (Gst-nvdspreprocess with the sequence lib);
+    `zones[i]` (`options.Roi`s) become stream i's `roi-params-src-i`."""
     factors, offsets = preprocess_factors(c)
     shape = ";".join(str(d) for d in c.input_shape(batch))
-    src_ids = ";".join(str(i) for i in range(streams))
     return "\n".join(
         [
             f"# Gst-nvdspreprocess config for '{c.name}', written by edgeaction for DeepStream "
@@ -484,325 +501,44 @@ def preprocess_config(c: ModelContract, batch: int, streams: int) -> str:
             "# frames skipped between taken ones: contract subsample - 1 (0 = every frame)",
             f"subsample={c.subsample - 1}",
             "",
-            "[group-0]",
-            f"src-ids={src_ids}",
-            "# 0=the whole frame of each source is one sequence",
-            "process-on-roi=0",
-            "",
+            *preprocess_groups(streams, zones),
         ]
     )
 
 
-_APP = '''#!/usr/bin/env python3
-"""DeepStream {ds} app for edgeaction model {name!r} (written by `edgeaction jetson deepstream`).
-
-uridecodebin per source -> nvstreammux -> nvdspreprocess (config_preprocess.txt: {frames}-frame
-sequences) -> nvinfer (config_infer.txt) -> fakesink. A probe on nvinfer's src pad prints one
-JSON line per window, like `edgeaction run`: stream, source, pts, frame, label, score, top_k,
-model (and roi, left;top;width;height, for a stream whose ROIs config_preprocess.txt names).
-
-Uses only what pyds 1.2.0 (DeepStream 7.1) binds. It has no binding for nvdspreprocess' batch
-meta, so the ROI list nvinfer ran on cannot be read; instead:
-- with input-tensor-from-meta=1 and output-tensor-meta=1, nvinfer attaches, besides one tensor
-  meta per ROI, one NVDSINFER_TENSOR_OUTPUT_META to the batch user-meta list whose host buffer
-  holds every row of the batch (gstnvinfer_meta_utils.cpp, attach_tensor_output_meta);
-- the rows are the (source, ROI) sequences the sequence library completed on this batch, in
-  the order of its std::map key (source_id, then the ROI packed as getKey packs it), at most
-  `batch` of them (the last chunk when more complete at once) (custom_sequence_preprocess,
-  BufferManager::collectReady/popReady);
-- which sequences complete depends only on each source's frame numbers, `stride` and
-  `subsample`: Windows replays that bookkeeping from each batch's frame metas, so row j is
-  known to be Windows.feed(...)[j]. A batch whose tensor and expected rows disagree is
-  reported on stderr and skipped, never attributed to a guessed stream.
-
-Needs DeepStream's Python bindings (pyds) and PyGObject; not edgeaction.
-    python3 deepstream_app.py URI [URI ...]
-"""
-
-import argparse
-import json
-import math
-import os
-import sys
-
-import gi
-
-gi.require_version("Gst", "1.0")
-from gi.repository import GLib, Gst  # noqa: E402
-
-import pyds  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-MODEL = {name!r}
-OUTPUT = {output!r}
-PROBS = {probs!r}  # False: the model outputs logits, softmax here
-TOP_K = {top_k}
-GIE_ID = {gie_id}  # config_infer.txt gie-unique-id
-MUX_WIDTH, MUX_HEIGHT = {mux_w}, {mux_h}
-NO_BATCH_TENSOR = (" (this app needs DeepStream 7.1's batch-level tensor meta: newer nvinfer"
-                   " attaches none, and pyds 1.2.0 cannot read the per-ROI ones)")
-with open(os.path.join(HERE, "labels.txt"), encoding="utf-8") as f:
-    LABELS = [line.rstrip("\\n") for line in f if line.strip()]
+APP_RESOURCE = "deepstream_app/app.py"
 
 
-class Windows:
-    """Which (source, ROI) sequences the sequence library completes on each batch.
-
-    Replays libnvds_custom_sequence_preprocess.so's counters per (source, ROI): a frame is
-    taken when it is more than `subsample` frames after the last one taken (and not before
-    the next window's range); a window completes once `frames` frames are held and the last
-    one reaches the next ready frame number, which then moves `stride * (subsample + 1)`
-    frames on. Rows follow the library's std::map order of its key (see `key`).
-    """
-
-    def __init__(self, frames, stride, subsample, batch, rois):
-        self.frames, self.stride, self.subsample, self.batch = frames, stride, subsample, batch
-        self.rois = rois  # source_id or -1 (any) -> [(left, top, width, height)], [None]: whole
-        self.state = {{}}  # key -> [last frame taken, next ready frame, frames held, item, roi]
-
-    @staticmethod
-    def key(source_id, left, top, width, height):
-        """The library's SourceKey (getKey in sequence_image_process.cpp), as it computes it."""
-        xy0 = int(left) * 10000 + int(top) * 10000 * 10000
-        xy1 = int(left + width) * 10000 + int(top * height) * 10000 * 10000
-        return (source_id, xy0, xy1)
-
-    def rois_of(self, source_id):
-        return self.rois.get(source_id, self.rois.get(-1, []))
-
-    def feed(self, frames):
-        """`frames`: (source_id, frame_num, item) of one batch, in batch order.
-
-        Returns (source_id, roi or None for a whole frame, item of the frame that completed
-        it) for the batch's rows.
-        """
-        span = (self.frames - 1) * (self.subsample + 1)
-        for source_id, frame_num, item in frames:
-            for roi in self.rois_of(source_id):
-                st = self.state.setdefault(
-                    self.key(source_id, *(roi or (0, 0, 0, 0))),
-                    [None, frame_num + span, 0, None, roi],
-                )
-                last, ready_at, held = st[:3]
-                if last is not None and (
-                    frame_num <= last + self.subsample or frame_num + span < ready_at
-                ):
-                    continue
-                st[:4] = frame_num, ready_at, min(held + 1, self.frames), item
-        done = []
-        for key in sorted(self.state):
-            st = self.state[key]
-            if st[2] < self.frames or st[0] < st[1]:
-                continue  # a completed window always holds a frame taken on this batch
-            done.append((key[0], st[4], st[3]))
-            st[1] = st[0] + self.stride * (self.subsample + 1)
-            st[2] -= min(self.stride, st[2])
-        if len(done) > self.batch:  # only the newest full-or-partial chunk reaches nvinfer
-            done = done[(len(done) - 1) // self.batch * self.batch :]
-        return done
-
-
-def read_preprocess(path):
-    """Windows for config_preprocess.txt, as nvdspreprocess and the library read it."""
-    kf = GLib.KeyFile.new()
-    kf.load_from_file(path, GLib.KeyFileFlags.NONE)
-    shape = kf.get_integer_list("property", "network-input-shape")  # batch;C;T;H;W
-
-    def has(group, key):  # PyGObject does not bind g_key_file_has_key
-        return kf.has_group(group) and key in kf.get_keys(group)[0]
-
-    def user(key, default):
-        return kf.get_integer("user-configs", key) if has("user-configs", key) else default
-
-    rois = {{}}
-    for group in kf.get_groups()[0]:
-        if not group.startswith("group-"):
-            continue
-        on_roi = has(group, "process-on-roi") and kf.get_integer(group, "process-on-roi")
-        for sid in kf.get_integer_list(group, "src-ids"):
-            if not on_roi:  # the whole frame: one sequence per source
-                rois.setdefault(sid, []).append(None)
-                continue
-            v = kf.get_integer_list(group, "roi-params-src-%d" % sid)
-            rois.setdefault(sid, []).extend(tuple(v[i:i + 4]) for i in range(0, len(v) - 3, 4))
-    return Windows(shape[2], user("stride", 1), user("subsample", 0), shape[0], rois)
-
-
-def rows_of(tensor_meta, rows):
-    """`rows` score vectors from a batch-level tensor meta (layer OUTPUT, else the first)."""
-    layer = pyds.get_nvds_LayerInfo(tensor_meta, 0)
-    for i in range(tensor_meta.num_output_layers):
-        candidate = pyds.get_nvds_LayerInfo(tensor_meta, i)
-        if candidate.layerName == OUTPUT:
-            layer = candidate
-    if layer.dataType != pyds.NvDsInferDataType.FLOAT:
-        print("warning: output %s is not float32; no events" % layer.layerName, file=sys.stderr)
-        return []
-    n = layer.inferDims.numElements  # one row; the batch's rows follow each other
-    if n != len(LABELS):
-        print("warning: output has %d values, labels.txt %d" % (n, len(LABELS)), file=sys.stderr)
-        return []
-    out = []
-    for j in range(rows):  # copied now: the buffer is reused for the next batch
-        v = [float(pyds.get_detections(layer.buffer, j * n + k)) for k in range(n)]
-        if not PROBS:
-            m = max(v)
-            e = [math.exp(x - m) for x in v]
-            v = [x / sum(e) for x in e]
-        out.append(v)
-    return out
-
-
-def nxt(node):
-    """The next GList node, or None (older pyds raise StopIteration at the end)."""
-    try:
-        return node.next
-    except StopIteration:
-        return None
-
-
-def on_infer_src(pad, info, state):
-    windows, uris = state
-    buf = info.get_buffer()
-    batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(buf)) if buf else None
-    if batch_meta is None:
-        return Gst.PadProbeReturn.OK
-    frames = []
-    l_frame = batch_meta.frame_meta_list
-    while l_frame is not None:
-        frame_meta = pyds.NvDsFrameMeta.cast(l_frame.data)
-        frames.append((int(frame_meta.source_id), int(frame_meta.frame_num), frame_meta))
-        l_frame = nxt(l_frame)
-    rows = windows.feed(frames)
-    tensor = None
-    l_user = batch_meta.batch_user_meta_list
-    while l_user is not None:
-        user_meta = pyds.NvDsUserMeta.cast(l_user.data)
-        if user_meta.base_meta.meta_type == pyds.NvDsMetaType.NVDSINFER_TENSOR_OUTPUT_META:
-            tensor_meta = pyds.NvDsInferTensorMeta.cast(user_meta.user_meta_data)
-            if tensor_meta.unique_id == GIE_ID:
-                tensor = tensor_meta
-        l_user = nxt(l_user)
-    if (tensor is None) != (not rows):
-        print("warning: %d windows expected, %s tensor from nvinfer; events skipped%s"
-              % (len(rows), "no" if tensor is None else "a", NO_BATCH_TENSOR if rows else ""),
-              file=sys.stderr)
-        return Gst.PadProbeReturn.OK
-    for (_, roi, frame_meta), scores in zip(rows, rows_of(tensor, len(rows)) if rows else []):
-        emit(scores, frame_meta, roi, uris)
-    return Gst.PadProbeReturn.OK
-
-
-def emit(scores, frame, roi, uris):
-    stream = int(frame.source_id)
-    top = sorted(range(len(scores)), key=lambda i: -scores[i])[:TOP_K]
-    event = {{
-        "stream": stream,
-        "source": uris[stream] if stream < len(uris) else None,
-        "pts": round(frame.buf_pts / 1e9, 4),
-        "frame": int(frame.frame_num),
-        "label": LABELS[top[0]],
-        "score": round(scores[top[0]], 4),
-        "top_k": [[LABELS[i], round(scores[i], 4)] for i in top],
-        "model": MODEL,
-    }}
-    if roi is not None:
-        event["roi"] = list(roi)
-    print(json.dumps(event, separators=(",", ":")), flush=True)
-
-
-def source_bin(index, uri):
-    """A bin around uridecodebin whose ghost src pad targets the decoded video pad."""
-    nbin = Gst.Bin.new("source-bin-%02d" % index)
-    dec = Gst.ElementFactory.make("uridecodebin", "uri-decode-bin-%02d" % index)
-    dec.set_property("uri", uri)
-
-    def on_pad(_dec, pad):
-        caps = pad.get_current_caps() or pad.query_caps()
-        if caps.get_structure(0).get_name().startswith("video"):
-            nbin.get_static_pad("src").set_target(pad)
-
-    dec.connect("pad-added", on_pad)
-    nbin.add(dec)
-    nbin.add_pad(Gst.GhostPad.new_no_target("src", Gst.PadDirection.SRC))
-    return nbin
-
-
-def make(kind, name, **props):
-    e = Gst.ElementFactory.make(kind, name)
-    if e is None:
-        sys.exit("cannot create %s: is DeepStream installed (gst-inspect-1.0 %s)?" % (kind, kind))
-    for k, v in props.items():
-        e.set_property(k.replace("_", "-"), v)
-    return e
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("uris", nargs="+", help="file:///..., rtsp://... (one per stream)")
-    uris = ap.parse_args().uris
-    Gst.init(None)
-    windows = read_preprocess(os.path.join(HERE, "config_preprocess.txt"))
-    pipe = Gst.Pipeline()
-    mux = make("nvstreammux", "mux", batch_size=len(uris), width=MUX_WIDTH,
-               height=MUX_HEIGHT, batched_push_timeout=40000,
-               live_source=any(u.startswith("rtsp://") for u in uris))
-    pre = make("nvdspreprocess", "preprocess",
-               config_file=os.path.join(HERE, "config_preprocess.txt"))
-    infer = make("nvinfer", "infer", config_file_path=os.path.join(HERE, "config_infer.txt"))
-    sink = make("fakesink", "sink", sync=False)
-    for e in (mux, pre, infer, sink):
-        pipe.add(e)
-    for i, uri in enumerate(uris):
-        sb = source_bin(i, uri)
-        pipe.add(sb)
-        sb.get_static_pad("src").link(mux.request_pad_simple("sink_%u" % i))
-    mux.link(pre)
-    pre.link(infer)
-    infer.link(sink)
-    infer.get_static_pad("src").add_probe(
-        Gst.PadProbeType.BUFFER, on_infer_src, (windows, uris))
-
-    loop = GLib.MainLoop()
-    bus = pipe.get_bus()
-    bus.add_signal_watch()
-
-    def on_message(_bus, msg):
-        if msg.type == Gst.MessageType.EOS:
-            loop.quit()
-        elif msg.type == Gst.MessageType.ERROR:
-            err, dbg = msg.parse_error()
-            print("error: %s (%s)" % (err.message, dbg), file=sys.stderr)
-            loop.quit()
-
-    bus.connect("message", on_message)
-    pipe.set_state(Gst.State.PLAYING)
-    try:
-        loop.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        pipe.set_state(Gst.State.NULL)
-
-
-if __name__ == "__main__":
-    main()
-'''
+def app_settings(c: ModelContract, top_k: int = 3) -> dict[str, Any]:
+    """The values of the app's settings block for the model of `c`."""
+    return {
+        "MODEL": c.name,
+        "OUTPUT": c.output_name,
+        "PROBS": bool(c.outputs_probabilities),
+        "TOP_K": min(top_k, c.num_classes),
+        "GIE_ID": GIE_ID,
+        "MUX_WIDTH": MUX_WIDTH,
+        "MUX_HEIGHT": MUX_HEIGHT,
+    }
 
 
 def app_source(c: ModelContract, top_k: int = 3) -> str:
-    """The text of `deepstream_app.py` (Python 3.10, pyds, no edgeaction import)."""
-    return _APP.format(
-        ds=DEEPSTREAM_VERSION,
-        name=c.name,
-        frames=c.frames,
-        output=c.output_name,
-        probs=bool(c.outputs_probabilities),
-        top_k=min(top_k, c.num_classes),
-        gie_id=GIE_ID,
-        mux_w=MUX_WIDTH,
-        mux_h=MUX_HEIGHT,
-    )
+    """The text of `deepstream_app.py` (Python 3.10, pyds, no edgeaction import).
+
+    The app is package data (`edgeaction/jetson/deepstream_app/app.py`, a real module that
+    linters and tests read); each `NAME = value` line of its settings block is rewritten
+    with the `repr` of this model's value.
+    """
+    text = resources.files(__package__).joinpath(APP_RESOURCE).read_text(encoding="utf-8")
+    todo = app_settings(c, top_k)
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        name = line.split(" = ", 1)[0]
+        if name in todo and line.startswith(f"{name} = "):
+            lines[i] = f"{name} = {todo.pop(name)!r}\n"
+    if todo:  # the packaged app lost a setting: a broken installation, not a user mistake
+        raise AssertionError(f"{APP_RESOURCE} has no settings line for {sorted(todo)}")
+    return "".join(lines)
 
 
 def run_script(sources: list[str], streams: int) -> str:
@@ -889,6 +625,7 @@ def cmd_deepstream(a: argparse.Namespace) -> int:
         streams=streams,
         precision=a.precision,
         sources=a.sources,
+        zones=a.roi,
     )
     c = r["contract"]
     print(
@@ -940,6 +677,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         nargs="+",
         metavar="URI",
         help="source URIs written into run.sh",
+    )
+    d.add_argument(
+        "--roi",
+        type=options.roi,
+        action="append",
+        metavar="STREAM:NAME=X,Y,W,H",
+        help="a named zone of stream STREAM in source pixels, as `edgeaction run --roi`: "
+        "written into nvdspreprocess' roi-params-src-STREAM; repeat for more",
     )
     d.set_defaults(fn=cmd_deepstream)
 

@@ -16,9 +16,15 @@ writes into `--out`:
   other file written, holds a credential.
 - `Dockerfile.jetson` (NVIDIA's L4T TensorRT 10.3 image, JetPack 6) and `Dockerfile.x86`
   (NVIDIA's TensorRT 10.3 image): system TensorRT and PyGObject reached from a
-  `--system-site-packages` venv holding `edgeaction[runtime,cuda]` only (no TensorFlow).
+  `--system-site-packages` venv holding `edgeaction[runtime,cuda,metrics]` only (no TensorFlow).
 - `install.sh`: installs the unit and the environment file, enables and (re)starts the
   service.
+
+With `--config site.toml` (see `edgeaction.site`) the unit runs `edgeaction run --config
+/abs/site.toml`: the file is read when the service starts, and checked here now (one line
+naming the key). MODEL and `--source` are then optional (the file's cameras are used
+unless `--source` is given), `--events`/`--metrics` are passed only when given here, and
+NAME.env lists the `${NAME}` variables the file reads (its secrets) to be filled in.
 
 The files are generated on one machine and may run on another, so sources and the model
 are checked for their form only: nothing has to exist here (a missing model or file is a
@@ -31,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import re
 import shlex
@@ -43,22 +48,14 @@ from ..artefacts import ENGINE_SUFFIXES, MODEL_ONNX, TRAINING_SUFFIXES
 from ..errors import fail
 from ..fsutil import atomic_path, check_writable_dir
 from ..options import check_file_value
+from ..site import PLACEHOLDER
+from .containers import ENV_VAR, render_dockerfile
 
 __all__ = ["ServiceConfig", "add_parser", "generate", "check_source", "systemd_quote"]
 
-#: Image of JetPack 6 (L4T r36, Ubuntu 22.04, Python 3.10) with TensorRT 10.3 / CUDA 12.6.
-JETSON_BASE = "nvcr.io/nvidia/l4t-tensorrt:r10.3.0-runtime"
-#: Same image plus DeepStream 7.1 and NVIDIA's GStreamer elements (nvv4l2decoder, ...).
-JETSON_DEEPSTREAM_BASE = "nvcr.io/nvidia/deepstream:7.1-samples-multiarch"
-#: x86 dGPU: release 24.08 carries TensorRT 10.3 (the Jetson's version), Ubuntu 22.04.
-X86_BASE = "nvcr.io/nvidia/tensorrt:24.08-py3"
-#: L4T release of the Jetson apt repository (python3-libnvinfer) for JetPack 6.1/6.2.
-L4T_RELEASE = "r36.4"
-
 MODEL_SUFFIXES = (".onnx", *ENGINE_SUFFIXES)
-ENV_VAR = "EDGEACTION_SOURCES"
 # Options of `edgeaction run` that the unit sets itself.
-_OWN_RUN_OPTIONS = ("--source", "--events", "--metrics", "-q", "--quiet")
+_OWN_RUN_OPTIONS = ("--source", "--events", "--metrics", "-q", "--quiet", "--config")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$")
 _USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 # Characters a source cannot hold in the EnvironmentFile (systemd and `docker --env-file`
@@ -66,12 +63,6 @@ _USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 _UNSAFE = re.compile(r"[\s\"'`\\\x00-\x1f\x7f]")
 # ProtectSystem=full and ProtectHome=read-only (the unit's sandbox)
 _READ_ONLY_UNDER = ("/usr", "/boot", "/efi", "/etc", "/home", "/root", "/run/user")
-
-APT_GSTREAMER = (
-    "python3-venv python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 "
-    "gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good "
-    "gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav"
-)
 
 
 class ServiceConfig:
@@ -90,11 +81,14 @@ class ServiceConfig:
         venv: String or None. Virtual environment holding edgeaction on the target.
             Defaults to this interpreter's prefix (the venv this command runs from).
         run_args: List of strings. More `edgeaction run` options (e.g. `--backend tensorrt`).
+        config: String or None. Site file (TOML) the service reads at start; checked now.
+            With it, `model` and `sources` may come from the file, and `events` /
+            `metrics` of None are left to the file. Defaults to `None`.
     """
 
     def __init__(
         self,
-        model: str,
+        model: str | None,
         sources: list[str],
         name: str = "edgeaction",
         user: str | None = None,
@@ -103,22 +97,41 @@ class ServiceConfig:
         metrics: str | None = None,
         venv: str | None = None,
         run_args: list[str] | None = None,
+        config: str | None = None,
     ):
         self.name = check_name(name)
+        self.config, site = _site_file(config)
+        self.env_names = site.env_names if site else []
         self.user = check_user(user if user is not None else getpass.getuser())
         self.workdir = _abs_target(workdir, "--workdir") if workdir else f"/var/lib/{self.name}"
         self.venv = _abs_target(venv if venv else sys.prefix, "--venv")
-        self.model = check_model(model)
-        if not sources:
+        self.model = check_model(model) if model else None
+        if self.model is None and (site is None or "model" not in site.values):
+            fail("give the model: edgeaction jetson service MODEL --source ... --out DIR")
+        if not sources and (site is None or not site.cameras):
             fail(
-                "give at least one --source (a file, rtsp://, v4l2:///dev/videoN, csi://N, test://)"
+                "give at least one --source (a file, rtsp://, v4l2:///dev/videoN, csi://N, "
+                "test://)" + (" or a [[camera]] in the site file" if site else "")
             )
         self.sources = [check_source(s) for s in sources]
-        self.events = _output_path(events, "--events")
-        self.metrics = _output_path(
-            metrics if metrics is not None else f"/var/lib/{self.name}/metrics.json", "--metrics"
-        )
+        self.site_model: str | None = None
+        if site is not None:
+            self.site_model = check_model(str(site.values.get("model") or self.model))
+            for s in site.values.get("source", []) if not sources else []:
+                if PLACEHOLDER not in s:  # else completed from the environment at start
+                    check_source(s)
+        if events is None and site is None:
+            events = "-"
+        if metrics is None and site is None:
+            metrics = f"/var/lib/{self.name}/metrics.json"
+        self.events = _output_path(events, "--events") if events is not None else None
+        self.metrics = _output_path(metrics, "--metrics") if metrics is not None else None
         self.run_args = check_run_args(run_args or [])
+
+    @property
+    def target_model(self) -> str:
+        """The model the service runs (MODEL, else the site file's)."""
+        return self.model or self.site_model
 
     @property
     def exe(self) -> str:
@@ -208,6 +221,19 @@ def check_source(text: str) -> str:
     return s
 
 
+def _site_file(config: str | None):
+    """The site file's absolute path and its `SiteConfig` (checked against run's options;
+    `${NAME}` need not be set here), or `(None, None)`."""
+    if config is None:
+        return None, None
+    from ..commands.run import add_arguments
+    from ..site import load
+
+    path = _abs_target(config, "--config")
+    acts = add_arguments(argparse.ArgumentParser(add_help=False))
+    return path, load(path, acts, need_env=False)
+
+
 def check_run_args(args: list[str]) -> list[str]:
     """Split `--run-arg` values (shell words) and check them against `edgeaction run`."""
     out: list[str] = []
@@ -260,8 +286,9 @@ def systemd_quote(arg: str) -> str:
 
 def render_unit(c: ServiceConfig) -> str:
     """The `NAME.service` text."""
-    words = [c.exe, "run", c.model]
-    tail = ["--events", c.events]
+    words = [c.exe, "run", *([c.model] if c.model else [])]
+    words += ["--config", c.config] if c.config else []
+    tail = ["--events", c.events] if c.events else []
     if c.metrics:
         tail += ["--metrics", c.metrics]
     tail += ["--quiet", *c.run_args]
@@ -343,138 +370,15 @@ def render_env(c: ServiceConfig) -> str:
 # Also usable as `docker run --env-file` for the images of Dockerfile.jetson/.x86.
 {ENV_VAR}={value}
 # GST_DEBUG=2
-"""
+{_env_names(c)}"""
 
 
-def _docker_model(c: ServiceConfig) -> tuple[list[str], str]:
-    """COPY lines and the in-image model path."""
-    p = PurePosixPath(c.model)
-    rel = p.name
-    if p.suffix.lower() in (".engine", ".plan"):
-        copies = [
-            f"COPY ${{MODEL_DIR}}/{rel} /opt/edgeaction/model/{rel}",
-            f"COPY ${{MODEL_DIR}}/{rel}.json /opt/edgeaction/model/{rel}.json",
-        ]
-        return copies, f"/opt/edgeaction/model/{rel}"
-    if p.suffix.lower() == ".onnx":
-        return [f"COPY ${{MODEL_DIR}}/{rel} /opt/edgeaction/model/{rel}"], (
-            f"/opt/edgeaction/model/{rel}"
-        )
-    return ["COPY ${MODEL_DIR}/ /opt/edgeaction/model/"], "/opt/edgeaction/model"
-
-
-def _model_dir_arg(c: ServiceConfig) -> str:
-    p = PurePosixPath(c.model)
-    d = p if not p.suffix else p.parent
-    try:
-        rel = PurePosixPath(os.path.relpath(str(d)))
-    except ValueError:
-        rel = PurePosixPath(d.name)
-    return str(rel) if not str(rel).startswith("..") else "models"
-
-
-#: Ubuntu's archive drops superseded package versions, so an exact `pkg=version` pin
-#: would make every image unbuildable at the next security update; the base image's
-#: tag pins the release instead.
-_APT_PIN_NOTE = (
-    "# apt versions are not pinned: the base image's tag pins the Ubuntu release\n"
-    "# hadolint ignore=DL3008"
-)
-
-
-def render_dockerfile(c: ServiceConfig, target: str) -> str:
-    """`Dockerfile.jetson` (`target="jetson"`) or `Dockerfile.x86`."""
-    copies, model = _docker_model(c)
-    extra = "".join(f" {shlex.quote(a)}" for a in c.run_args)
-    shell = (
-        'set -f; exec /opt/edgeaction/venv/bin/edgeaction run "$EDGEACTION_MODEL" '
-        f'${ENV_VAR} --quiet{extra} "$@"'
-    )
-    entrypoint = json.dumps(["/bin/sh", "-c", shell, "edgeaction"])
-    if target == "jetson":
-        head = f"""\
-# Dockerfile.jetson - edgeaction on a Jetson (JetPack 6.x: L4T r36, CUDA 12.6, TensorRT 10.3).
-# Base: NVIDIA's L4T TensorRT image for JetPack 6 ({JETSON_BASE}, NGC
-# nvcr.io/nvidia/l4t-tensorrt; Ubuntu 22.04, Python 3.10). For NVIDIA's hardware decode
-# elements (nvv4l2decoder, nvvidconv; `run --platform jetson`) build on DeepStream 7.1:
-#   --build-arg BASE={JETSON_DEEPSTREAM_BASE}
-# Build on the Jetson, from the edgeaction source tree (the model under MODEL_DIR):
-#   docker build -f deploy/Dockerfile.jetson -t {c.name}:jetson --build-arg MODEL_DIR=models/a .
-# Run (NVIDIA container runtime; sources from the 0600 env file, never baked in):
-#   docker run -d --name {c.name} --runtime nvidia --network host --restart on-failure \\
-#     --stop-timeout 30 --env-file deploy/{c.name}.env --device /dev/video0 {c.name}:jetson
-# (file sources: mount them at the same path with -v /data:/data:ro)
-ARG BASE={JETSON_BASE}
-FROM ${{BASE}}
-ARG L4T_RELEASE={L4T_RELEASE}
-ENV DEBIAN_FRONTEND=noninteractive
-# A failed key download in a pipe must fail the build (hadolint DL4006).
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-{_APT_PIN_NOTE}
-RUN apt-get update && apt-get install -y --no-install-recommends \\
-        {APT_GSTREAMER} \\
-        ca-certificates curl gnupg \\
-    && rm -rf /var/lib/apt/lists/*
-# TensorRT's Python bindings come from NVIDIA's Jetson apt repository (JetPack), never pip.
-{_APT_PIN_NOTE}
-RUN python3 -c "import tensorrt" 2>/dev/null || ( \\
-        curl -fsSL https://repo.download.nvidia.com/jetson/jetson-ota-public.asc \\
-            | gpg --dearmor -o /usr/share/keyrings/nvidia-jetson.gpg \\
-        && echo "deb [signed-by=/usr/share/keyrings/nvidia-jetson.gpg] https://repo.download.nvidia.com/jetson/common ${{L4T_RELEASE}} main" \\
-            > /etc/apt/sources.list.d/nvidia-jetson.list \\
-        && apt-get update && apt-get install -y --no-install-recommends python3-libnvinfer \\
-        && rm -rf /var/lib/apt/lists/* ) \\
-    && python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
-"""
-    else:
-        head = f"""\
-# Dockerfile.x86 - edgeaction on an x86 machine with an NVIDIA GPU.
-# Base: NVIDIA's TensorRT image {X86_BASE} (NGC nvcr.io/nvidia/tensorrt; release 24.08:
-# TensorRT 10.3, the Jetson's version, Ubuntu 22.04, Python 3.10; TensorRT's Python
-# bindings are in the image's system Python).
-# Build from the edgeaction source tree (the model under MODEL_DIR):
-#   docker build -f deploy/Dockerfile.x86 -t {c.name}:x86 --build-arg MODEL_DIR=models/a .
-# Run (NVIDIA Container Toolkit; sources from the 0600 env file, never baked in):
-#   docker run -d --name {c.name} --gpus all --network host --restart on-failure \\
-#     --stop-timeout 30 --env-file deploy/{c.name}.env {c.name}:x86
-ARG BASE={X86_BASE}
-FROM ${{BASE}}
-ENV DEBIAN_FRONTEND=noninteractive
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-{_APT_PIN_NOTE}
-RUN apt-get update && apt-get install -y --no-install-recommends \\
-        {APT_GSTREAMER} \\
-    && rm -rf /var/lib/apt/lists/* \\
-    && python3 -c "import tensorrt; print('TensorRT', tensorrt.__version__)"
-"""
-    copy_lines = "\n".join(copies)
-    return f"""{head}
-# A venv that sees the system's TensorRT and PyGObject (gi): --system-site-packages.
-RUN python3 -m venv --system-site-packages /opt/edgeaction/venv
-WORKDIR /opt/edgeaction/src
-COPY pyproject.toml README.md ./
-COPY src ./src
-# The runtime and cuda extras only: onnxruntime, onnx, OpenCV, cuda-python 12.x; no TensorFlow.
-RUN /opt/edgeaction/venv/bin/pip install --no-cache-dir '.[runtime,cuda]' \\
-    && /opt/edgeaction/venv/bin/python -c "import tensorrt, gi; gi.require_version('Gst', '1.0'); from gi.repository import Gst; Gst.init(None)"
-
-# The model (an engine must be built on the machine that runs it: build-engine, or
-# `run --backend tensorrt` which caches one).
-ARG MODEL_DIR={_model_dir_arg(c)}
-{copy_lines}
-ENV PYTHONUNBUFFERED=1 GST_DEBUG=1 EDGEACTION_MODEL={model}
-# Not root: a system user in `video` (Jetson GPU nodes /dev/nvhost-*, /dev/nvmap and the
-# cameras /dev/video* belong to it; the NVIDIA runtime and --device pass them in) and
-# `render` (dGPU render nodes). Its home keeps the engine cache.
-RUN groupadd --system --force render \\
-    && useradd --system --uid 10001 --create-home --home-dir /var/lib/edgeaction \\
-        --shell /usr/sbin/nologin --groups video,render edgeaction
-USER 10001
-WORKDIR /var/lib/edgeaction
-# Events go to stdout (docker logs). $EDGEACTION_SOURCES (from --env-file) is split at
-# whitespace like systemd does; arguments after the image name are appended.
-ENTRYPOINT {entrypoint}
-"""
+def _env_names(c: ServiceConfig) -> str:
+    """Lines for the `${NAME}` variables the site file reads (its secrets), to fill in."""
+    if not c.env_names:
+        return ""
+    lines = "\n".join(f"{n}=" for n in c.env_names)
+    return f"# The site file {c.config} reads these (its secrets): fill them in.\n{lines}\n"
 
 
 def render_install(c: ServiceConfig) -> str:
@@ -489,7 +393,8 @@ HERE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 NAME={q(c.name)}
 RUN_USER={q(c.user)}
 EXE={q(c.exe)}
-MODEL={q(c.model)}
+MODEL={q(c.target_model)}
+CONFIG={q(c.config or "")}
 
 die() {{ echo "install.sh: $*" >&2; exit 1; }}
 [[ $(id -u) -eq 0 ]] || die "run as root: sudo bash $0"
@@ -497,6 +402,7 @@ command -v systemctl >/dev/null || die "systemctl not found: this needs a system
 id -u "$RUN_USER" >/dev/null 2>&1 || die "user $RUN_USER does not exist here; regenerate with --user"
 [[ -x "$EXE" ]] || die "$EXE not found; install edgeaction there (pip install '.[runtime,cuda]' in a --system-site-packages venv) or regenerate with --venv"
 [[ -e "$MODEL" ]] || die "model $MODEL not found; copy it there or regenerate with the right path"
+[[ -z "$CONFIG" || -r "$CONFIG" ]] || die "site file $CONFIG not found; copy it there (read at service start)"
 getent group video >/dev/null || die "group video does not exist (SupplementaryGroups=video)"
 
 install -D -m 0644 -o root -g root "$HERE/$NAME.service" "/etc/systemd/system/$NAME.service"
@@ -536,8 +442,8 @@ def _local_warnings(c: ServiceConfig) -> list[str]:
     w = []
     if c.user == "root":
         w.append("the service would run as root; pass --user (a user in the 'video' group)")
-    if not Path(c.model).exists():
-        w.append(f"model {c.model} does not exist here (fine if it does on the target)")
+    if not Path(c.target_model).exists():
+        w.append(f"model {c.target_model} does not exist here (fine if it does on the target)")
     if not Path(c.exe).exists():
         w.append(f"{c.exe} does not exist here (fine if it does on the target; see --venv)")
     for s in c.sources:
@@ -561,6 +467,7 @@ def cmd_service(a) -> int:
         metrics=a.metrics,
         venv=a.venv,
         run_args=a.run_arg,
+        config=a.config,
     )
     paths = generate(c, a.out)
     for w in _local_warnings(c):
@@ -570,7 +477,8 @@ def cmd_service(a) -> int:
     print(
         f"  {c.name}.env (mode 0600) holds the sources: {', '.join(redact(s) for s in c.sources)}"
     )
-    print(f"  unit: User={c.user}, model {c.model}, {c.exe}")
+    site = f", site file {c.config} (read at start)" if c.config else ""
+    print(f"  unit: User={c.user}, model {c.target_model}, {c.exe}{site}")
     print(f"install on the target: sudo bash {d}/install.sh && journalctl -u {c.name} -f")
     return 0
 
@@ -624,11 +532,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--events",
         type=options.path,
-        default="-",
-        help="events file (default '-': stdout, i.e. the journal)",
+        help="events file (default '-': stdout, i.e. the journal; with --config: the file's)",
     )
     s.add_argument(
-        "--metrics", type=options.path, help="metrics JSON (default /var/lib/NAME/metrics.json)"
+        "--metrics",
+        type=options.path,
+        help="metrics JSON (default /var/lib/NAME/metrics.json; with --config: the file's)",
+    )
+    s.add_argument(
+        "--config",
+        type=options.path,
+        metavar="SITE.toml",
+        help="site file (TOML: model, cameras, zones, sinks) the service reads at start; "
+        "checked now; secrets go in NAME.env as ${NAME}",
     )
     s.add_argument(
         "--venv",
@@ -650,6 +566,6 @@ def _dispatch_service(a) -> int:
     if a.model and a.model_opt and a.model != a.model_opt:
         fail(f"give the model once (MODEL or --model). Received: {a.model!r} and {a.model_opt!r}")
     a.model = a.model or a.model_opt
-    if not a.model:
+    if not a.model and not a.config:
         fail("give the model: edgeaction jetson service MODEL --source ... --out DIR")
     return cmd_service(a)

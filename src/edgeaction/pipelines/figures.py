@@ -24,16 +24,25 @@ class Figures:
     Args:
         status: Callable(dict) or None. Called about twice a second (`tick`) with the
             live figures.
+        observe: Callable(step, value, stream) or None. Called with every measurement:
+            a step's milliseconds (stream: the window's, for `"window"`; else None), and
+            `("batch", windows, None)` per runner call (`--prometheus`'s histograms).
     """
 
-    def __init__(self, status: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        status: Callable[[dict], None] | None = None,
+        observe: Callable[[str, float, int | None], None] | None = None,
+    ):
         self.t0 = time.perf_counter()  # the streams' start (`start`)
         self.setup_s = 0.0  # seconds from the start of the run to the streams' start
-        self.status = status
+        self.status, self.observe = status, observe
         self.lat = {k: Latency() for k in STEPS}
         self.lock = threading.Lock()  # `keypoints` is written by the keypoint threads
         self.batches = 0
         self.batched_windows = 0
+        self.batched_lanes = 0  # distinct (stream, zone) per batch, summed
+        self.max_lanes = 0
         self.first_frame_s: float | None = None
         self.first_frame_process_s: float | None = None
         self._last_status = 0.0
@@ -43,13 +52,18 @@ class Figures:
         self.t0 = time.perf_counter()
         self.setup_s = self.t0 - t_start
 
-    def add(self, step: str, since: float) -> None:
+    def add(self, step: str, since: float, stream: int | None = None) -> None:
         """Add the milliseconds since `since` (a `time.perf_counter()`) to `step`."""
-        self.lat[step].add(1000 * (time.perf_counter() - since))
+        ms = 1000 * (time.perf_counter() - since)
+        self.lat[step].add(ms)
+        if self.observe is not None:
+            self.observe(step, ms, stream)
 
     def add_locked(self, step: str, ms: float) -> None:
         with self.lock:
             self.lat[step].add(ms)
+        if self.observe is not None:
+            self.observe(step, ms, None)
 
     def frame(self, now: float) -> None:
         """A frame reached the main thread at `now`."""
@@ -57,9 +71,14 @@ class Figures:
             self.first_frame_s = now - self.t0
             self.first_frame_process_s = process_age_s()
 
-    def batch(self, windows: int) -> None:
+    def batch(self, windows: int, lanes: int = 1) -> None:
+        """A runner call classified `windows` windows of `lanes` distinct (stream, zone)."""
         self.batches += 1
         self.batched_windows += windows
+        if self.observe is not None:
+            self.observe("batch", windows, None)
+        self.batched_lanes += lanes
+        self.max_lanes = max(self.max_lanes, lanes)
 
     def tick(self, report: Callable[[bool], dict]) -> None:
         """Call `status(report(False))` if half a second passed since the last call."""
@@ -86,6 +105,8 @@ class Figures:
             "fps": round(frames / max(elapsed, 1e-9), 2),
             "batches": self.batches,
             "mean_batch": round(self.batched_windows / max(self.batches, 1), 2),
+            "mean_batch_zones": round(self.batched_lanes / max(self.batches, 1), 2),
+            "max_batch_zones": self.max_lanes,
         }
         return out
 
@@ -101,8 +122,14 @@ class Figures:
 
 
 def stream_row(sw, stats, events: int, video: str | None, final: bool) -> dict:
-    """One stream's entry of the metrics dict, from its `StreamWindows` and `StreamStats`."""
-    return {
+    """One stream's entry of the metrics dict, from its `StreamWindows` and `StreamStats`;
+    with zones, `zones` lists each zone's name, windows and current label."""
+    zones = [
+        {"zone": z.name, "windows": z.windows, "label": z.label}
+        for z in sw.zones
+        if z.name is not None
+    ]
+    row = {
         "stream": sw.index,
         "source": sw.source,
         "state": stats.state if stats.state in ("failed", "ended") else sw.state,
@@ -119,3 +146,6 @@ def stream_row(sw, stats, events: int, video: str | None, final: bool) -> dict:
         "video": video,
         "decode_ms": stats.decode_ms.summary() if final else None,
     }
+    if zones:
+        row["zones"] = zones
+    return row
