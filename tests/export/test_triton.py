@@ -363,6 +363,13 @@ TRITON_REJECTS = [
     ("max_batch_size: 8", "max_batch_size: 8\nmax_batch_size: 4", 'multiple "max_batch_size"'),
     ('name: "tiny"', 'name: "tiny"\nname: "tiny"', 'multiple "name"'),
     ("data_type: TYPE_FP32", 'data_type: "TYPE_FP32"', 'no value named "TYPE_FP32"'),
+    # the old hand parser and checks let these two through
+    ("max_batch_size: 8", "max_batch_size: 4294967296", "Value out of range"),
+    (
+        "parameters {",
+        'parameters { key: "n" value { string_valu: "x" } }\nparameters {',
+        "string_valu",
+    ),
 ]
 
 
