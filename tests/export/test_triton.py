@@ -463,6 +463,22 @@ def test_a_missing_tritonclient_names_the_extra(tiny_contract, monkeypatch):
     assert "name: " in triton_config(tiny_contract)
 
 
+def test_export_triton_without_tritonclient_fails_before_exporting(tmp_path, monkeypatch, capsys):
+    from edgeaction.cli import main
+
+    triton_schema.model_config_pb2.cache_clear()
+    monkeypatch.setitem(sys.modules, "tritonclient", None)
+    try:
+        rc = main(["export", str(tmp_path / "no-run"), "--out", str(tmp_path / "o"),
+                   "--triton", str(tmp_path / "t")])  # fmt: skip
+    finally:
+        monkeypatch.undo()
+        triton_schema.model_config_pb2.cache_clear()
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and "edgeaction[train]" in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "o").exists()
+
+
 def test_the_generated_module_loads_without_grpc():
     code = (
         "import sys; from edgeaction.export import triton_schema as s; "

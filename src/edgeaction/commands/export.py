@@ -12,6 +12,10 @@ from .common import outside_root_arg, unsafe_keras_arg
 
 def run(a) -> int:
     """`edgeaction export` with the parsed arguments `a`; returns the exit status."""
+    if a.triton:  # a missing tritonclient fails now, not after the export
+        from ..export.triton_schema import model_config_pb2
+
+        model_config_pb2()
     from ..train.trainer import keras_quiet
 
     keras_quiet()
