@@ -251,24 +251,33 @@ def check_config(
         if not ok:
             fail(f"{source}: {what}")
 
+    model_file = _check_model_fields(want, conf, contract, name, model_dir, platform, source)
+    _check_tensors(want, conf, contract, model_dir)
+    if conf.platform == KINDS["onnx"][0]:  # a TensorRT plan cannot be read without TensorRT
+        check_onnx_io(conf, model_file, source)
+    _check_batching(want, conf)
+    _check_instances(want, conf)
+
+
+def _check_model_fields(want, conf, contract, name, model_dir, platform, source) -> Path:
+    """Top-level fields, embedded contract, name, platform and its model file; the file."""
     unknown = sorted(f.name for f, _ in conf.ListFields() if f.name not in TOP_FIELDS)
     want(not unknown, f"unexpected fields {unknown}; edgeaction writes only {list(TOP_FIELDS)}")
     embedded = embedded_contract(conf, source)
     want(embedded == contract, f"embedded contract differs from the contract of {contract.name!r}")
     want(conf.name == name, f"name must be {name!r}. Received: {conf.name!r}")
-    want(
-        conf.platform in PLATFORMS,
-        f"platform must be one of {sorted(PLATFORMS)}. Received: {conf.platform!r}",
-    )
-    if platform is not None:
-        want(
-            conf.platform == platform, f"platform must be {platform!r}. Received: {conf.platform!r}"
-        )
-    model_file = model_dir / VERSION_DIR / KINDS[PLATFORMS[conf.platform]][1]
-    want(model_file.is_file(), f"{conf.platform} needs the model file {model_file}")
+    got = conf.platform
+    want(got in PLATFORMS, f"platform must be one of {sorted(PLATFORMS)}. Received: {got!r}")
+    want(platform in (None, got), f"platform must be {platform!r}. Received: {got!r}")
+    model_file = model_dir / VERSION_DIR / KINDS[PLATFORMS[got]][1]
+    want(model_file.is_file(), f"{got} needs the model file {model_file}")
     mbs = conf.max_batch_size
     want(mbs >= 1, f"max_batch_size must be an integer >= 1. Received: {mbs}")
+    return model_file
 
+
+def _check_tensors(want, conf, contract: ModelContract, model_dir: Path) -> None:
+    """Inputs and the output against the contract, and the labels file."""
     inputs, (oname, otype, odims) = expected_tensors(contract)
     want(
         len(conf.input) == len(inputs),
@@ -285,22 +294,22 @@ def check_config(
         f"output label_filename must be {LABELS_FILE!r}. Received: {out.label_filename!r}",
     )
     _check_labels_file(want, model_dir / LABELS_FILE, contract)
-    if conf.platform == KINDS["onnx"][0]:  # a TensorRT plan cannot be read without TensorRT
-        check_onnx_io(conf, model_file, source)
 
+
+def _check_batching(want, conf) -> None:
     want(conf.HasField("dynamic_batching"), "missing field 'dynamic_batching'")
-    db = conf.dynamic_batching
-    unknown = sorted(
-        f.name
-        for f, _ in db.ListFields()
-        if f.name not in ("preferred_batch_size", "max_queue_delay_microseconds")
-    )
+    db, mbs = conf.dynamic_batching, conf.max_batch_size
+    allowed = ("preferred_batch_size", "max_queue_delay_microseconds")
+    unknown = sorted(f.name for f, _ in db.ListFields() if f.name not in allowed)
     want(not unknown, f"dynamic_batching has unexpected fields {unknown}")
     pref = list(db.preferred_batch_size)
     want(
         all(1 <= b <= mbs for b in pref) and len(set(pref)) == len(pref),
         f"preferred_batch_size must be unique integers in 1..{mbs}. Received: {pref}",
     )
+
+
+def _check_instances(want, conf) -> None:
     want(len(conf.instance_group) >= 1, "instance_group needs at least one group")
     for g in conf.instance_group:
         fields = sorted(f.name for f, _ in g.ListFields())
@@ -308,7 +317,8 @@ def check_config(
             set(fields) <= {"count", "kind"},
             f"instance_group entries hold count and kind only. Received: {fields}",
         )
-        want(g.count >= 0, f"instance count must be >= 1. Received: {g.count}")  # 0: Triton's 1
+        # count 0 is an unset count, which Triton takes as 1
+        want(g.count >= 0, f"instance count must be >= 1. Received: {g.count}")
         kind = enum_name(g, "kind")
         want(
             kind in DEVICES.values(),
