@@ -3,7 +3,7 @@
 # Debian's GStreamer packages, a .venv with the package and its extras.
 # Idempotent: a second run checks stamps and returns in seconds.
 #
-#   bash scripts/setup.sh            # runtime + train + pose + metrics extras
+#   bash scripts/setup.sh            # runtime + train + pose + metrics + mqtt extras
 #   bash scripts/setup.sh --test     # the same plus the test tools
 set -euo pipefail
 
@@ -24,11 +24,14 @@ need_sudo() {
 }
 
 # --- 1. system packages (GStreamer 1.22 from Debian; FACTS: no Linux wheels) -------------
+# mosquitto: the MQTT broker the tests of `run --mqtt` start on a loopback port (Debian
+# enables its service on install; the tests start their own on a free port).
 APT_PKGS=(
     python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-tools
     gir1.2-gst-rtsp-server-1.0 python3-venv
+    mosquitto mosquitto-clients
 )
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -72,7 +75,7 @@ if ! "$VPY" -c "import gi" 2>/dev/null; then
 fi
 
 # --- 3. the package and its extras (constraints keep MediaPipe, TF and onnx together) ----
-extras="runtime,train,pose,metrics"
+extras="runtime,train,pose,metrics,mqtt"
 ((WITH_TEST)) && extras="$extras,test"
 stamp="$VENV/.edgeaction-$extras-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
 if [[ ! -e "$stamp" ]]; then

@@ -121,6 +121,11 @@ class ModelContract:
             object.__setattr__(self, "keypoint_features", DEFAULT_FEATURES[self.keypoint_kind])
 
     def _problem(self) -> str | None:
+        """The first thing wrong with this contract, as one line, or None."""
+        return self._names_problem() or self._input_problem() or self._keypoints_problem()
+
+    def _names_problem(self) -> str | None:
+        """Name and labels."""
         if not isinstance(self.name, str) or not self.name:
             return f"name must be a non-empty string. Received: name={_show(self.name)}"
         if isinstance(self.labels, str) or not isinstance(self.labels, list | tuple):
@@ -131,6 +136,10 @@ class ModelContract:
             return "labels must be non-empty strings"
         if len(set(self.labels)) != len(self.labels):
             return f"labels must be unique. Received: labels={_show(list(self.labels))}"
+        return None
+
+    def _input_problem(self) -> str | None:
+        """The input tensor: sizes, names, layout, dtype, colour, normalisation, sampling."""
         for k in ("frames", "height", "width"):
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 4096:
@@ -164,6 +173,10 @@ class ModelContract:
             or not 1 <= self.subsample <= 64
         ):
             return f"subsample must be an integer in 1..64. Received: subsample={_show(self.subsample)}"
+        return None
+
+    def _keypoints_problem(self) -> str | None:
+        """Modality, the pose input, keypoint sizes and features, producer."""
         if self.modality not in MODALITIES:
             return (
                 f"modality must be one of {MODALITIES}. Received: modality={_show(self.modality)}"

@@ -35,7 +35,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 __all__ = [
     "MAX_TEXT",
@@ -53,7 +53,9 @@ __all__ = [
     "integer",
     "keyfile_value",
     "listen_address",
+    "megabytes",
     "milliseconds",
+    "mqtt_url",
     "non_negative_float",
     "non_negative_int",
     "one_line",
@@ -62,11 +64,13 @@ __all__ = [
     "pixels",
     "positive_float",
     "positive_int",
+    "roi",
     "seconds",
     "seed",
     "source",
     "text",
     "uri",
+    "webhook_url",
 ]
 
 #: Longest value any option takes (characters).
@@ -235,6 +239,8 @@ _INT32 = 2**31 - 1  # larger counts only end in MemoryError or OverflowError lat
 integer = int_range(-_INT32 - 1, _INT32, name="integer")
 positive_int = int_range(1, _INT32, name="positive_int")
 non_negative_int = int_range(0, _INT32, name="non_negative_int")
+#: A size in megabytes (`run --spool-max-mb`): above 0, at most 1 TB.
+megabytes = float_range(0.0, 1024.0 * 1024.0, lo_open=True, name="megabytes")
 #: Frames per clip and frame sizes in pixels: 1 to 4096, as a model contract allows.
 frames = int_range(1, 4096, name="frames")
 pixels = int_range(1, 4096, name="pixels")
@@ -355,6 +361,44 @@ def source(s: str) -> str:
     return s
 
 
+class Roi(NamedTuple):
+    """A named zone of one stream, in pixels of the decoded source frame (`options.roi`)."""
+
+    stream: int
+    name: str
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+_ROI = re.compile(r"([0-9]{1,6}):([A-Za-z0-9_.-]{1,64})=([^,]*),([^,]*),([^,]*),([^,]*)")
+
+
+def roi(s: str) -> Roi:
+    """A zone `STREAM:NAME=X,Y,W,H` (`run --roi`, `jetson deepstream --roi`): STREAM the
+    0-based `--source` index, NAME letters, digits, `_.-` (at most 64), X,Y the top-left
+    corner and W,H the size in pixels of the decoded frame (W, H >= 1)."""
+    check_text(s, "--roi", limit=200)
+    m = _ROI.fullmatch(s.strip())
+    if m is None:
+        raise _error(
+            "expected STREAM:NAME=X,Y,W,H (e.g. 0:court=120,80,640,400; NAME of letters, "
+            f"digits, _ . -). Received: {_show(s)}"
+        )
+    nums = []
+    for what, t in zip(("X", "Y", "W", "H"), m.groups()[2:], strict=True):
+        if not re.fullmatch(r"[+-]?[0-9]{1,6}", t.strip()):
+            raise _error(f"--roi {what} must be a whole number of pixels. Received: {_show(s)}")
+        nums.append(int(t))
+    x, y, w, h = nums
+    if x < 0 or y < 0:
+        raise _error(f"--roi X,Y must be >= 0 (the zone's top-left corner). Received: {_show(s)}")
+    if w < 1 or h < 1:
+        raise _error(f"--roi W,H must be >= 1 pixel (the zone's size). Received: {_show(s)}")
+    return Roi(int(m.group(1)), m.group(2), x, y, w, h)
+
+
 def check_uri(value: str, what: str) -> str:
     """A URI bound for a generated file or script (`jetson deepstream --sources`): what
     `uri` accepts, and a `file:` URI with an absolute path. Fails with one line
@@ -399,3 +443,67 @@ def listen_address(s: str) -> tuple[str, int]:
     if not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535:
         raise _error(f"expected a port from 1 to 65535 (PORT or HOST:PORT). Received: {_show(s)}")
     return host, int(port)
+
+
+# ---- event sinks (`run --mqtt`, `--webhook`) --------------------------------------------------
+_TOPIC_FIELDS = ("stream", "zone")
+
+
+def mqtt_url(s: str) -> str:
+    """`mqtt[s]://HOST[:PORT]/TOPIC`: an MQTT broker and a topic template (`{stream}`,
+    `{zone}`), without credentials (they come from the environment) or wildcards."""
+    from urllib.parse import unquote, urlsplit
+
+    uri(s)
+    u = urlsplit(s)
+    example = "mqtt://broker:1883/site/{stream}"
+    if u.scheme.lower() not in ("mqtt", "mqtts"):
+        raise _error(
+            f"expected mqtt://HOST:PORT/TOPIC or mqtts://... such as {example}. Received: {_show(s)}"
+        )
+    if "@" in u.netloc:
+        raise _error(
+            "put the broker's username and password in EDGEACTION_MQTT_USERNAME and "
+            f"EDGEACTION_MQTT_PASSWORD, not in the URL. Received: {_show(s)}"
+        )
+    try:
+        port = u.port
+    except ValueError:
+        raise _error(f"the broker's port must be 1 to 65535. Received: {_show(s)}") from None
+    if not u.hostname or port == 0:
+        raise _error(f"give the broker's host and port, as in {example}. Received: {_show(s)}")
+    topic = unquote(u.path[1:])
+    if not topic or u.query or u.fragment:
+        raise _error(
+            f"give a topic after the host and nothing after it, as in {example}. Received: {_show(s)}"
+        )
+    if "+" in topic or "#" in s:
+        raise _error(
+            f"a topic to publish to cannot hold the wildcards + or #. Received: {_show(s)}"
+        )
+    import string
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(topic) if f is not None]
+    except ValueError:
+        fields = ["{"]
+    if any(f not in _TOPIC_FIELDS for f in fields):
+        raise _error(
+            f"a topic may hold only {{stream}} and {{zone}} (write a brace as {{{{ or }}}}). Received: {_show(s)}"
+        )
+    return s
+
+
+def webhook_url(s: str) -> str:
+    """`http[s]://HOST[:PORT]/PATH`: where `run --webhook` POSTs each event."""
+    from urllib.parse import urlsplit
+
+    uri(s)
+    u = urlsplit(s)
+    if u.scheme.lower() not in ("http", "https") or not u.hostname:
+        raise _error(f"expected http://HOST[:PORT]/PATH or https://... Received: {_show(s)}")
+    try:
+        _ = u.port
+    except ValueError:
+        raise _error(f"the port must be 1 to 65535. Received: {_show(s)}") from None
+    return s

@@ -67,27 +67,7 @@ def classification_metrics(y_true, probs, labels) -> dict[str, Any]:
     """
     labels = [str(x) for x in labels]
     c = len(labels)
-    if c < 1:
-        fail("classification metrics need at least one label")
-    p = np.asarray(probs)
-    y = np.asarray(y_true)
-    if p.ndim != 2 or p.shape[1] != c:
-        fail(f"probs must have shape (N, {c}) for {c} labels. Received: {list(p.shape)}")
-    if y.ndim != 1 or y.shape[0] != p.shape[0]:
-        fail(f"y_true must have shape ({p.shape[0]},). Received: {list(y.shape)}")
-    if p.shape[0] == 0:
-        fail("no clips to score: the evaluated set is empty")
-    if y.dtype.kind not in "iu":
-        if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        else:
-            fail(f"y_true must hold class indices (integers). Received dtype {y.dtype}")
-    if y.min() < 0 or y.max() >= c:
-        fail(f"y_true holds class indices outside 0..{c - 1}: {sorted(set(y.tolist()))[:10]}")
-    p = p.astype(np.float64)
-    if not np.all(np.isfinite(p)):
-        fail("the model produced NaN or infinite scores; check the model and its inputs")
-    y = y.astype(np.int64)
+    y, p = _checked_scores(y_true, probs, c)
     n = int(y.shape[0])
 
     pred = np.argmax(p, axis=1)
@@ -115,16 +95,7 @@ def classification_metrics(y_true, probs, labels) -> dict[str, Any]:
             return float(np.mean(v[present])) if present.any() else 0.0
         return float(np.sum(v * w) / w.sum()) if w.sum() > 0 else 0.0
 
-    per_class = {
-        lab: {
-            "precision": float(precision[i]),
-            "recall": float(recall[i]),
-            "f1": float(f1[i]),
-            "support": int(support[i]),
-            "predicted": int(predicted[i]),
-        }
-        for i, lab in enumerate(labels)
-    }
+    per_class = _per_class(labels, precision, recall, f1, support, predicted)
     return {
         "accuracy": float(tp.sum() / n),
         "top5_accuracy": top_k,
@@ -146,6 +117,45 @@ def classification_metrics(y_true, probs, labels) -> dict[str, Any]:
             "support": total,
         },
     }
+
+
+def _per_class(labels, precision, recall, f1, support, predicted) -> dict[str, dict]:
+    """label → `precision`, `recall`, `f1`, `support`, `predicted`."""
+    return {
+        lab: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+            "predicted": int(predicted[i]),
+        }
+        for i, lab in enumerate(labels)
+    }
+
+
+def _checked_scores(y_true, probs, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """`(y int64 (N,), probs float64 (N, c))`, checked: shapes, class indices, finite scores."""
+    if c < 1:
+        fail("classification metrics need at least one label")
+    p = np.asarray(probs)
+    y = np.asarray(y_true)
+    if p.ndim != 2 or p.shape[1] != c:
+        fail(f"probs must have shape (N, {c}) for {c} labels. Received: {list(p.shape)}")
+    if y.ndim != 1 or y.shape[0] != p.shape[0]:
+        fail(f"y_true must have shape ({p.shape[0]},). Received: {list(y.shape)}")
+    if p.shape[0] == 0:
+        fail("no clips to score: the evaluated set is empty")
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        else:
+            fail(f"y_true must hold class indices (integers). Received dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= c:
+        fail(f"y_true holds class indices outside 0..{c - 1}: {sorted(set(y.tolist()))[:10]}")
+    p = p.astype(np.float64)
+    if not np.all(np.isfinite(p)):
+        fail("the model produced NaN or infinite scores; check the model and its inputs")
+    return y.astype(np.int64), p
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -249,7 +249,7 @@ class _Suite:
         return "pass", f"{out.name} built for DLA core 0 of {cores} (GPU fallback)", {}
 
     def nvmm_decode(self):
-        from .platform import is_jetson
+        from .machine import is_jetson
 
         if not is_jetson():
             return "skip", "not a Jetson (the NVMM decode chain is Jetson's)", {}

@@ -70,6 +70,8 @@ SINKS = (
     "mqtt",
     "webhook",
     "spool",
+    "spool-max-mb",
+    "drain",
     "event-clips",
     "out-rtsp",
 )

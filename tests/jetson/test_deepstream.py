@@ -313,6 +313,30 @@ def test_app_is_python310_without_edgeaction(tmp_path, tiny_onnx):
     assert "NVDSINFER_TENSOR_OUTPUT_META" in src and "roi_user_meta_list" in src
 
 
+def test_app_is_the_packaged_module_with_its_settings_rewritten(tmp_path, tiny_onnx):
+    """The app is package data (a real module ruff and this test read), shipped by pyproject;
+    the written copy differs from it only in the settings block's `NAME = value` lines."""
+    from importlib import resources
+
+    packaged = resources.files("edgeaction.jetson").joinpath(ds.APP_RESOURCE).read_text()
+    assert "{" not in packaged.split("# ---- settings")[1].split("# ---- end")[0]
+    ds.generate(tiny_onnx, tmp_path)
+    written = (tmp_path / "deepstream_app.py").read_text()
+    changed = [
+        (a, b) for a, b in zip(packaged.splitlines(), written.splitlines(), strict=True) if a != b
+    ]
+    assert [b for _, b in changed] == ["MODEL = 'tiny'", "OUTPUT = 'probs'"]
+    root = Path(__file__).resolve().parents[2]
+    (line,) = [
+        s
+        for s in (root / "pyproject.toml").read_text().splitlines()
+        if s.startswith("edgeaction = [")
+    ]  # [tool.setuptools.package-data]
+    shipped = [g.strip(' "') for g in line.split("[", 1)[1].rstrip("]").split(",")]
+    app = root / "src" / "edgeaction" / "jetson" / ds.APP_RESOURCE
+    assert any(app.match(f"*/edgeaction/{glob}") for glob in shipped), shipped
+
+
 def _fake_pyds(scores: list[float]):
     """Just enough of pyds for the probe: one preprocess ROI holding one output tensor."""
     buf = (ctypes.c_float * len(scores))(*scores)

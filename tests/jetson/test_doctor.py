@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from edgeaction import platform as ep
+from edgeaction import machine as ep
 from tests.conftest import cli, cli_no_tf
 from tests.jetson.test_power import FIXTURES, ORIN, FakeTools
 
@@ -162,7 +162,7 @@ def test_probes_never_raise(tmp_path):
 def test_pycuda_counts_as_the_cuda_binding(tmp_path, monkeypatch):
     """The TensorRT runner takes pycuda where cuda-python is absent (engine/cuda_mem.py)."""
     from edgeaction.jetson.doctor import diagnose
-    from edgeaction.platform import has_module
+    from edgeaction.machine import has_module
 
     if has_module("cuda"):
         pytest.skip("cuda-python is installed here")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeaction import platform as ep
+from edgeaction import machine as ep
 from tests.conftest import cli, one_line_error
 
 FIXTURES = Path(__file__).parent / "fixtures"

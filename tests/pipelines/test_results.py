@@ -24,6 +24,7 @@ def test_results_are_the_windows_in_order_and_match_the_events(tmp_path, tiny_on
     assert [r.window for r in results] == [(k * 4, k * 4 + 3) for k in range(12)]  # 48 frames, T=4
     assert {r.label for r in results} <= {"a", "b", "c"} and all(0 <= r.score <= 1 for r in results)
     events = [json.loads(x) for x in ev.read_text().splitlines()]
+    assert [e.pop("id").rsplit("-", 1)[1] for e in events] == [str(k + 1) for k in range(12)]
     assert events == [r.event() for r in results]
     assert rt.report["windows"] == 12 and rt.report["streams"][0]["state"] == "ended"
 

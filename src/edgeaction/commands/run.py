@@ -18,6 +18,9 @@ examples:
   edgeaction run model/ --source rtsp://cam1/stream --source rtsp://cam2/stream \\
       --events ev.jsonl --smooth 3 --metrics m.json
   edgeaction run model/ --source test://ball --source test://snow --duration 30 -q
+  edgeaction run model/ --source rtsp://cam1/stream --emit every \\
+      --mqtt 'mqtts://broker:8883/site/{stream}/{zone}' --spool /var/spool/edgeaction
+  edgeaction run model/ --source cam.mp4 --roi 0:court=120,80,640,400 --roi 0:bench=0,0,200,200
   edgeaction run --config site.toml --prometheus 9108   # cameras, zones, sinks from TOML
 
 site file (--config): keys are these options without their dashes (model, emit, ...);
@@ -25,9 +28,11 @@ site file (--config): keys are these options without their dashes (model, emit, 
 max-batch/batch-timeout-ms/queue; flags given here override the file; secrets are
 ${NAME} read from the environment (the service's environment file), never literal.
 
-events: one JSON object per line; windows give stream, source, pts, frame, window,
-label, score, top_k, model; stream notices give stream, source, event (gap, resumed,
-error) and details.
+events: one JSON object per line; windows give id, stream, source, pts, frame, window,
+label, score, top_k, model (and zone, for a stream with --roi zones); stream notices
+give id, stream, source, event (gap, resumed, error) and details. id is RUN-STREAM-SEQ,
+unique, the same in every sink and on every redelivery: MQTT and webhook delivery is at
+least once, so de-duplicate on it.
 """
 
 
@@ -38,7 +43,8 @@ def run(a) -> int:
     from ..pipelines import RunOptions, Runtime
 
     _apply_site(a)
-    if a.events is None and a.out_video is None:
+    sinks = _make_sinks(a, log=lambda m: log(m))
+    if a.events is None and a.out_video is None and not sinks:
         a.events = "-"
     platform = a.platform
     if platform == "auto":
@@ -79,6 +85,8 @@ def run(a) -> int:
         status=status,
         log=log,
         observe=exporter.observe if exporter is not None else None,
+        zones=a.roi,
+        sinks=sinks,
     )
 
     def stop(signum, _frame):  # first signal: finish cleanly; a second one interrupts
@@ -192,9 +200,11 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
         acts.append(r.add_argument(*args, **kw))
 
     _io_args(add)
+    _zone_args(add)
     _window_args(add)
     _stream_args(add)
     _site_args(add)
+    _sink_arguments(add)
     acts.append(trt_precision_arg(r, "profile 1:STREAMS:MAX-BATCH (encoder 1:STREAMS:2xMAX-BATCH)"))
     add("-q", "--quiet", action="store_true", help="no live status line")
     return acts
@@ -220,7 +230,8 @@ def _io_args(add: Callable[..., None]) -> None:
     add(
         "--events",
         type=options.path,
-        help="JSON-lines output file ('-' for stdout; default stdout)",
+        help="JSON-lines output file ('-' for stdout; default stdout, unless --out-video, "
+        "--mqtt or --webhook is given)",
     )
     add(
         "--out-video",
@@ -228,6 +239,19 @@ def _io_args(add: Callable[..., None]) -> None:
         help="annotated MP4 (one source), or a directory / NAME.mp4 (NAME-N.mp4 per stream)",
     )
     add("--metrics", type=options.path, help="write the run's figures as JSON here on exit")
+
+
+def _zone_args(add: Callable[..., None]) -> None:
+    """--roi: named zones per stream, each classified on its own."""
+    add(
+        "--roi",
+        type=options.roi,
+        action="append",
+        metavar="STREAM:NAME=X,Y,W,H",
+        help="a named zone of stream STREAM (0-based --source index) in pixels of its decoded "
+        "frame, cropped and classified on its own (events carry `zone`); repeat for more "
+        "zones and streams; a stream without --roi is one whole-frame zone",
+    )
 
 
 def _window_args(add: Callable[..., None]) -> None:
@@ -387,3 +411,55 @@ def _prometheus(a):
     from ..pipelines.prometheus import Exporter
 
     return Exporter(a.prometheus)
+
+
+# ---- event sinks (MQTT, webhook, the spool) ---------------------------------------------------
+def _sink_arguments(add: Callable[..., None]) -> None:
+    """One option per network sink of `pipelines.sinks.REGISTRY`, and the spool's."""
+    from ..pipelines.sinks import option_sinks
+
+    for sink in option_sinks():
+        add(sink.option, type=sink.convert, metavar=sink.metavar, help=sink.help)
+    add(
+        "--spool",
+        type=options.path,
+        metavar="DIR",
+        help="keep events for MQTT/webhooks on disk here until delivered, so none is lost "
+        "while the broker or endpoint is down (and deliver what is left at the next start)",
+    )
+    add(
+        "--spool-max-mb",
+        type=options.megabytes,
+        default=100.0,
+        help="most disk per spool; beyond it the oldest events are dropped, counted (default 100)",
+    )
+    add(
+        "--drain",
+        type=options.seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="at exit, wait this long for spooled events to be delivered (default 5)",
+    )
+
+
+def _make_sinks(a, log: Callable[[str], None]) -> list:
+    """The network sinks the options ask for (checked now, connected at the first event)."""
+    from ..pipelines.sinks import make_sink, option_sinks
+
+    sinks = []
+    for sink in option_sinks():
+        target = getattr(a, sink.option.lstrip("-").replace("-", "_"))
+        if target is not None:
+            sinks.append(
+                make_sink(
+                    sink.kind,
+                    target,
+                    spool_dir=a.spool,
+                    spool_max_mb=a.spool_max_mb,
+                    drain_s=a.drain,
+                    log=log,
+                )
+            )
+    if a.spool is not None and not sinks:
+        log("--spool is for --mqtt and --webhook events; without them it is not used")
+    return sinks

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import fail
-from ..platform import summary as platform_summary
+from ..machine import summary as platform_summary
 from .backends import runs_on
 from .base import BaseRunner
 from .loader import open_runner
@@ -382,7 +382,7 @@ def benchmark(
             Defaults to `True`.
 
     Returns:
-        Dict: `machine`, `platform` (`edgeaction.platform.summary()`), `model`,
+        Dict: `machine`, `platform` (`edgeaction.machine.summary()`), `model`,
         `contract`, `backend`, `provider`, `settings`, `batches` (one dict per measured
         size), `skipped`, `end_to_end`.
     """

@@ -41,6 +41,19 @@ def _split_graph_nodes(helper, src: str, dst: str, prefix: str, part: str) -> li
     ]
 
 
+def _save(path: Path, graph, meta: dict) -> None:
+    """Save `graph` as an opset-17 model at `path` with `meta` as metadata, checked."""
+    import onnx
+    from onnx import helper
+
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    for k, v in meta.items():
+        m.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
+
+
 def make_probe_export(out: Path, contract, seed: int = 0, features: int = 16) -> Path:
     """An export directory like `edgeaction export --split` writes, built without TensorFlow.
 
@@ -50,7 +63,6 @@ def make_probe_export(out: Path, contract, seed: int = 0, features: int = 16) ->
     model(clip) == head(stack(encoder(frame) for frame in clip)). H and W must be
     multiples of 4.
     """
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     from ..contract import CONTRACT_KEY, SPLIT_KEY
@@ -71,13 +83,11 @@ def make_probe_export(out: Path, contract, seed: int = 0, features: int = 16) ->
     inits = {k: numpy_helper.from_array(v, k) for k, v in weights.items()}
 
     def save(name, nodes, inp, outp, used, meta):
-        g = helper.make_graph(nodes, name, [inp], [outp], [inits[k] for k in used])
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-        m.ir_version = 8
-        for k, v in meta.items():
-            m.metadata_props.add(key=k, value=v)
-        onnx.checker.check_model(m)
-        onnx.save(m, str(out / name))
+        _save(
+            out / name,
+            helper.make_graph(nodes, name, [inp], [outp], [inits[k] for k in used]),
+            meta,
+        )
 
     def vi(name, dims):
         return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -35,8 +35,8 @@ from typing import Any
 from .._lazy import require
 from ..artefacts import ONNX, resolve_model
 from ..errors import fail, first_line
+from .check_report import LEVELS, CheckReport, Finding, format_table, plural
 
-LEVELS = ("blocker", "warning", "info")
 TRT_MAJORS = (10, 11)
 DEFAULT_DOMAINS = ("", "ai.onnx")
 CONTROL_FLOW = ("Loop", "Scan", "If")
@@ -58,103 +58,6 @@ _DOC_TYPES = {
 _TRT_TYPES = {"FP32", "FP16", "BF16", "INT32", "INT64", "INT8", "UINT8", "BOOL", "FP8"}
 _TRT_TYPES |= {"INT4", "FP4", "DOUBLE"}
 _MAX_PER_OP = 5  # findings per op type for unsupported ops, then one "... and N more"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One result of the pre-flight.
-
-    Args:
-        level: String. `"blocker"` (TensorRT will not build the model), `"warning"` (it
-            builds; check this) or `"info"`.
-        code: String. Stable short name of the check, e.g. `"unsupported-op"`.
-        op: String. ONNX op type the finding is about, or `""`.
-        node: String. Node, tensor or input name, or `""`.
-        message: String. One line: what was found and what to do.
-    """
-
-    level: str
-    code: str
-    op: str
-    node: str
-    message: str
-
-    @property
-    def where(self) -> str:
-        """`op/node` as the table shows it (`-` when neither applies)."""
-        return "/".join(x for x in (self.op, self.node) if x) or "-"
-
-
-@dataclass
-class CheckReport:
-    """The pre-flight of one ONNX model against one TensorRT major version.
-
-    Args:
-        path: String. The ONNX file checked.
-        trt_major: Integer. TensorRT major version checked against (10 or 11).
-        opset: Integer or `None`. Opset of the default ONNX domain.
-        nodes: Integer. Nodes in the model, subgraphs (Loop/If/Scan bodies) included.
-        ops: Dict of op type -> count, subgraphs included, most frequent first. Ops of a
-            custom domain are keyed `domain:Op`.
-        findings: List of `Finding`, blockers first.
-        source: String. Where the operator list comes from (repository, path, release).
-    """
-
-    path: str
-    trt_major: int
-    opset: int | None
-    nodes: int
-    ops: dict[str, int]
-    findings: list[Finding] = field(default_factory=list)
-    source: str = ""
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Number of findings per level: `{"blocker": n, "warning": n, "info": n}`."""
-        c = Counter(f.level for f in self.findings)
-        return {lvl: c.get(lvl, 0) for lvl in LEVELS}
-
-    @property
-    def blockers(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "blocker"]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "warning"]
-
-    @property
-    def ready(self) -> bool:
-        """Whether nothing blocks a TensorRT build."""
-        return not self.blockers
-
-    def summary(self) -> str:
-        """One line, e.g. `0 blockers, 2 warnings: ready for TensorRT 10`."""
-        c = self.counts
-        b, w = _plural(c["blocker"], "blocker"), _plural(c["warning"], "warning")
-        if self.ready:
-            return f"{b}, {w}: ready for TensorRT {self.trt_major}"
-        tail = f", {w}" if c["warning"] else ""
-        return f"{b}{tail}: TensorRT {self.trt_major} will not build this model"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: path, trt_major, opset, nodes, counts, ready, summary, ops,
-        findings, source."""
-        return {
-            "path": self.path,
-            "trt_major": self.trt_major,
-            "opset": self.opset,
-            "nodes": self.nodes,
-            "counts": self.counts,
-            "ready": self.ready,
-            "summary": self.summary(),
-            "ops": self.ops,
-            "findings": [asdict(f) for f in self.findings],
-            "source": self.source,
-        }
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 @cache
@@ -372,7 +275,7 @@ def _check_loops(w: _Walk, out: _Findings) -> None:
             out.add(
                 "warning",
                 "loop-scan",
-                f"{_plural(n_scan, 'scan output')} but the trip count M is not a constant: "
+                f"{plural(n_scan, 'scan output')} but the trip count M is not a constant: "
                 "TensorRT needs a build-time scan output length (fixed T usually resolves it)",
                 op="Loop",
                 node=n.name,
@@ -584,7 +487,7 @@ def _check_float64(onnx, typed, w: _Walk, out: _Findings) -> None:
         out.add(
             "blocker",
             "float64",
-            f"{_plural(len(names), 'float64 ' + kind)} ({_some(names)}): "
+            f"{plural(len(names), 'float64 ' + kind)} ({_some(names)}): "
             f"{_WHY_FLOAT64.get(kind, 'TensorRT has no FLOAT64 tensors')}; re-export in float32",
             node=names[0] if len(names) == 1 else "",
         )
@@ -634,14 +537,14 @@ def _check_int64(onnx, model, w: _Walk, p: Path, out: _Findings) -> None:
         out.add(
             "warning",
             "int64",
-            f"{_plural(len(small), 'INT64 weight tensor')} ({_some(small)}): TensorRT casts "
+            f"{plural(len(small), 'INT64 weight tensor')} ({_some(small)}): TensorRT casts "
             "INT64 weights down to INT32 where a layer lacks INT64; their values fit INT32",
         )
     if harmless:
         out.add(
             "info",
             "int64",
-            f"{_plural(len(harmless), 'INT64 limit')} beyond INT32 ({_some(harmless)}) as "
+            f"{plural(len(harmless), 'INT64 limit')} beyond INT32 ({_some(harmless)}) as "
             "Slice bounds or Loop trip counts: clamped, harmless",
         )
 
@@ -667,41 +570,4 @@ def _some(names: list[str], k: int = 3) -> str:
     return head + (f", +{len(names) - k} more" if len(names) > k else "")
 
 
-def _clip(s: str, width: int) -> str:
-    if len(s) <= width:
-        return s
-    keep = width - 3
-    return s[: keep // 2] + "..." + s[len(s) - (keep - keep // 2) :]
-
-
-def format_table(report: CheckReport, where_width: int = 40) -> str:
-    """A readable report: a header, one aligned row per finding and the summary line.
-
-    Args:
-        report: `CheckReport` from `preflight`.
-        where_width: Integer. Longest `op/node` cell; longer names are shortened in the
-            middle. Defaults to `40`.
-
-    Returns:
-        String of several lines, the last being `report.summary()`.
-    """
-    r = report
-    top = ", ".join(f"{op} {n}" for op, n in list(r.ops.items())[:12])
-    more = f", +{len(r.ops) - 12} more" if len(r.ops) > 12 else ""
-    lines = [
-        f"TensorRT {r.trt_major} pre-flight of {r.path}: opset {r.opset}, "
-        f"{_plural(r.nodes, 'node')}",
-        f"ops: {top}{more}",
-        f"operator list: {r.source}",
-        "",
-    ]
-    head = ("level", "code", "op/node", "message")
-    rows = [(f.level, f.code, _clip(f.where, where_width), f.message) for f in r.findings]
-    if rows:
-        w = [max(len(x[i]) for x in [head, *rows]) for i in range(3)]
-        for row in [head, tuple("-" * n for n in w) + ("-------",), *rows]:
-            lines.append("  ".join(c.ljust(w[i]) for i, c in enumerate(row[:3])) + "  " + row[3])
-    else:
-        lines.append("no findings")
-    lines += ["", r.summary()]
-    return "\n".join(lines)
+__all__ = ["LEVELS", "CheckReport", "Finding", "format_table", "op_table", "preflight"]

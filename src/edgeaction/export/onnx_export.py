@@ -130,6 +130,44 @@ def export_model(
             per-frame `encoder` sub-model only). Defaults to `False`.
         log: Callable for progress lines (one per step: convert, parity, fp16, split).
     """
+    keras_path, contract = _check_arguments(run, opset, parity_clips, pose_dir, data, split)
+    out_dir = check_writable_dir(out, "export output directory")
+    onnx = require("onnx")
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="edgeaction-export-") as td:
+        td = Path(td)
+        req = _request(td, keras_path, contract, opset, parity_clips, data, pose_dir, log)
+        res, model, m16, parts = _convert(td, req, keras_path, fp16, split, onnx, log)
+    contract = contract.with_producer(
+        edgeaction=__version__,
+        tensorflow=res["tensorflow"],
+        keras=res["keras"],
+        tf2onnx=res["tf2onnx"],
+        onnx_opset=str(opset),
+    )
+    files = _final_models(model, m16, parts, contract, res, onnx)
+    sums, sizes = _write_all(out_dir, files, contract, onnx)
+    report = _report(out_dir, opset, res, req["parity_source"], sums, fp16, split)
+    checks = _preflight(out_dir, files)
+    report.update(
+        bytes=sizes,
+        tensorrt_preflight=checks,
+        seconds=round(time.monotonic() - t0, 1),
+        producer=contract.producer,
+    )
+    atomic_write_text(out_dir / "export_report.json", json.dumps(report, indent=2) + "\n")
+    for k, v in checks.items():
+        log(f"check {k}: {v} (details: edgeaction check {out_dir / k.split()[0]})")
+    log(
+        f"wrote {', '.join(files)} (sha256 in {CHECKSUMS_FILE}) into {out_dir} ({report['seconds']} s)"
+    )
+    return report
+
+
+def _check_arguments(
+    run, opset: int, parity_clips: int | None, pose_dir, data, split: bool
+) -> tuple[Path, ModelContract]:
+    """Check `export_model`'s options against each other and the run's contract."""
     if not 13 <= opset <= 18:
         fail(f"--opset must be in 13..18 (tf2onnx 1.17 refuses 19+). Received: {opset}")
     if parity_clips is not None and (
@@ -146,52 +184,61 @@ def export_model(
         )
     if pose_dir is not None and data is None:
         fail("--keypoints needs --data: it holds the keypoints of the --data clips")
-    out_dir = check_writable_dir(out, "export output directory")
-    onnx = require("onnx")
-    t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="edgeaction-export-") as td:
-        td = Path(td)
-        req = {
-            "keras": str(keras_path.resolve()),
-            "onnx": str(td / "raw.onnx"),
-            "result": str(td / "result.json"),
-            "inputs": _input_specs(contract),
-            "classes": contract.num_classes,
-            "opset": opset,
-            "parity_clips": parity_clips or RANDOM_PARITY_CLIPS,
-            "parity_source": "seeded random inputs",
-            "frames_name": contract.input_name,
-        }
-        feed = None
-        if data is not None:
-            feed, source = held_out_inputs(
-                data, contract, keras_path, pose_dir, parity_clips or DATA_PARITY_CLIPS, log
-            )
-        elif contract.uses_keypoints and contract.keypoint_features != "pose-xyzv":
-            feed, source = random_inputs(contract, req["inputs"], req["parity_clips"])
-        if feed is not None:
-            np.savez(td / "parity.npz", **feed)
-            req.update(parity_npz=str(td / "parity.npz"), parity_source=source)
-        if fp16:
-            req["fp16"], req["onnx_fp16"] = True, str(td / "raw_fp16.onnx")
-        if split:
-            req.update(split=True, encoder=str(td / "encoder.onnx"), head=str(td / "head.onnx"))
-        (td / "request.json").write_text(json.dumps(req))
-        log(f"converting {keras_path} with tf2onnx (opset {opset}) in a child process ...")
-        res = _run_child(td, keras_path, log)
-        _gate(res, fp16, split, log)
-        model = onnx.load(str(td / "raw.onnx"))
-        m16 = onnx.load(str(td / "raw_fp16.onnx")) if fp16 else None
-        parts = None
-        if split:
-            parts = (onnx.load(str(td / "encoder.onnx")), onnx.load(str(td / "head.onnx")))
-    contract = contract.with_producer(
-        edgeaction=__version__,
-        tensorflow=res["tensorflow"],
-        keras=res["keras"],
-        tf2onnx=res["tf2onnx"],
-        onnx_opset=str(opset),
-    )
+    return keras_path, contract
+
+
+def _convert(td: Path, req: dict, keras_path: Path, fp16: bool, split: bool, onnx, log):
+    """Run the conversion child on `req` and gate its result.
+
+    Returns:
+        `(result, model, float16 model or None, (encoder, head) or None)`, loaded from `td`.
+    """
+    if fp16:
+        req["fp16"], req["onnx_fp16"] = True, str(td / "raw_fp16.onnx")
+    if split:
+        req.update(split=True, encoder=str(td / "encoder.onnx"), head=str(td / "head.onnx"))
+    (td / "request.json").write_text(json.dumps(req))
+    log(f"converting {keras_path} with tf2onnx (opset {req['opset']}) in a child process ...")
+    res = _run_child(td, keras_path, log)
+    _gate(res, fp16, split, log)
+    model = onnx.load(str(td / "raw.onnx"))
+    m16 = onnx.load(str(td / "raw_fp16.onnx")) if fp16 else None
+    parts = None
+    if split:
+        parts = (onnx.load(str(td / "encoder.onnx")), onnx.load(str(td / "head.onnx")))
+    return res, model, m16, parts
+
+
+def _request(
+    td: Path, keras_path: Path, contract, opset: int, parity_clips, data, pose_dir, log
+) -> dict:
+    """The child's request: paths in `td`, the inputs, and the parity inputs (`parity.npz`)."""
+    req = {
+        "keras": str(keras_path.resolve()),
+        "onnx": str(td / "raw.onnx"),
+        "result": str(td / "result.json"),
+        "inputs": _input_specs(contract),
+        "classes": contract.num_classes,
+        "opset": opset,
+        "parity_clips": parity_clips or RANDOM_PARITY_CLIPS,
+        "parity_source": "seeded random inputs",
+        "frames_name": contract.input_name,
+    }
+    feed = None
+    if data is not None:
+        feed, source = held_out_inputs(
+            data, contract, keras_path, pose_dir, parity_clips or DATA_PARITY_CLIPS, log
+        )
+    elif contract.uses_keypoints and contract.keypoint_features != "pose-xyzv":
+        feed, source = random_inputs(contract, req["inputs"], req["parity_clips"])
+    if feed is not None:
+        np.savez(td / "parity.npz", **feed)
+        req.update(parity_npz=str(td / "parity.npz"), parity_source=source)
+    return req
+
+
+def _final_models(model, m16, parts, contract: ModelContract, res: dict, onnx) -> dict:
+    """File name → finished ONNX model (contract embedded, outputs named)."""
     _finish(model, contract, onnx)
     files = {"model.onnx": model}
     if m16 is not None:
@@ -201,10 +248,17 @@ def export_model(
         files["model_fp16.onnx"] = m16
     if parts is not None:
         files.update(_finish_split(*parts, contract, res["features"], onnx))
-    # Everything is checked: only now does anything land in DIR. Every file is written
-    # to a hidden `.partial` temp file first; `checksums.json` (the sha256 of each ONNX
-    # file, checked at load) lands before the renames, so a kill between two renames
-    # leaves old files that no longer match it: refused at load, never run mixed.
+    return files
+
+
+def _write_all(out_dir: Path, files: dict, contract: ModelContract, onnx) -> tuple[dict, dict]:
+    """Write the models, contract.json and checksums.json; `(sha256, bytes)` by file name.
+
+    Everything is checked: only now does anything land in DIR. Every file is written
+    to a hidden `.partial` temp file first; `checksums.json` (the sha256 of each ONNX
+    file, checked at load) lands before the renames, so a kill between two renames
+    leaves old files that no longer match it: refused at load, never run mixed.
+    """
     targets = [out_dir / name for name in files] + [out_dir / CONTRACT_FILE]
     with atomic_paths(targets) as tmps:
         for name, m in files.items():
@@ -213,13 +267,20 @@ def export_model(
         sums = {name: sha256_file(tmps[out_dir / name]) for name in files}
         sizes = {name: tmps[out_dir / name].stat().st_size for name in files}
         write_checksums(out_dir, sums)
+    return sums, sizes
+
+
+def _report(
+    out_dir: Path, opset: int, res: dict, source: str, sums: dict, fp16: bool, split: bool
+) -> dict:
+    """`export_report.json` up to the checks: files, parity, fp16 and split results."""
     report = {
         "onnx": str(out_dir / "model.onnx"),
         "opset": opset,
         "max_abs_diff": res["max_abs_diff"],
         "top1_agreement": res["top1_agreement"],
         "parity_clips": res["clips"],
-        "parity_source": req["parity_source"],
+        "parity_source": source,
         "sha256": sums,
     }
     if fp16:
@@ -239,8 +300,15 @@ def export_model(
             split_max_abs_diff=res["split_max_abs_diff"],
             split_top1_agreement=res["split_top1_agreement"],
         )
-    # TensorRT pre-flight of what was written (no GPU needed): the summary is logged and
-    # recorded; a blocker does not undo the export (ONNX Runtime still runs the model).
+    return report
+
+
+def _preflight(out_dir: Path, files: dict) -> dict[str, str]:
+    """TensorRT pre-flight of what was written (no GPU needed), per file and TensorRT major.
+
+    The summary is logged and recorded; a blocker does not undo the export (ONNX Runtime
+    still runs the model).
+    """
     from .check import preflight
 
     checks = {}
@@ -249,19 +317,7 @@ def export_model(
             for major in (10, 11):
                 r = preflight(out_dir / name, trt_major=major)
                 checks[f"{name} trt{major}"] = r.summary()
-    report.update(
-        bytes=sizes,
-        tensorrt_preflight=checks,
-        seconds=round(time.monotonic() - t0, 1),
-        producer=contract.producer,
-    )
-    atomic_write_text(out_dir / "export_report.json", json.dumps(report, indent=2) + "\n")
-    for k, v in checks.items():
-        log(f"check {k}: {v} (details: edgeaction check {out_dir / k.split()[0]})")
-    log(
-        f"wrote {', '.join(files)} (sha256 in {CHECKSUMS_FILE}) into {out_dir} ({report['seconds']} s)"
-    )
-    return report
+    return checks
 
 
 def _run_child(td: Path, keras_path: Path, log) -> dict:

@@ -128,15 +128,7 @@ def triton_config(
     max_batch_size = _int_in("max_batch_size", max_batch_size, 1, 2**31 - 1)
     queue_delay_us = _int_in("queue_delay_us", queue_delay_us, 0, 2**63 - 1)
     instances = _int_in("instances", instances, 1, 1024)
-    if preferred_batch is None:
-        preferred = [b for b in DEFAULT_PREFERRED_BATCH if b <= max_batch_size] or [max_batch_size]
-    else:
-        if isinstance(preferred_batch, str | bytes) or not isinstance(preferred_batch, Sequence):
-            fail(f"preferred_batch must be a list of integers. Received: {preferred_batch!r}")
-        preferred = [_int_in("preferred batch size", b, 1, max_batch_size) for b in preferred_batch]
-        if len(set(preferred)) != len(preferred):
-            fail(f"preferred batch sizes must be unique. Received: {list(preferred_batch)}")
-        preferred.sort()
+    preferred = _preferred(preferred_batch, max_batch_size)
     if device not in DEVICES:
         fail(f"device must be one of {', '.join(DEVICES)}. Received: {device!r}")
     if kind == "tensorrt" and device == "cpu":
@@ -153,6 +145,18 @@ def triton_config(
         DEVICES[device],
     )
     return config_text(conf)
+
+
+def _preferred(preferred_batch: Sequence[int] | None, max_batch_size: int) -> list[int]:
+    """The sorted `preferred_batch_size` list (the defaults up to `max_batch_size` for None)."""
+    if preferred_batch is None:
+        return [b for b in DEFAULT_PREFERRED_BATCH if b <= max_batch_size] or [max_batch_size]
+    if isinstance(preferred_batch, str | bytes) or not isinstance(preferred_batch, Sequence):
+        fail(f"preferred_batch must be a list of integers. Received: {preferred_batch!r}")
+    preferred = [_int_in("preferred batch size", b, 1, max_batch_size) for b in preferred_batch]
+    if len(set(preferred)) != len(preferred):
+        fail(f"preferred batch sizes must be unique. Received: {list(preferred_batch)}")
+    return sorted(preferred)
 
 
 def write_triton_repo(
@@ -214,37 +218,45 @@ def write_triton_repo(
             "remove it or choose another repository"
         )
     tmp: Path | None = None
-    old = repo / f".{name}.{uuid.uuid4().hex[:8]}.old"
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=repo))
-        model_file = tmp / VERSION_DIR / KINDS[kind][1]
-        model_file.parent.mkdir()
-        shutil.copyfile(src, model_file)
-        (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
-        labels = "".join(f"{label}\n" for label in contract.labels)
-        (tmp / LABELS_FILE).write_text(labels, encoding="utf-8")
+        _fill_model_dir(tmp, src, kind, text, contract.labels)
         # what Triton will read, checked before it can replace a model that works
-        conf = parse_config(text, source=str(target / CONFIG_FILE))
-        check_config(conf, contract, name, tmp, KINDS[kind][0], source=str(target / CONFIG_FILE))
-        for f in (model_file, tmp / CONFIG_FILE, tmp / LABELS_FILE):
-            _fsync(f)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a containerised Triton must read it
-        if target.is_dir():
-            os.rename(target, old)
-            try:
-                os.rename(tmp, target)
-            except OSError:
-                os.rename(old, target)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, target)
+        source = str(target / CONFIG_FILE)
+        check_config(parse_config(text, source), contract, name, tmp, KINDS[kind][0], source)
+        _swap_in(tmp, target, repo / f".{name}.{uuid.uuid4().hex[:8]}.old")
     except OSError as e:
         fail(f"cannot write the Triton model {target}: {e.strerror or first_line(e)}")
     finally:
         if tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _fill_model_dir(tmp: Path, src: Path, kind: str, text: str, labels: Sequence[str]) -> None:
+    """Write the model file, config and labels into `tmp`, synced, readable by all."""
+    model_file = tmp / VERSION_DIR / KINDS[kind][1]
+    model_file.parent.mkdir()
+    shutil.copyfile(src, model_file)
+    (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
+    (tmp / LABELS_FILE).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+    for f in (model_file, tmp / CONFIG_FILE, tmp / LABELS_FILE):
+        _fsync(f)
+    os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a containerised Triton must read it
+
+
+def _swap_in(tmp: Path, target: Path, old: Path) -> None:
+    """Rename `tmp` to `target`; an existing `target` moves to `old` first (back on failure)."""
+    if target.is_dir():
+        os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            os.rename(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, target)
 
 
 def _model_kind(src: Path, kind: str | None) -> str:
@@ -324,21 +336,24 @@ def check_triton_config(
     Returns:
         The parsed `ModelConfig` message.
     """
-    p = Path(path)
+    cfg, conf = _read_config(Path(path))
+    if contract is None:  # the embedded contract is the reference
+        contract = embedded_contract(conf, str(cfg))
+    name = triton_model_name(contract.name)
+    if cfg.parent.name != name:
+        fail(f"{cfg}: name {name!r} must match its directory {cfg.parent.name!r}")
+    need = KINDS[_canon_kind(kind)][0] if kind is not None else None
+    check_config(conf, contract, name, cfg.parent, need, source=str(cfg))
+    return conf
+
+
+def _read_config(p: Path) -> tuple[Path, Any]:
+    """`(config.pbtxt path, ModelConfig)` of a model directory or config file."""
     cfg = p / CONFIG_FILE if p.is_dir() else p
-    model_dir = cfg.parent
     if not cfg.is_file():
         fail(f"no Triton model configuration at {cfg}; write it with `edgeaction export --triton`")
     try:
         text = cfg.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         fail(f"cannot read {cfg}: {getattr(e, 'strerror', None) or first_line(e)}")
-    conf = parse_config(text, source=str(cfg))
-    if contract is None:  # the embedded contract is the reference
-        contract = embedded_contract(conf, str(cfg))
-    name = triton_model_name(contract.name)
-    if model_dir.name != name:
-        fail(f"{cfg}: name {name!r} must match its directory {model_dir.name!r}")
-    need = KINDS[_canon_kind(kind)][0] if kind is not None else None
-    check_config(conf, contract, name, model_dir, need, source=str(cfg))
-    return conf
+    return cfg, parse_config(text, source=str(cfg))

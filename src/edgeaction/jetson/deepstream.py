@@ -54,15 +54,17 @@ import argparse
 import os
 import shlex
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .. import options
 from ..artefacts import ENGINE, ONNX, resolve_model
-from ..contract import CONTRACT_KEY, ModelContract, contract_from_onnx
+from ..contract import ModelContract, contract_from_onnx
 from ..errors import fail
-from ..fsutil import atomic_path, atomic_write_text, check_writable_dir
+from ..fsutil import atomic_write_text, check_writable_dir
 from ..options import check_file_value
+from .ncthw import write_ncthw
 
 DEEPSTREAM_VERSION = "7.1"
 CUSTOM_LIB = "/opt/nvidia/deepstream/deepstream/lib/libnvds_custom_sequence_preprocess.so"
@@ -111,6 +113,7 @@ def generate(
     streams: int = 1,
     precision: str | None = None,
     sources: list[str] | None = None,
+    zones: list | None = None,
 ) -> dict[str, Any]:
     """Write DeepStream configs, labels and a pyds app for `model` into `out`.
 
@@ -121,16 +124,71 @@ def generate(
         engine: Path or None. The engine nvinfer should load (`model-engine-file`);
             None: the engine given as `model`, else the name nvinfer builds itself.
         batch: Integer or None. nvinfer `batch-size` and the preprocess batch; None:
-            `streams`.
+            one per stream without zones plus one per zone.
         streams: Integer. Number of sources (nvstreammux `batch-size`). Defaults to `1`.
         precision: `"fp16"`, `"fp32"` or None (an engine's own, else `"fp16"`).
         sources: List of URIs for `run.sh`, or None for a placeholder.
+        zones: List of `options.Roi` or None. Zones per stream (`--roi`), written into
+            nvdspreprocess' `roi-params-src-N`; a stream without zones is processed whole.
 
     Returns:
         Dict: `out`, `files` (names written), `contract`, `batch`, `precision`,
         `onnx` and `engine` (paths as written in `config_infer.txt`, or None),
         `wrapped` (whether `model_ncthw.onnx` was written).
     """
+    from ..pipelines.zones import zones_by_stream
+
+    valid = isinstance(streams, int) and streams >= 1  # else _check_arguments says so
+    by_stream = zones_by_stream(zones, streams) if valid else []  # bad stream index / name
+    if batch is None and by_stream:
+        batch = sum(len(z) or 1 for z in by_stream)
+    batch = _check_arguments(batch, streams, precision, sources)
+    src = _resolve(Path(model))
+    contract = src["contract"]
+    _check_contract(contract, str(model))
+    engine_path, sidecar = _engine_and_sidecar(src, model, engine)
+    precision = _precision(precision, sidecar, engine_path)
+    if sidecar is not None:
+        _check_profile(sidecar, contract, batch, engine_path)
+    out_dir = check_writable_dir(out)
+
+    onnx_path, wrapped = src["onnx"], False
+    if contract.layout != "NCTHW":
+        onnx_path = write_ncthw(src["onnx"], contract, out_dir / WRAPPED_ONNX)
+        contract, wrapped = replace(contract, layout="NCTHW"), True
+
+    onnx_ref = _ref(onnx_path, out_dir) if onnx_path is not None else None
+    if engine_path is not None:
+        engine_ref = _ref(engine_path, out_dir)
+    else:  # the name nvinfer gives the engine it builds beside the ONNX model
+        engine_ref = f"{onnx_ref}_b{batch}_gpu0_{precision}.engine"
+    texts = {
+        "labels.txt": "".join(f"{label}\n" for label in contract.labels),
+        "config_infer.txt": infer_config(
+            contract, onnx_ref, engine_ref, batch, precision, wrapped, engine_path is None
+        ),
+        "config_preprocess.txt": preprocess_config(contract, batch, streams, by_stream),
+        "deepstream_app.py": _checked_app(contract),
+        "run.sh": run_script(sources or [], streams),
+        "README.txt": readme(contract, batch, precision, streams, wrapped, onnx_ref, engine_ref),
+    }
+    files = _write_files(out_dir, texts, wrapped)
+    return {
+        "out": str(out_dir),
+        "files": files,
+        "contract": contract,
+        "batch": batch,
+        "precision": precision,
+        "onnx": onnx_ref,
+        "engine": engine_ref,
+        "wrapped": wrapped,
+    }
+
+
+def _check_arguments(
+    batch: int | None, streams: int, precision: str | None, sources: list[str] | None
+) -> int:
+    """Check `generate`'s numbers, precision and URIs; returns the batch (`streams` if None)."""
     if not isinstance(streams, int) or streams < 1:
         fail(f"--streams must be >= 1. Received: {streams!r}")
     if batch is None:
@@ -146,14 +204,21 @@ def generate(
         )
     if precision is not None and precision not in NETWORK_MODES:
         fail(f"--precision must be fp16 or fp32. Received: {precision!r}")
-    src = _resolve(Path(model))
+    return batch
+
+
+def _engine_and_sidecar(
+    src: dict[str, Any], model: str | os.PathLike, engine: str | os.PathLike | None
+) -> tuple[Path | None, dict | None]:
+    """The engine nvinfer loads (None: it builds one) and its sidecar, checked against MODEL.
+
+    A layout other than NCTHW needs the NCTHW wrapper model, so no given engine can serve.
+    """
     contract, sidecar = src["contract"], src["sidecar"]
-    _check_contract(contract, str(model))
     if engine is not None and src["engine"] is not None and Path(engine) != src["engine"]:
         fail(f"MODEL {model} is already an engine; drop --engine or give the ONNX model")
     engine_path = Path(engine) if engine is not None else src["engine"]
-    wrap = contract.layout != "NCTHW"
-    if wrap:  # the sequence library fills NCTHW only: an engine for another layout is no use
+    if contract.layout != "NCTHW":  # the sequence library fills NCTHW only
         if src["onnx"] is None:
             fail(
                 f"{contract.layout} input cannot be built by nvdspreprocess' sequence "
@@ -165,7 +230,7 @@ def generate(
                 f"--engine {engine} takes {contract.layout} input, nvdspreprocess builds "
                 f"NCTHW; drop --engine (nvinfer builds one from {WRAPPED_ONNX})"
             )
-        engine_path, sidecar = None, None
+        return None, None
     if engine_path is not None and sidecar is None and engine_path.exists():
         from ..engine.sidecar import read_sidecar
 
@@ -176,53 +241,30 @@ def generate(
                 f"engine {engine_path.name} serves model '{built.name}', not {model} "
                 f"('{contract.name}'); give the engine built from this model"
             )
+    return engine_path, sidecar
+
+
+def _precision(precision: str | None, sidecar: dict | None, engine_path: Path | None) -> str:
+    """The network mode: the one asked for, else the engine's own, else fp16."""
     built_precision = (sidecar or {}).get("precision")
     if precision is None:
-        precision = built_precision if built_precision in NETWORK_MODES else "fp16"
-    elif built_precision in NETWORK_MODES and built_precision != precision:
+        return built_precision if built_precision in NETWORK_MODES else "fp16"
+    if built_precision in NETWORK_MODES and built_precision != precision:
         fail(
             f"engine {engine_path.name} was built {built_precision}, --precision is "
             f"{precision}; drop --precision or rebuild the engine"
         )
-    if sidecar is not None:
-        _check_profile(sidecar, contract, batch, engine_path)
-    out_dir = check_writable_dir(out)
+    return precision
 
-    onnx_path, wrapped = src["onnx"], False
-    if wrap:
-        onnx_path = _write_ncthw(src["onnx"], contract, out_dir / WRAPPED_ONNX)
-        contract, wrapped = replace(contract, layout="NCTHW"), True
 
-    onnx_ref = _ref(onnx_path, out_dir) if onnx_path is not None else None
-    if engine_path is not None:
-        engine_ref = _ref(engine_path, out_dir)
-    else:  # the name nvinfer gives the engine it builds beside the ONNX model
-        engine_ref = f"{onnx_ref}_b{batch}_gpu0_{precision}.engine"
-    texts = {
-        "labels.txt": "".join(f"{label}\n" for label in contract.labels),
-        "config_infer.txt": infer_config(
-            contract, onnx_ref, engine_ref, batch, precision, wrapped, engine_path is None
-        ),
-        "config_preprocess.txt": preprocess_config(contract, batch, streams),
-        "deepstream_app.py": _checked_app(contract),
-        "run.sh": run_script(sources or [], streams),
-        "README.txt": readme(contract, batch, precision, streams, wrapped, onnx_ref, engine_ref),
-    }
+def _write_files(out_dir: Path, texts: dict[str, str], wrapped: bool) -> list[str]:
+    """Write `texts` (name → text) into `out_dir`, shareable; returns the names written."""
     for name, text in texts.items():
         atomic_write_text(out_dir / name, text)
     files = list(FILES) + ([WRAPPED_ONNX] if wrapped else [])
     for name in files:  # temp files are created 0600; these are meant to be shared
         (out_dir / name).chmod(0o755 if name == "run.sh" else 0o644)
-    return {
-        "out": str(out_dir),
-        "files": files,
-        "contract": contract,
-        "batch": batch,
-        "precision": precision,
-        "onnx": onnx_ref,
-        "engine": engine_ref,
-        "wrapped": wrapped,
-    }
+    return files
 
 
 # ---- inputs ------------------------------------------------------------------------------
@@ -295,65 +337,6 @@ def _check_profile(side: dict, c: ModelContract, batch: int, engine: Path | None
             f"(--batch {batch}); use --batch <= {hi} or rebuild with "
             f"`edgeaction build-engine MODEL.onnx --batch 1:{batch}:{batch}`"
         )
-
-
-def _write_ncthw(onnx_path: Path, c: ModelContract, out: Path) -> Path:
-    """Write `onnx_path` behind a Transpose from an NCTHW input of the same name."""
-    from .._lazy import require
-
-    try:
-        onnx = require("onnx")
-    except Exception as e:
-        fail(
-            f"{c.layout} models need an NCTHW wrapper for nvdspreprocess, written with the "
-            f"onnx package ({e}); run this where you export, or `pip install onnx`"
-        )
-    from onnx import TensorProto, helper
-
-    m = onnx.load(str(onnx_path))
-    g = m.graph
-    inits = {i.name for i in g.initializer}
-    inputs = [i for i in g.input if i.name not in inits]
-    if [i.name for i in inputs] != [c.input_name]:
-        fail(
-            f"{onnx_path.name} has inputs {[i.name for i in inputs]}, its contract names "
-            f"'{c.input_name}'; re-export the model with `edgeaction export`"
-        )
-    old = inputs[0]
-    if old.type.tensor_type.elem_type != TensorProto.FLOAT:
-        fail(f"{onnx_path.name} input is not float32; give the float32 model.onnx")
-    dims = old.type.tensor_type.shape.dim
-    batch_dim = (dims[0].dim_param or "N") if dims and not dims[0].dim_value else dims[0].dim_value
-    inner = f"{c.input_name}__{c.layout.lower()}"
-    while inner in {n for node in g.node for n in (*node.input, *node.output)}:
-        inner += "_"
-    for node in g.node:
-        node.input[:] = [inner if n == c.input_name else n for n in node.input]
-    for o in g.output:
-        if o.name == c.input_name:
-            fail(f"{onnx_path.name} outputs its input; re-export the model")
-    perm = {"NTHWC": [0, 2, 3, 4, 1], "NTCHW": [0, 2, 1, 3, 4]}[c.layout]
-    g.node.insert(0, helper.make_node("Transpose", [c.input_name], [inner], perm=perm))
-    new_in = helper.make_tensor_value_info(
-        c.input_name, TensorProto.FLOAT, [batch_dim, 3, c.frames, c.height, c.width]
-    )
-    kept = [i for i in g.input if i.name != c.input_name]
-    del g.input[:]
-    g.input.extend([new_in, *kept])
-    wrapped = replace(c, layout="NCTHW").with_producer(
-        deepstream_wrapper=f"Transpose {perm} from {c.layout} {onnx_path.name}"
-    )
-    props = [(p.key, p.value) for p in m.metadata_props if p.key != CONTRACT_KEY]
-    del m.metadata_props[:]
-    for k, v in [*props, (CONTRACT_KEY, wrapped.to_json())]:
-        m.metadata_props.add(key=k, value=v)
-    try:
-        onnx.checker.check_model(m)
-    except Exception as e:
-        fail(f"could not wrap {onnx_path.name} for NCTHW input: {str(e).splitlines()[0]}")
-    with atomic_path(out) as tmp:
-        onnx.save(m, str(tmp))
-    return out
 
 
 def _ref(p: Path, out_dir: Path) -> str:
@@ -430,11 +413,45 @@ def infer_config(
     return "\n".join(lines)
 
 
-def preprocess_config(c: ModelContract, batch: int, streams: int) -> str:
-    """The text of `config_preprocess.txt` (Gst-nvdspreprocess with the sequence lib)."""
+def preprocess_groups(streams: int, zones: list[list] | None = None) -> list[str]:
+    """The `[group-N]` lines of `config_preprocess.txt`: the streams without zones whole
+    (`process-on-roi=0`), those with zones (`zones[i]`: `options.Roi`s) by their ROIs in
+    `roi-params-src-N=left;top;width;height;...` (one sequence per ROI)."""
+    zones = zones or [[] for _ in range(streams)]
+    whole = [i for i in range(streams) if not zones[i]]
+    zoned = [i for i in range(streams) if zones[i]]
+    lines: list[str] = []
+    if whole:
+        lines += [
+            "[group-0]",
+            f"src-ids={';'.join(map(str, whole))}",
+            "# 0=the whole frame of each source is one sequence",
+            "process-on-roi=0",
+            "",
+        ]
+    if zoned:
+        lines += [
+            f"[group-{1 if whole else 0}]",
+            f"src-ids={';'.join(map(str, zoned))}",
+            "# 1=each ROI (left;top;width;height in source pixels) is one sequence",
+            "process-on-roi=1",
+        ]
+        for i in zoned:
+            names = ", ".join(z.name for z in zones[i])
+            lines.append(f"# source {i} zones, in order: {names}")
+            boxes = ";".join(f"{z.x};{z.y};{z.w};{z.h}" for z in zones[i])
+            lines.append(f"roi-params-src-{i}={boxes}")
+        lines.append("")
+    return lines
+
+
+def preprocess_config(
+    c: ModelContract, batch: int, streams: int, zones: list[list] | None = None
+) -> str:
+    """The text of `config_preprocess.txt` (Gst-nvdspreprocess with the sequence lib);
+    `zones[i]` (`options.Roi`s) become stream i's `roi-params-src-i`."""
     factors, offsets = preprocess_factors(c)
     shape = ";".join(str(d) for d in c.input_shape(batch))
-    src_ids = ";".join(str(i) for i in range(streams))
     return "\n".join(
         [
             f"# Gst-nvdspreprocess config for '{c.name}', written by edgeaction for DeepStream "
@@ -480,201 +497,43 @@ def preprocess_config(c: ModelContract, batch: int, streams: int) -> str:
             "# frames skipped between taken ones: contract subsample - 1 (0 = every frame)",
             f"subsample={c.subsample - 1}",
             "",
-            "[group-0]",
-            f"src-ids={src_ids}",
-            "# 0=the whole frame of each source is one sequence",
-            "process-on-roi=0",
-            "",
+            *preprocess_groups(streams, zones),
         ]
     )
 
 
-_APP = '''#!/usr/bin/env python3
-"""DeepStream {ds} app for edgeaction model {name!r} (written by `edgeaction jetson deepstream`).
-
-uridecodebin per source -> nvstreammux -> nvdspreprocess (config_preprocess.txt: {frames}-frame
-sequences) -> nvinfer (config_infer.txt) -> fakesink. A probe on nvinfer's src pad reads
-the output tensor nvinfer attaches to each preprocess ROI (NVDSINFER_TENSOR_OUTPUT_META
-in GstNvDsPreProcessBatchMeta.roi_vector[i].roi_user_meta_list) and prints one JSON line
-per window, like `edgeaction run`: stream, source, pts, frame, label, score, top_k, model.
-
-Needs DeepStream's Python bindings (pyds) and PyGObject; not edgeaction.
-    python3 deepstream_app.py URI [URI ...]
-"""
-
-import argparse
-import ctypes
-import json
-import math
-import os
-import sys
-
-import gi
-
-gi.require_version("Gst", "1.0")
-from gi.repository import GLib, Gst  # noqa: E402
-
-import pyds  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-MODEL = {name!r}
-OUTPUT = {output!r}
-PROBS = {probs!r}  # False: the model outputs logits, softmax here
-TOP_K = {top_k}
-MUX_WIDTH, MUX_HEIGHT = {mux_w}, {mux_h}
-with open(os.path.join(HERE, "labels.txt"), encoding="utf-8") as f:
-    LABELS = [line.rstrip("\\n") for line in f if line.strip()]
+APP_RESOURCE = "deepstream_app/app.py"
 
 
-def scores_of(tensor_meta):
-    """The class scores of one ROI's output tensor (layer OUTPUT, else the first)."""
-    index = 0
-    for i in range(tensor_meta.num_output_layers):
-        if pyds.get_nvds_LayerInfo(tensor_meta, i).layerName == OUTPUT:
-            index = i
-    layer = pyds.get_nvds_LayerInfo(tensor_meta, index)
-    ptr = ctypes.cast(pyds.get_ptr(layer.buffer), ctypes.POINTER(ctypes.c_float))
-    v = [float(ptr[i]) for i in range(len(LABELS))]  # copy: the buffer is recycled
-    if not PROBS:
-        m = max(v)
-        e = [math.exp(x - m) for x in v]
-        total = sum(e)
-        v = [x / total for x in e]
-    return v
-
-
-def nxt(node):
-    """The next GList node, or None (older pyds raise StopIteration at the end)."""
-    try:
-        return node.next
-    except StopIteration:
-        return None
-
-
-def on_infer_src(pad, info, uris):
-    buf = info.get_buffer()
-    batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(buf)) if buf else None
-    l_user = batch_meta.batch_user_meta_list if batch_meta else None
-    while l_user is not None:
-        user = pyds.NvDsUserMeta.cast(l_user.data)
-        if user.base_meta.meta_type == pyds.NvDsMetaType.NVDS_PREPROCESS_BATCH_META:
-            pre = pyds.GstNvDsPreProcessBatchMeta.cast(user.user_meta_data)
-            for roi in pre.roi_vector:
-                l_roi = roi.roi_user_meta_list
-                while l_roi is not None:
-                    um = pyds.NvDsUserMeta.cast(l_roi.data)
-                    if um.base_meta.meta_type == pyds.NvDsMetaType.NVDSINFER_TENSOR_OUTPUT_META:
-                        emit(scores_of(pyds.NvDsInferTensorMeta.cast(um.user_meta_data)), roi, uris)
-                    l_roi = nxt(l_roi)
-        l_user = nxt(l_user)
-    return Gst.PadProbeReturn.OK
-
-
-def emit(scores, roi, uris):
-    frame = roi.frame_meta
-    stream = int(frame.source_id)
-    top = sorted(range(len(scores)), key=lambda i: -scores[i])[:TOP_K]
-    print(json.dumps({{
-        "stream": stream,
-        "source": uris[stream] if stream < len(uris) else None,
-        "pts": round(frame.buf_pts / 1e9, 4),
-        "frame": int(frame.frame_num),
-        "label": LABELS[top[0]],
-        "score": round(scores[top[0]], 4),
-        "top_k": [[LABELS[i], round(scores[i], 4)] for i in top],
-        "model": MODEL,
-    }}, separators=(",", ":")), flush=True)
-
-
-def source_bin(index, uri):
-    """A bin around uridecodebin whose ghost src pad targets the decoded video pad."""
-    nbin = Gst.Bin.new("source-bin-%02d" % index)
-    dec = Gst.ElementFactory.make("uridecodebin", "uri-decode-bin-%02d" % index)
-    dec.set_property("uri", uri)
-
-    def on_pad(_dec, pad):
-        caps = pad.get_current_caps() or pad.query_caps()
-        if caps.get_structure(0).get_name().startswith("video"):
-            nbin.get_static_pad("src").set_target(pad)
-
-    dec.connect("pad-added", on_pad)
-    nbin.add(dec)
-    nbin.add_pad(Gst.GhostPad.new_no_target("src", Gst.PadDirection.SRC))
-    return nbin
-
-
-def make(kind, name, **props):
-    e = Gst.ElementFactory.make(kind, name)
-    if e is None:
-        sys.exit("cannot create %s: is DeepStream installed (gst-inspect-1.0 %s)?" % (kind, kind))
-    for k, v in props.items():
-        e.set_property(k.replace("_", "-"), v)
-    return e
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("uris", nargs="+", help="file:///..., rtsp://... (one per stream)")
-    uris = ap.parse_args().uris
-    Gst.init(None)
-    pipe = Gst.Pipeline()
-    mux = make("nvstreammux", "mux", batch_size=len(uris), width=MUX_WIDTH,
-               height=MUX_HEIGHT, batched_push_timeout=40000,
-               live_source=any(u.startswith("rtsp://") for u in uris))
-    pre = make("nvdspreprocess", "preprocess",
-               config_file=os.path.join(HERE, "config_preprocess.txt"))
-    infer = make("nvinfer", "infer", config_file_path=os.path.join(HERE, "config_infer.txt"))
-    sink = make("fakesink", "sink", sync=False)
-    for e in (mux, pre, infer, sink):
-        pipe.add(e)
-    for i, uri in enumerate(uris):
-        sb = source_bin(i, uri)
-        pipe.add(sb)
-        sb.get_static_pad("src").link(mux.request_pad_simple("sink_%u" % i))
-    mux.link(pre)
-    pre.link(infer)
-    infer.link(sink)
-    infer.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, on_infer_src, uris)
-
-    loop = GLib.MainLoop()
-    bus = pipe.get_bus()
-    bus.add_signal_watch()
-
-    def on_message(_bus, msg):
-        if msg.type == Gst.MessageType.EOS:
-            loop.quit()
-        elif msg.type == Gst.MessageType.ERROR:
-            err, dbg = msg.parse_error()
-            print("error: %s (%s)" % (err.message, dbg), file=sys.stderr)
-            loop.quit()
-
-    bus.connect("message", on_message)
-    pipe.set_state(Gst.State.PLAYING)
-    try:
-        loop.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        pipe.set_state(Gst.State.NULL)
-
-
-if __name__ == "__main__":
-    main()
-'''
+def app_settings(c: ModelContract, top_k: int = 3) -> dict[str, Any]:
+    """The values of the app's settings block for the model of `c`."""
+    return {
+        "MODEL": c.name,
+        "OUTPUT": c.output_name,
+        "PROBS": bool(c.outputs_probabilities),
+        "TOP_K": min(top_k, c.num_classes),
+        "MUX_WIDTH": MUX_WIDTH,
+        "MUX_HEIGHT": MUX_HEIGHT,
+    }
 
 
 def app_source(c: ModelContract, top_k: int = 3) -> str:
-    """The text of `deepstream_app.py` (Python 3.10, pyds, no edgeaction import)."""
-    return _APP.format(
-        ds=DEEPSTREAM_VERSION,
-        name=c.name,
-        frames=c.frames,
-        output=c.output_name,
-        probs=bool(c.outputs_probabilities),
-        top_k=min(top_k, c.num_classes),
-        mux_w=MUX_WIDTH,
-        mux_h=MUX_HEIGHT,
-    )
+    """The text of `deepstream_app.py` (Python 3.10, pyds, no edgeaction import).
+
+    The app is package data (`edgeaction/jetson/deepstream_app/app.py`, a real module that
+    linters and tests read); each `NAME = value` line of its settings block is rewritten
+    with the `repr` of this model's value.
+    """
+    text = resources.files(__package__).joinpath(APP_RESOURCE).read_text(encoding="utf-8")
+    todo = app_settings(c, top_k)
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        name = line.split(" = ", 1)[0]
+        if name in todo and line.startswith(f"{name} = "):
+            lines[i] = f"{name} = {todo.pop(name)!r}\n"
+    if todo:  # the packaged app lost a setting: a broken installation, not a user mistake
+        raise AssertionError(f"{APP_RESOURCE} has no settings line for {sorted(todo)}")
+    return "".join(lines)
 
 
 def run_script(sources: list[str], streams: int) -> str:
@@ -761,6 +620,7 @@ def cmd_deepstream(a: argparse.Namespace) -> int:
         streams=streams,
         precision=a.precision,
         sources=a.sources,
+        zones=a.roi,
     )
     c = r["contract"]
     print(
@@ -812,6 +672,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         nargs="+",
         metavar="URI",
         help="source URIs written into run.sh",
+    )
+    d.add_argument(
+        "--roi",
+        type=options.roi,
+        action="append",
+        metavar="STREAM:NAME=X,Y,W,H",
+        help="a named zone of stream STREAM in source pixels, as `edgeaction run --roi`: "
+        "written into nvdspreprocess' roi-params-src-STREAM; repeat for more",
     )
     d.set_defaults(fn=cmd_deepstream)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, options
-from .. import platform as ep
+from .. import machine as ep
 
 # element -> (what provides it, install on a Jetson, install elsewhere)
 _BASE = "sudo apt install gstreamer1.0-plugins-base"
@@ -197,38 +197,9 @@ def diagnose(root: Path | str = Path("/")) -> dict[str, Any]:
     ort = ep.onnxruntime_info()
     gst = ep.gstreamer_info()
     present = ep.gst_elements(ELEMENTS) if gst["error"] is None else dict.fromkeys(ELEMENTS, False)
-    elements = {}
-    for name, (what, on_jetson, elsewhere) in ELEMENTS.items():
-        hint = None
-        if not present[name]:
-            hint = on_jetson if kind == "jetson" or not elsewhere else elsewhere
-            if gst["error"] is not None:
-                hint = "install GStreamer and PyGObject first (see the gstreamer line)"
-        elements[name] = {"present": present[name], "for": what, "install": hint}
+    elements = _elements(kind, gst, present)
     backends = _backends(kind, root, ort, trt)
-
-    ready, not_ready = [], {}
-    for b in backends.values():
-        if b["ready"]:
-            ready.append(b["label"])
-        else:
-            not_ready[b["label"]] = b["reason"]
-    if gst["error"] is not None:
-        not_ready["gstreamer"] = gst["error"]
-    elif all(present[e] for e in CPU_VIDEO):
-        ready.append("gstreamer video (CPU decode)")
-    else:
-        not_ready["gstreamer video"] = "missing " + ", ".join(
-            e for e in CPU_VIDEO if not present[e]
-        )
-    missing_ds = [e for e in DEEPSTREAM if not present[e]]
-    if missing_ds:
-        not_ready["deepstream"] = "missing " + ", ".join(missing_ds)
-    else:
-        ready.append("deepstream" + (f" {ds['version']}" if ds and ds.get("version") else ""))
-    line = "ready: " + (", ".join(ready) or "nothing")
-    if not_ready:
-        line += "; not ready: " + ", ".join(f"{k} ({v})" for k, v in not_ready.items())
+    ready, not_ready, line = _readiness(backends, gst, present, ds)
 
     def ver(d):
         return d.get("version") if d else None
@@ -261,6 +232,49 @@ def diagnose(root: Path | str = Path("/")) -> dict[str, Any]:
         "not_ready": not_ready,
         "summary": line,
     }
+
+
+def _elements(kind: str, gst: dict, present: dict[str, bool]) -> dict[str, dict]:
+    """Each GStreamer element doctor checks: present, what it is for, how to install it."""
+    elements = {}
+    for name, (what, on_jetson, elsewhere) in ELEMENTS.items():
+        hint = None
+        if not present[name]:
+            hint = on_jetson if kind == "jetson" or not elsewhere else elsewhere
+            if gst["error"] is not None:
+                hint = "install GStreamer and PyGObject first (see the gstreamer line)"
+        elements[name] = {"present": present[name], "for": what, "install": hint}
+    return elements
+
+
+def _readiness(
+    backends: dict, gst: dict, present: dict[str, bool], ds: dict | None
+) -> tuple[list[str], dict[str, str], str]:
+    """`(ready, not_ready, summary line)` over the backends, GStreamer and DeepStream."""
+    ready, not_ready = [], {}
+    for b in backends.values():
+        if b["ready"]:
+            ready.append(b["label"])
+        else:
+            not_ready[b["label"]] = b["reason"]
+    if gst["error"] is not None:
+        not_ready["gstreamer"] = gst["error"]
+    elif all(present[e] for e in CPU_VIDEO):
+        ready.append("gstreamer video (CPU decode)")
+    else:
+        not_ready["gstreamer video"] = "missing " + ", ".join(
+            e for e in CPU_VIDEO if not present[e]
+        )
+    missing_ds = [e for e in DEEPSTREAM if not present[e]]
+    if missing_ds:
+        not_ready["deepstream"] = "missing " + ", ".join(missing_ds)
+    else:
+        ready.append("deepstream" + (f" {ds['version']}" if ds and ds.get("version") else ""))
+    line = "ready: " + (", ".join(ready) or "nothing")
+    if not_ready:
+        line += "; not ready: " + ", ".join(f"{k} ({v})" for k, v in not_ready.items())
+
+    return ready, not_ready, line
 
 
 # ---- printing ------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ import argparse
 import os
 from pathlib import Path
 
+from .. import machine as ep
 from .. import options
-from .. import platform as ep
 from ..errors import fail
 
 NOT_JETSON = (

@@ -3,8 +3,9 @@
 - `features`: raw per-frame layouts per kind (`pose`, `hands`, `pose+hands`) and the named
   feature sets a contract records (numpy only; what train, evaluate, export and the
   runtime share).
-- `extract`: MediaPipe extractors, per-video and per-data-set extraction, the npz cache
-  `edgeaction keypoints` writes and training reads.
+- `extractors`: the MediaPipe extractors (Pose, Hands, both), one raw vector per frame.
+- `extract`: per-video and per-data-set extraction, the npz cache `edgeaction keypoints`
+  writes and training reads (it re-exports the extractors).
 - `inputs`: the keypoint input of one data-set clip (cache or on the fly).
 
 Importing this package loads neither MediaPipe nor OpenCV.

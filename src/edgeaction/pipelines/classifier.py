@@ -46,6 +46,8 @@ class Result:
         top_k: List of (label, probability). The most likely labels, best first.
         probs: Float array (classes,). The smoothed probabilities.
         model: String. The model's name.
+        zone: String or None. The zone's name (`--roi`); None for a stream without
+            zones (its events carry no `zone`). Defaults to `None`.
     """
 
     stream: int
@@ -57,12 +59,16 @@ class Result:
     top_k: list
     probs: np.ndarray
     model: str
+    zone: str | None = None
 
     def event(self) -> dict:
-        """The JSON-lines event of this window (what `edgeaction run` writes)."""
+        """The JSON-lines event of this window (what `edgeaction run` writes); `zone`
+        only for a stream with zones."""
+        zone = {} if self.zone is None else {"zone": self.zone}
         return {
             "stream": self.stream,
             "source": self.source,
+            **zone,
             "pts": None if self.pts is None else round(self.pts, 4),
             "frame": self.window[1],
             "window": list(self.window),

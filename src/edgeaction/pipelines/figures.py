@@ -41,6 +41,8 @@ class Figures:
         self.lock = threading.Lock()  # `keypoints` is written by the keypoint threads
         self.batches = 0
         self.batched_windows = 0
+        self.batched_lanes = 0  # distinct (stream, zone) per batch, summed
+        self.max_lanes = 0
         self.first_frame_s: float | None = None
         self.first_frame_process_s: float | None = None
         self._last_status = 0.0
@@ -69,11 +71,14 @@ class Figures:
             self.first_frame_s = now - self.t0
             self.first_frame_process_s = process_age_s()
 
-    def batch(self, windows: int) -> None:
+    def batch(self, windows: int, lanes: int = 1) -> None:
+        """A runner call classified `windows` windows of `lanes` distinct (stream, zone)."""
         self.batches += 1
         self.batched_windows += windows
         if self.observe is not None:
             self.observe("batch", windows, None)
+        self.batched_lanes += lanes
+        self.max_lanes = max(self.max_lanes, lanes)
 
     def tick(self, report: Callable[[bool], dict]) -> None:
         """Call `status(report(False))` if half a second passed since the last call."""
@@ -100,6 +105,8 @@ class Figures:
             "fps": round(frames / max(elapsed, 1e-9), 2),
             "batches": self.batches,
             "mean_batch": round(self.batched_windows / max(self.batches, 1), 2),
+            "mean_batch_zones": round(self.batched_lanes / max(self.batches, 1), 2),
+            "max_batch_zones": self.max_lanes,
         }
         return out
 
@@ -115,8 +122,14 @@ class Figures:
 
 
 def stream_row(sw, stats, events: int, video: str | None, final: bool) -> dict:
-    """One stream's entry of the metrics dict, from its `StreamWindows` and `StreamStats`."""
-    return {
+    """One stream's entry of the metrics dict, from its `StreamWindows` and `StreamStats`;
+    with zones, `zones` lists each zone's name, windows and current label."""
+    zones = [
+        {"zone": z.name, "windows": z.windows, "label": z.label}
+        for z in sw.zones
+        if z.name is not None
+    ]
+    row = {
         "stream": sw.index,
         "source": sw.source,
         "state": stats.state if stats.state in ("failed", "ended") else sw.state,
@@ -133,3 +146,6 @@ def stream_row(sw, stats, events: int, video: str | None, final: bool) -> dict:
         "video": video,
         "decode_ms": stats.decode_ms.summary() if final else None,
     }
+    if zones:
+        row["zones"] = zones
+    return row

@@ -1,9 +1,10 @@
-"""The runtime's outputs: the events file, one annotated video per stream, the metrics file.
+"""The runtime's outputs: the event sinks, one annotated video per stream, the metrics file.
 
 Every path is checked when `Outputs` is made (a run fails before decoding, not after an
 hour) and nothing is created before the first event or frame. Files go through
-`edgeaction.fsutil` (checks, atomic writes) and `EventSink` / `VideoWriter` (written
-beside the target and renamed, or appended whole lines).
+`edgeaction.fsutil` (checks, atomic writes) and `JsonLinesSink` / `VideoWriter` (written
+beside the target and renamed, or appended whole lines). Each event gets its `id` here
+and goes to every sink (`sinks.FanOut`: the events file, MQTT, a webhook...).
 
 Never imports TensorFlow.
 """
@@ -12,17 +13,23 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import EdgeActionError, fail, first_line
 from ..fsutil import atomic_write_text, check_writable_dir, check_writable_file
-from .events import EmitPolicy, EventSink
+from .events import EmitPolicy
+from .sinks import EventSink, FanOut, JsonLinesSink
 
 
 class Outputs:
-    """Events (JSON lines, under an emit policy per stream), annotated videos, metrics.
+    """Events (under an emit policy per stream, to every sink), annotated videos, metrics.
+
+    Every event gets a unique `id`, `RUN-STREAM-SEQ` (RUN: 16 random hex digits per run,
+    SEQ: 1, 2, ... per stream), the same in every sink and on every redelivery, so a
+    consumer de-duplicates on it and orders a stream's events by SEQ.
 
     Args:
         displays: List of strings. Each stream's source as shown (credentials redacted).
@@ -34,6 +41,8 @@ class Outputs:
         append_events: Boolean. Append to the events file live. Defaults to `True`.
         platform: String. Encoder elements of the videos. Defaults to `"cpu"`.
         log: Callable(str) for one-line notices.
+        sinks: List of `EventSink` (MQTT, webhook...) that get every event besides the
+            events file. Defaults to none.
     """
 
     def __init__(
@@ -46,8 +55,11 @@ class Outputs:
         append_events: bool = True,
         platform: str = "cpu",
         log=None,
+        sinks: list[EventSink] | None = None,
     ):
-        self.sink = EventSink(events, append=append_events)
+        self.jsonl = JsonLinesSink(events, append=append_events)
+        self.sink = FanOut([self.jsonl, *(sinks or [])])
+        self.run_id = uuid.uuid4().hex[:16]
         self.video_paths = _video_paths(out_video, displays)
         self.metrics_path = (
             None if metrics is None else check_writable_file(metrics, "metrics file")
@@ -55,7 +67,9 @@ class Outputs:
         self.platform = platform
         self.log = log or (lambda _m: None)
         n = len(displays)
-        self.policies = [EmitPolicy(emit) for _ in range(n)]
+        self.emit = emit
+        self.policies: dict[tuple, EmitPolicy] = {}  # per (stream, zone)
+        self.seq = [0] * n  # events per stream (windows of every zone, notices), for the ids
         self.events = [0] * n  # window events per stream
         self.writers: list = [None] * n
         self.videos: list[str | None] = [None] * n
@@ -65,15 +79,20 @@ class Outputs:
 
     def result(self, r) -> bool:
         """Emit the event of a window `Result` if the stream's policy says so."""
-        if not self.policies[r.stream](r.label):
+        key = (r.stream, getattr(r, "zone", None))
+        if not self.policies.setdefault(key, EmitPolicy(self.emit))(r.label):
             return False
-        self.sink.emit(r.event())
+        self._emit(r.stream, r.event())
         self.events[r.stream] += 1
         return True
 
     def status(self, stream: int, source: str, event: str, **info) -> None:
         """A stream's `error`, `gap` or `resumed` event."""
-        self.sink.emit({"stream": stream, "source": source, "event": event, **info})
+        self._emit(stream, {"stream": stream, "source": source, "event": event, **info})
+
+    def _emit(self, stream: int, event: dict) -> None:
+        self.seq[stream] += 1
+        self.sink.emit({"id": f"{self.run_id}-{stream}-{self.seq[stream]}", **event})
 
     def frame(self, stream: int, display: np.ndarray, text: tuple, fps: float | None) -> None:
         """Draw `text` (label, score, fps, name) on a display frame and write it.
@@ -92,7 +111,9 @@ class Outputs:
         self.writers[stream].write(annotate(display, *text))
 
     def close(self) -> tuple[Path | None, list[str]]:
-        """Finish the videos and the events file; returns (events path, video errors)."""
+        """Finish the videos and the sinks; returns (events path, video errors).
+
+        The sinks' notices (events left in a spool...) are logged, not errors."""
         errors = []
         for i, w in enumerate(self.writers):
             if w is not None:
@@ -102,7 +123,9 @@ class Outputs:
                 except EdgeActionError as e:
                     errors.append(str(e))
                 self.writers[i] = None
-        return self.sink.close(), errors
+        for note in self.sink.close():
+            self.log(note)
+        return self.jsonl.written, errors
 
     def write_metrics(self, figures: dict) -> None:
         if self.metrics_path is not None:
@@ -119,7 +142,8 @@ class Outputs:
                 except Exception as e:  # noqa: BLE001 - teardown must go on
                     self.log(f"stream {i}: could not remove a partial video ({first_line(e)})")
                 self.writers[i] = None
-        self.sink.close(discard=True)
+        for note in self.sink.close(discard=True):
+            self.log(note)
 
 
 def _video_paths(out_video, displays: list[str]) -> list[Path | None]:

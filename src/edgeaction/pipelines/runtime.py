@@ -38,6 +38,15 @@ stream's windows. The main thread windows the raw vectors like the frames and tu
 batch of raw windows into the model's input with the contract's feature set
 (`keypoints.compute`) just before the runner call.
 
+Zones (`zones=`, `run --roi`): on the CPU a stream with zones crops each zone from the
+decoded frame in its GStreamer pipeline (a tee, `videocrop ! videoscale` per zone, see
+`sources.stream.zone_description`); on a Jetson its thread crops them out of one RGB
+frame at `zones.ZONE_WIDTH` (`zones.ZoneCrops`). Each zone has its own windows, feature
+windows and label in the stream's `StreamWindows`, and its windows batch with those of
+every other zone and stream.
+Events of a zone carry `zone`; a stream without zones is one whole-frame zone and its
+events carry none, as before.
+
 Never imports TensorFlow.
 """
 
@@ -61,6 +70,7 @@ from .figures import Figures, stream_row
 from .keypoint_worker import KEYPOINT_WIDTH, KeyedFrame, KeypointWorker
 from .outputs import Outputs
 from .windows import Pending, StreamWindows
+from .zones import ZONE_WIDTH, draw_zones, zones_by_stream
 
 FEATURE_CACHE = ("auto", "on", "off")
 __all__ = ["DEFAULT_MAX_BATCH", "KEYPOINT_WIDTH", "Result", "RunOptions", "Runtime"]
@@ -207,6 +217,9 @@ class Runtime:
             `True`.
         observe: Callable(step, value, stream) or None. Every measurement as it is
             made (`Figures`; `--prometheus`'s histograms). Defaults to `None`.
+        zones: List of `options.Roi` or None. Named zones per stream (`--roi`); a stream
+            without any is one zone, the whole frame. Defaults to `None`.
+        sinks: List of `sinks.EventSink` (MQTT, webhook) that get every event too.
     """
 
     def __init__(
@@ -225,6 +238,8 @@ class Runtime:
         runner=None,
         append_events: bool = True,
         observe: Callable[[str, float, int | None], None] | None = None,
+        zones: list | None = None,
+        sinks: list | None = None,
     ):
         from .sources import parse_source
 
@@ -233,6 +248,7 @@ class Runtime:
         if not sources:
             fail("give at least one --source (a video file, rtsp://, v4l2://, csi://, test://)")
         self.specs = [parse_source(str(s)) for s in sources]
+        self.zones = zones_by_stream(zones, len(self.specs))  # fails for a bad index/name
         self.model, self.backend, self.cache_dir, self.fp16 = model, backend, cache_dir, fp16
         self.status, self.log = status, log or (lambda _m: None)
         self.observe = observe
@@ -249,6 +265,7 @@ class Runtime:
             append_events=append_events,
             platform=self.options.platform,
             log=self.log,
+            sinks=sinks,
         )
         self.contract = None  # the model's contract, once the run has opened it
         self.report: dict | None = None  # the metrics dict, once the run is over
@@ -300,13 +317,16 @@ class Runtime:
         n = self.options.decode_nice
         return (0 if len(self.specs) == 1 else 10) if n is None else n
 
-    def display_width_needed(self) -> int | None:
-        """Width of the streams' display branch: annotated videos, MediaPipe, or None."""
+    def display_width_needed(self, stream: int | None = None) -> int | None:
+        """Width of the display branch (of `stream`): annotated videos, MediaPipe, zones
+        off the CPU (cropped from it, `ZONE_WIDTH`), or None."""
         widths = []
         if any(self.outputs.video_paths):
             widths.append(self.options.display_width)
         if self.contract is not None and self.contract.uses_keypoints:
             widths.append(KEYPOINT_WIDTH)
+        if stream is not None and self.zones[stream] and self.options.platform != "cpu":
+            widths.append(ZONE_WIDTH)
         return max(widths) if widths else None
 
     # ---- the run -------------------------------------------------------------------------
@@ -405,9 +425,22 @@ class _Run:
         self.stride = opt.stride or c.stride
         self.subsample = opt.subsample or c.subsample
         cache = split is not None
+        if c.uses_keypoints and any(rt.zones):
+            fail(
+                f"--roi is not supported for keypoint models yet ({c.name} has modality "
+                f"{c.modality}); run it without --roi"
+            )
         self.windows = [
             StreamWindows(
-                i, s.display, c, self.stride, self.subsample, cache, opt.smooth, opt.smooth_mode
+                i,
+                s.display,
+                c,
+                self.stride,
+                self.subsample,
+                cache,
+                opt.smooth,
+                opt.smooth_mode,
+                [z.name for z in rt.zones[i]] or None,
             )
             for i, s in enumerate(rt.specs)
         ]
@@ -439,7 +472,6 @@ class _Run:
                 ex = extractor_for(c).open()
                 self.workers[i] = KeypointWorker(i, ex, self.queue, self.subsample, self.figures)
         gst()  # initialise GStreamer (and its plugin registry) once, in this thread
-        width = rt.display_width_needed()
         streams = [
             Stream(
                 i,
@@ -448,11 +480,12 @@ class _Run:
                 c.width,
                 c.height,
                 c.colour,
-                display_width=width,
+                display_width=rt.display_width_needed(i),
                 capacity=opt.capacity,
                 reconnect=opt.reconnect,
                 platform=opt.platform,
                 nice=rt.decode_nice(),
+                zones=rt.zones[i] or None,
             )
             for i, spec in enumerate(rt.specs)
         ]
@@ -539,7 +572,13 @@ class _Run:
         if f.display is not None and out.wants_video(sw.index):
             t = time.perf_counter()
             text = (sw.label, sw.score, sw.fps, sw.name)
-            out.frame(sw.index, f.display, text, self.streams[sw.index].fps)
+            display = f.display
+            if sw.zoned:
+                s, first = self.streams[sw.index], sw.zones[0]
+                labels = [(z.label, z.score) for z in sw.zones]
+                display = draw_zones(display, self.rt.zones[sw.index], s.source_size, labels)
+                text = (f"{first.name}: {first.label}" if first.label else None, *text[1:])
+            out.frame(sw.index, display, text, self.streams[sw.index].fps)
             self.figures.add("post", t)
 
     # ---- batches -------------------------------------------------------------------------
@@ -551,22 +590,23 @@ class _Run:
 
     def _results(self, pairs: list) -> None:
         c, k_top, out = self.contract, self.rt.options.top_k, self.rt.outputs
-        self.figures.batch(len(pairs))
+        self.figures.batch(len(pairs), len({(p.stream, p.zone) for p, _ in pairs}))
         t = time.perf_counter()
         for p, probs in pairs:
             sw, w = self.windows[p.stream], p.window
-            score, smoothed = sw.on_probs(probs, c.labels)
+            score, smoothed = sw.on_probs(probs, c.labels, p.zone)
             top = np.argsort(smoothed)[::-1][:k_top]
             r = Result(
                 stream=sw.index,
                 source=sw.source,
                 window=(int(w.start), int(w.end)),
                 pts=None if w.pts != w.pts else float(w.pts),
-                label=sw.label,
+                label=sw.zones[p.zone].label,
                 score=float(score),
                 top_k=[(c.labels[i], float(smoothed[i])) for i in top],
                 probs=smoothed,
                 model=c.name,
+                zone=sw.zone_name(p.zone),
             )
             out.result(r)
             self.ready.append(r)
@@ -599,6 +639,7 @@ class _Run:
             "windows": sum(s["windows"] for s in streams),
             "events": out.sink.count,
             **{k: f[k] for k in ("fps", "batches", "mean_batch")},
+            **{k: f[k] for k in ("mean_batch_zones", "max_batch_zones")},
             "streams": streams,
         }
         if final:

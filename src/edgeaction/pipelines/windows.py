@@ -63,13 +63,41 @@ class ClipBuffer:
 @dataclass
 class Pending:
     """A window waiting for the runner (or, with the feature cache, a kept frame waiting
-    for the encoder: `window` None, `frame` `(index, pts, image)`)."""
+    for the encoder: `window` None, `frame` `(index, pts, image)`), of zone `zone` (0 for
+    a stream without zones) of stream `stream`."""
 
     stream: int
     window: Window | None
     pose: np.ndarray | None  # raw keypoints (T, RAW_DIMS[kind]) of the window
     ready_s: float
     frame: tuple | None = None
+    zone: int = 0
+
+
+class ZoneWindows:
+    """One zone's windows and (smoothed) label; a stream without zones has one, `name` None.
+
+    Args:
+        name: String or None. The zone's name (None: the whole frame, no `zone` in events).
+        contract: `ModelContract`.
+        stride: Integer. Kept frames between windows.
+        feature_cache: Boolean. Window the encoder's features instead of frames.
+        smooth: Integer. Windows the label is smoothed over.
+        smooth_mode: String. `"majority"` or `"ema"`.
+    """
+
+    def __init__(self, name, contract, stride, feature_cache, smooth, smooth_mode):
+        from .events import LabelSmoother
+
+        c, t = contract, contract.frames
+        self.name = name
+        self.frames = ClipBuffer(t, stride) if c.uses_frames and not feature_cache else None
+        self.pose = ClipBuffer(t, stride) if c.uses_keypoints else None
+        self.features = ClipBuffer(t, stride) if feature_cache else None
+        self.smoother = LabelSmoother(smooth, smooth_mode)
+        self.windows = 0
+        self.label: str | None = None
+        self.score: float | None = None
 
 
 class StreamWindows:
@@ -93,6 +121,9 @@ class StreamWindows:
             and `features` windows the encoder's output. Defaults to `False`.
         smooth: Integer. Windows the label is smoothed over. Defaults to `1`.
         smooth_mode: String. `"majority"` or `"ema"`. Defaults to `"majority"`.
+        zones: List of zone names or None. One window buffer, feature window and label
+            per zone; frames then carry one crop per zone (`sources.ZoneFrame.zones`).
+            None: one zone, the whole frame. Defaults to `None`.
     """
 
     def __init__(
@@ -105,21 +136,19 @@ class StreamWindows:
         feature_cache: bool = False,
         smooth: int = 1,
         smooth_mode: str = "majority",
+        zones: list[str] | None = None,
     ):
-        from .events import LabelSmoother
-
-        c, t = contract, contract.frames
         self.index, self.source, self.name = index, source, f"stream {index}"
         self.subsample = subsample
-        self.frames = ClipBuffer(t, stride) if c.uses_frames and not feature_cache else None
-        self.pose = ClipBuffer(t, stride) if c.uses_keypoints else None
-        self.features = ClipBuffer(t, stride) if feature_cache else None
-        self.smoother = LabelSmoother(smooth, smooth_mode)
+        self.zoned = bool(zones)
+        self.zones = [
+            ZoneWindows(z, contract, stride, feature_cache, smooth, smooth_mode)
+            for z in (zones or [None])
+        ]
+        self.feature_cache = feature_cache
+        self.uses_pose = contract.uses_keypoints
         self.seen = 0  # frames consumed
         self.kept = 0  # frames kept after sub-sampling
-        self.windows = 0
-        self.label: str | None = None
-        self.score: float | None = None
         self.first_frame_s: float | None = None
         self.last_frame_s: float | None = None
         self.state = "starting"
@@ -136,30 +165,56 @@ class StreamWindows:
         if (self.seen - 1) % self.subsample:
             return []
         self.kept += 1
-        if self.pose is not None and keypoints is None:
+        if self.uses_pose and keypoints is None:
             fail(f"{self.name}: a kept frame arrived without its keypoints (internal error)")
-        if self.features is not None:  # feature cache: the encoder sees every kept frame
-            return [Pending(self.index, None, None, now, (f.index, f.pts, f.image))]
-        wins = self.frames.push(f.index, f.pts, f.image) if self.frames is not None else None
-        pws = self.pose.push(f.index, f.pts, keypoints) if self.pose is not None else None
-        return [
-            Pending(self.index, w, pws[k].frames if pws is not None else None, now)
-            for k, w in enumerate(wins if wins is not None else pws)
-        ]
+        images = f.zones if self.zoned else (f.image,)
+        if images is None:
+            fail(f"{self.name}: a frame arrived without its zones (internal error)")
+        out: list[Pending] = []
+        for z, (lane, image) in enumerate(zip(self.zones, images, strict=True)):
+            if self.feature_cache:  # the encoder sees every kept frame of every zone
+                out.append(Pending(self.index, None, None, now, (f.index, f.pts, image), z))
+                continue
+            wins = lane.frames.push(f.index, f.pts, image) if lane.frames is not None else None
+            pws = lane.pose.push(f.index, f.pts, keypoints) if lane.pose is not None else None
+            out += [
+                Pending(self.index, w, pws[k].frames if pws is not None else None, now, None, z)
+                for k, w in enumerate(wins if wins is not None else pws)
+            ]
+        return out
 
     def on_features(self, p: Pending, feature: np.ndarray) -> list[Pending]:
-        """Feature cache: window the encoder's output of the kept frame `p`."""
+        """Feature cache: window the encoder's output of the kept frame `p` (of its zone)."""
         idx, pts, _ = p.frame
-        return [
-            Pending(self.index, w, None, p.ready_s) for w in self.features.push(idx, pts, feature)
-        ]
+        wins = self.zones[p.zone].features.push(idx, pts, feature)
+        return [Pending(self.index, w, None, p.ready_s, None, p.zone) for w in wins]
 
-    def on_probs(self, probs: np.ndarray, labels) -> tuple[float, np.ndarray]:
-        """Smooth one window's probabilities; returns (score, smoothed probabilities)."""
-        self.windows += 1
-        k, score, smoothed = self.smoother.update(probs)
-        self.label, self.score = labels[k], score
+    def on_probs(self, probs: np.ndarray, labels, zone: int = 0) -> tuple[float, np.ndarray]:
+        """Smooth one window's probabilities (of zone `zone`); returns (score, smoothed
+        probabilities)."""
+        lane = self.zones[zone]
+        lane.windows += 1
+        k, score, smoothed = lane.smoother.update(probs)
+        lane.label, lane.score = labels[k], score
         return score, smoothed
+
+    def zone_name(self, zone: int) -> str | None:
+        """The name of zone `zone` (None for a stream without zones)."""
+        return self.zones[zone].name
+
+    @property
+    def windows(self) -> int:
+        """Windows classified, all zones together."""
+        return sum(z.windows for z in self.zones)
+
+    @property
+    def label(self) -> str | None:
+        """The current label (of the first zone, with zones)."""
+        return self.zones[0].label
+
+    @property
+    def score(self) -> float | None:
+        return self.zones[0].score
 
     @property
     def fps(self) -> float:

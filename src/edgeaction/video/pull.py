@@ -50,6 +50,8 @@ class FramePipeline:
         timeout: Callable() -> str. The message when no sample arrived in time.
         sync_handler: Callable(bus, message) or None. A bus sync handler (e.g. to renice
             the streaming threads). Defaults to `None`.
+        prepare: Callable(pipeline) or None. Called once built, before it plays (e.g. to
+            add pad probes). Defaults to `None`.
     """
 
     def __init__(
@@ -61,11 +63,13 @@ class FramePipeline:
         no_video: str,
         timeout: Callable[[], str],
         sync_handler: Callable | None = None,
+        prepare: Callable | None = None,
     ):
         self.description, self.name = description, name
         self.explain, self.launch_error = explain, launch_error
         self.no_video, self.timeout = no_video, timeout
         self.sync_handler = sync_handler
+        self.prepare = prepare
         self.pipeline = None
         self.model = None
         self.display = None
@@ -92,6 +96,8 @@ class FramePipeline:
         self.model = pipeline.get_by_name("model")
         self.display = pipeline.get_by_name("display")
         self.bus = pipeline.get_bus()
+        if self.prepare is not None:
+            self.prepare(pipeline)
         if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
             raise PullEnd("error", self.bus_error() or f"{self.name}: cannot start decoding")
         return self

@@ -28,14 +28,25 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..._lazy import gst
 from ...errors import EdgeActionError, fail, first_line
 from ...video.pull import FramePipeline, PullEnd
 from ...video.reader import Frame, caps_fps, sample_array
 from ..metrics import Latency
+from ..zones import check_inside
 from .kinds import kind_of
 from .pipeline import explain_stream, launch_error, pipeline_description, scrub
 from .spec import SourceSpec
+
+
+@dataclass
+class ZoneFrame(Frame):
+    """A decoded `Frame` of a stream with zones: `zones` (Z, H, W, 3) uint8, one
+    model-size crop per zone, in the order given (see `Stream`'s `zones`)."""
+
+    zones: np.ndarray | None = None
 
 
 # ---- the reader thread ------------------------------------------------------------------
@@ -111,6 +122,11 @@ class Stream:
             machine the consumer (windows, inference) then gets the CPU first and the
             decoders take what is left, instead of decoding frames that then wait.
             Defaults to `0`.
+        zones: List of `options.Roi` or None. Deliver `ZoneFrame`s holding these zones
+            (source-frame pixels) at the model's size: on `"cpu"` cropped in the pipeline
+            (`zone_description`; `image` is zone 0), elsewhere out of the display frame
+            (`display_width` is needed). A zone outside the decoded frame fails the
+            stream with one line naming the stream and the zone. Defaults to `None`.
     """
 
     def __init__(
@@ -129,6 +145,7 @@ class Stream:
         timeout_s: float = 10.0,
         platform: str = "cpu",
         nice: int = 0,
+        zones: list | None = None,
     ):
         if capacity < 1 or connect_attempts < 1 or timeout_s <= 0:
             fail(
@@ -154,10 +171,25 @@ class Stream:
         self.nice = int(nice)
         self._nice_target = 0  # absolute niceness of this stream's threads (`_run`)
         self.display_width = int(display_width) if display_width else None
+        self.zones = list(zones or [])
+        self.crops = None  # Jetson: zones cropped from the display frame (`ZoneCrops`)
+        self.source_size: tuple[int, int] | None = None  # decoded (width, height), with zones
+        self._zone_error: str | None = None
+        self._zone_sinks: list = []
         # Fails now (one line) for a bad size, colour, platform or csi:// on cpu.
         self.description = pipeline_description(
             spec, width, height, colour, self.display_width, platform, self.timeout_s
         )
+        if self.zones and platform == "cpu":
+            self.description = zone_description(
+                spec, width, height, colour, self.display_width, self.timeout_s, len(self.zones)
+            )
+        elif self.zones:
+            from ..zones import ZoneCrops
+
+            if self.display_width is None:
+                fail(f"{self.short}: zones on {platform} need a display branch (display_width)")
+            self.crops = ZoneCrops(self.zones, width, height, colour)
         self.stats = StreamStats()
         self._slots = threading.Semaphore(self.capacity)
         self._stop = threading.Event()
@@ -311,6 +343,7 @@ class Stream:
             no_video=f"{name}: no video stream in {spec.display} (audio-only?); give a source with video",
             timeout=self._timeout_message,
             sync_handler=self._on_sync_message if self.nice > 0 else None,
+            prepare=self._prepare_zones if self.zones and self.crops is None else None,
         )
         with self._lock:  # `stop()` may tear it down from another thread
             self._core = core
@@ -329,6 +362,36 @@ class Stream:
             if kind == Gst.StreamStatusType.ENTER:
                 _renice(self._nice_target)
         return Gst.BusSyncReply.PASS
+
+    def _prepare_zones(self, pipeline) -> None:
+        """CPU zones: set each `videocrop`'s margins once the decoded size is known (a
+        probe on the CAPS event entering the tee, before any frame reaches the crops)."""
+        Gst, _ = gst()
+        crops = [pipeline.get_by_name(f"crop{k}") for k in range(len(self.zones))]
+        self._zone_sinks = [pipeline.get_by_name(f"zone{k}") for k in range(1, len(self.zones))]
+        self._zone_error = None
+
+        def on_event(_pad, info):
+            ev = info.get_event()
+            if ev is None or ev.type != Gst.EventType.CAPS:
+                return Gst.PadProbeReturn.OK
+            st = ev.parse_caps().get_structure(0)
+            w, h = st.get_int("width")[1], st.get_int("height")[1]
+            self.source_size = (w, h)
+            try:
+                check_inside(self.zones, w, h, self.name)
+            except EdgeActionError as e:  # reported by the stream's thread at its first frame
+                self._zone_error = str(e)
+            for z, crop in zip(self.zones, crops, strict=True):
+                inside = self._zone_error is None
+                crop.set_property("left", z.x if inside else 0)
+                crop.set_property("top", z.y if inside else 0)
+                crop.set_property("right", w - z.x - z.w if inside else 0)
+                crop.set_property("bottom", h - z.y - z.h if inside else 0)
+            return Gst.PadProbeReturn.OK
+
+        tee = pipeline.get_by_name("t").get_static_pad("sink")
+        tee.add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_event)
 
     def _teardown(self) -> None:
         with self._lock:
@@ -374,6 +437,8 @@ class Stream:
         Gst, _ = gst()
         core.pull_ms = 0.0  # time of the pulls that returned a sample, plus conversion
         sample = self._pull(core, core.model)
+        if self._zone_error is not None:
+            raise EdgeActionError(self._zone_error)
         if self._session_frames == 0:
             self._caps_fps = caps_fps(sample) or self._caps_fps
         # Take a slot first: a dropped frame of a live source is not converted.
@@ -387,12 +452,17 @@ class Stream:
         try:
             t0 = time.perf_counter()
             image = sample_array(sample, self.name) if keep else None
+            zones = self._zone_arrays(core, image) if self._zone_sinks else None
+            if self.zones and zones is None and image is not None and self.crops is None:
+                zones = image[None]  # one zone: its crop is the model branch's frame
             convert_ms = (time.perf_counter() - t0) * 1000.0
             dsample = None
             if core.display is not None:
                 dsample = self._pull(core, core.display)
             t0 = time.perf_counter()
             dimage = sample_array(dsample, self.name) if keep and dsample is not None else None
+            if self.crops is not None and keep:
+                zones = self._crop(core, dimage)
             convert_ms += (time.perf_counter() - t0) * 1000.0
         except BaseException:
             if keep:
@@ -422,7 +492,27 @@ class Stream:
             st.dropped += 1
             return
         st.delivered += 1
-        self._put("frame", Frame(index, pts, image, dimage))
+        if zones is not None:
+            self._put("frame", ZoneFrame(index, pts, image, dimage, zones))
+        else:
+            self._put("frame", Frame(index, pts, image, dimage))
+
+    def _zone_arrays(self, core: FramePipeline, image: np.ndarray | None) -> np.ndarray | None:
+        """CPU zones: zone 0 is the model branch's frame, the others their own appsinks'
+        (pulled even for a frame that is dropped, so the branches stay in step)."""
+        samples = [self._pull(core, s) for s in self._zone_sinks]
+        if image is None:
+            return None
+        return np.stack([image, *(sample_array(s, self.name) for s in samples)])
+
+    def _crop(self, core: FramePipeline, display: np.ndarray) -> np.ndarray:
+        """The zones of one display frame at the model's size (checked against the source's
+        decoded size at the first frame of every session)."""
+        if self._session_frames == 0 or self.source_size is None:
+            self.source_size = _decoded_size(core) or (display.shape[1], display.shape[0])
+        h, w = display.shape[:2]
+        self.crops.fit(*self.source_size, w, h, self.name)
+        return self.crops(display)
 
     def _pts(self, raw: float) -> float:
         """Presentation time that keeps increasing across file loops and reconnects."""
@@ -440,6 +530,56 @@ class Stream:
             self._pts_step = pts - self._last_pts
         self._last_pts = pts
         return pts
+
+
+def zone_description(
+    spec: SourceSpec,
+    width: int,
+    height: int,
+    colour: str,
+    display_width: int | None,
+    timeout_s: float,
+    zones: int,
+) -> str:
+    """The CPU decode pipeline of a stream with `zones` zones: the source, `conv0` and a
+    tee, then per zone `videocrop name=cropK` (margins set once the decoded size is known,
+    `Stream._prepare_zones`) and the model's scale and conversion into an appsink (zone 0's
+    is `model`, the others `zoneK`), and the display branch when `display_width` is given.
+
+    Measured (`benchmarks/zones.py --decode`): cropping in GStreamer from the decoded frame
+    costs less CPU per frame than one RGB frame 640 wide cropped in numpy, and keeps the
+    source's resolution for small zones.
+    """
+    from ...video.reader import appsink, scale_convert
+
+    kind = kind_of(spec)
+    head, live, paced = kind.head(spec, "cpu", timeout_s), spec.live, kind.paced(spec)
+    conv0, scaled = scale_convert(width, height, colour).split(" ! ", 1)
+    q = "queue max-size-buffers=8"
+    parts = [f"{head} ! {conv0} ! tee name=t"]
+    for k in range(zones):
+        sink = appsink("model" if k == 0 else f"zone{k}", live, paced)
+        parts.append(f"t. ! {q} ! videocrop name=crop{k} ! {scaled} ! {sink}")
+    if display_width:
+        parts.append(
+            f"t. ! {q} ! videoscale ! video/x-raw,width={display_width},pixel-aspect-ratio=1/1 "
+            f"! videoconvert ! video/x-raw,format=RGB ! {appsink('display', live, paced)}"
+        )
+    return " ".join(parts)
+
+
+def _decoded_size(core: FramePipeline) -> tuple[int, int] | None:
+    """(width, height) of the decoded frames: the caps entering the display branch's tee."""
+    p = core.pipeline
+    tee = p.get_by_name("t") if p is not None else None
+    pad = tee.get_static_pad("sink") if tee is not None else None
+    caps = pad.get_current_caps() if pad is not None else None
+    if caps is None or not caps.get_size():
+        return None
+    st = caps.get_structure(0)
+    ok_w, w = st.get_int("width")
+    ok_h, h = st.get_int("height")
+    return (w, h) if ok_w and ok_h else None
 
 
 def _renice(nice: int) -> None:

@@ -6,7 +6,7 @@ system takes `root` (default `/`) so tests point it at a fake root directory hol
 `etc/nv_tegra_release`, `proc/device-tree/model` and friends.
 
 ```python
-from edgeaction import platform as ep
+from edgeaction import machine as ep
 ep.is_jetson()                  # /etc/nv_tegra_release exists
 ep.jetson_info()                # {"model": "NVIDIA Jetson AGX Orin Developer Kit", "l4t": "36.4.0", "jetpack": "6.1", ...}
 ep.nvidia_gpu()                 # {"name": "NVIDIA H100 80GB HBM3", "driver": "550.54.15", ...} or None
