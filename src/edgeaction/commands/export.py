@@ -12,6 +12,10 @@ from .common import outside_root_arg, unsafe_keras_arg
 
 def run(a) -> int:
     """`edgeaction export` with the parsed arguments `a`; returns the exit status."""
+    if a.triton:  # a missing tritonclient fails now, not after the export
+        from ..export.triton_schema import model_config_pb2
+
+        model_config_pb2()
     from ..train.trainer import keras_quiet
 
     keras_quiet()
@@ -31,13 +35,18 @@ def run(a) -> int:
             split=a.split,
         )
     if a.triton:
-        from ..contract import ModelContract
-        from ..export.triton import write_triton_repo
-
-        out = Path(a.out)
-        model_dir = write_triton_repo(out / "model.onnx", ModelContract.load(out), a.triton)
+        model_dir = write_triton(Path(a.out), a.triton)
         print(f"wrote Triton model {model_dir} (config.pbtxt, labels.txt, 1/model.onnx)")
     return 0
+
+
+def write_triton(out: Path, repo: Path) -> Path:
+    """`--triton DIR`: the Triton model of the export in `out`, written only when Triton's
+    schema, the contract and the model itself agree (`export.triton.write_triton_repo`)."""
+    from ..contract import ModelContract
+    from ..export.triton import write_triton_repo
+
+    return write_triton_repo(out / "model.onnx", ModelContract.load(out), repo)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
