@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -572,3 +573,82 @@ def test_help_documents_the_opt_ins():
         assert "--unsafe-keras" in out and "arbitrary" in out and "--allow-outside-root" in out
     for cmd in ("train", "pose-extract"):
         assert "--allow-outside-root" in cli(cmd, "--help").stdout
+
+
+# ---- redaction: linear in the input length --------------------------------------------
+def _best_time(fn, arg, runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn(arg)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: "a" * n,  # a scheme-like run with no '://': each start used to rescan it
+        lambda n: "rtsp://" + "a" * n,
+        lambda n: "rtsp://u:p@h/" + "a1+" * (n // 3),
+        lambda n: ("ab://" + "c" * 95) * (n // 100),
+    ],
+)
+def test_redaction_is_linear_in_the_source_length(make):
+    from edgeaction.pipelines.sources.spec import redact
+
+    def parse(s):  # a spec (a long RTSP host is valid), or one short line
+        r = _user_error(parse_source, s)
+        assert isinstance(r, SourceSpec) or len(str(r)) < 2000
+
+    for fn in (redact, parse):
+        small, big = _best_time(fn, make(100_000)), _best_time(fn, make(1_000_000))
+        # linear: ~10x for 10x the input (quadratic was 100x: 10 s for 100 KB)
+        assert big < max(30 * small, 0.05), (fn, small, big)
+    assert redact("x rtsp://user:pass@cam/live " * 20_000).count("user:pass") == 0
+    assert redact("rtsp://user:pass@cam/live") == "rtsp://***:***@cam/live"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1+.-:/@ \"'<>\t\u2028", max_size=40))
+def test_redaction_matches_the_old_regex(text):
+    import re
+
+    from edgeaction.pipelines.sources.spec import redact
+
+    old = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/\"'<>]*@", r"\1***:***@", text)
+    assert redact(text) == old
+
+
+# ---- special files as sources: named for what they are, never blocking ----------------
+@pytest.fixture
+def special_files(tmp_path):
+    import socket
+
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)  # no writer: opening it would block forever
+    sock_path = tmp_path / "s.mp4"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    yield {"a FIFO": fifo, "a character device": Path("/dev/zero"), "a socket": sock_path,
+           "a directory": tmp_path}  # fmt: skip
+    sock.close()
+
+
+def test_special_files_as_sources_say_what_they_are(special_files, tiny_onnx):
+    for what, path in special_files.items():
+        p = cli("run", tiny_onnx, "--source", path, check=False, timeout=60)
+        err = one_line_error(p, what, "not a video file", "give ")
+        assert "empty" not in err
+    p = cli("run", tiny_onnx, "--source", "file:///dev/zero", check=False, timeout=60)
+    one_line_error(p, "a character device")
+
+
+def test_special_files_as_clips_are_reported_by_kind(special_files, tmp_path):
+    from edgeaction.datasets import ClipItem, load_clips
+
+    items = [ClipItem(p, "a") for p in special_files.values()]
+    x, _, bad, _ = load_clips(items, ("a", "b"), 4, 16, 16, progress=False)
+    assert len(x) == 0 and len(bad) == len(items)
+    for (_, reason), what in zip(bad, special_files, strict=True):
+        assert what in reason and "empty" not in reason, reason

@@ -194,7 +194,7 @@ class ClipItem:
             rel += f"@{_segment(self)}s"
         readable = re.sub(r"[^A-Za-z0-9._-]+", "_", rel.replace("/", "__").replace("@", "__"))
         readable = readable.strip("._-")[:96] or "clip"
-        return f"{readable}-{hashlib.sha1(rel.encode()).hexdigest()[:10]}"
+        return f"{readable}-{hashlib.sha1(os.fsencode(rel)).hexdigest()[:10]}"
 
     def describe(self) -> str:
         """The path, with the segment when there is one (for messages)."""
