@@ -413,6 +413,8 @@ def check_writable_file(path: str | os.PathLike, what: str = "output file") -> P
     if kind in IN_PLACE_KINDS or writes_in_place(p):
         if not os.access(p, os.W_OK):
             fail(f"{what} {show_path(p)} is {_KIND_NAMES[kind]} that is not writable")
+        if kind == "fifo":
+            _hold_fifo(p, what)
         return p
     if kind not in ("file", "missing"):
         fail(
@@ -422,6 +424,23 @@ def check_writable_file(path: str | os.PathLike, what: str = "output file") -> P
     parent = Path(os.path.realpath(p)).parent if os.path.islink(p) else p.parent
     check_writable_dir(parent if str(parent) else Path("."), f"directory of {what}")
     return p
+
+
+_HELD_FIFOS: list[int] = []  # write ends of output FIFOs, open until exit
+
+
+def _hold_fifo(p: Path, what: str) -> None:
+    """Fail with one line when FIFO `p` has no reader (opening it would block forever);
+    else keep a write end open until exit, so the reader sees one end of file."""
+    try:
+        _HELD_FIFOS.append(os.open(p, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError as e:
+        if e.errno != errno.ENXIO:
+            fail(os_error_line(e, p, what))
+        fail(
+            f"{what} {show_path(p)} is a FIFO with no reader (writing would wait forever); "
+            "start the program that reads it first, or give a file"
+        )
 
 
 # ---- writing --------------------------------------------------------------------------------
