@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -652,3 +653,22 @@ def test_special_files_as_clips_are_reported_by_kind(special_files, tmp_path):
     assert len(x) == 0 and len(bad) == len(items)
     for (_, reason), what in zip(bad, special_files, strict=True):
         assert what in reason and "empty" not in reason, reason
+
+
+def test_an_output_fifo_without_a_reader_fails_instead_of_blocking(
+    tmp_path, tiny_onnx, synth_video
+):
+    fifo = tmp_path / "ev.jsonl"
+    os.mkfifo(fifo)
+    t = time.monotonic()
+    p = cli("run", tiny_onnx, "--source", synth_video, "--events", fifo, check=False, timeout=60)
+    one_line_error(p, "a FIFO no program reads", "start the reader first")
+    assert time.monotonic() - t < 40 and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_fifo_as_a_data_set_is_named_not_opened(tmp_path, tiny_onnx):
+    fifo = tmp_path / "data.csv"
+    os.mkfifo(fifo)
+    for args in (("evaluate", tiny_onnx, fifo), ("train", fifo, "--epochs", "1")):
+        p = cli(*args, check=False, timeout=60)
+        one_line_error(p, "is a FIFO (named pipe), not a directory or CSV file")
