@@ -215,13 +215,17 @@ class Fixture:
             shutil.copy(self.random, self.ds_bad_clips / lab / "r.mp4")
         rel = [p.relative_to(self.data).as_posix() for p in sorted(self.data.glob("*/*.mp4"))]
 
-        def manifest(name: str, text: str) -> Path:
+        def manifest(name: str, text: str) -> Path:  # labels a, b: the model's labels
+            for lab, real in (("a", self.labels[0]), ("b", self.labels[1])):
+                text = text.replace(f",{lab}\n", f",{real}\n").replace(f",{lab},", f",{real},")
             return _write(_mkdir(d / name) / "manifest.csv", text.encode())
 
         self.m_missing_cols = manifest(
             "m_nocols", "path,split\n" + "".join(f"{r},train\n" for r in rel)
         )
-        self.m_dupes = manifest("m_dupes", "path,label\n" + "../../data/" + rel[0] + ",a\n" * 5)
+        # the same clip listed 4 times, under two labels
+        self.m_dupes = manifest("m_dupes", "path,label\n" + "x.mp4,a\n" * 3 + "x.mp4,b\n")
+        shutil.copy(self.clip, self.m_dupes.parent / "x.mp4")
         self.m_outside = manifest(
             "m_outside", "path,label\n/etc/passwd,a\n../../../../etc/hosts,b\n"
         )
@@ -241,8 +245,12 @@ class Fixture:
         self.frames_bad_index = _write(d / "frames.csv", b"f1;a;zero\nf2;b;one\n")
         self.csv_garbage = _write(d / "garbage.csv", np.random.default_rng(4).bytes(2000))
         # a manifest of special files: each listed clip is a FIFO or a device
-        self.m_specials = manifest("m_specials", "path,label\n/dev/zero,a\nfifo.mp4,b\n")
+        self.m_specials = manifest("m_specials", "path,label\nzero.mp4,a\nfifo.mp4,b\n")
         os.mkfifo(self.m_specials.parent / "fifo.mp4")
+        try:  # a copy of /dev/zero inside the root
+            os.mknod(self.m_specials.parent / "zero.mp4", stat.S_IFCHR | 0o666, os.makedev(1, 5))
+        except OSError:
+            os.symlink("/dev/zero", self.m_specials.parent / "zero.mp4")
 
     def _specials(self, i: Path) -> None:
         self.fifo = i / "fifo.mp4"

@@ -385,3 +385,14 @@ def test_non_utf8_names_evaluate_and_run(bytes_named, tmp_path):
     p = cli("run", model, "--source", clip[:-4] + "-missing.mp4", check=False)
     assert p.returncode == 1 and "walk-\\xff-missing.mp4" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_a_clip_listed_twice_in_a_manifest_names_both_lines(tmp_path):
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "x.mp4").write_bytes(b"not decoded here")
+    csv_path = root / "manifest.csv"
+    csv_path.write_text("path,label,start,end\nx.mp4,a,0,1\nx.mp4,b,1,2\n./x.mp4,b,0,1\n")
+    one_line_error(r"line 4: ./x.mp4 is listed again \(first on line 2\)", discover, csv_path)
+    csv_path.write_text("path,label\nx.mp4,a\nx.mp4,a\n")  # the same label: a split leak
+    one_line_error("line 3: x.mp4 is listed again", discover, csv_path)

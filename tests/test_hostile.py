@@ -399,6 +399,7 @@ LABELS = st.text(st.characters(whitelist_categories=("L", "N")), min_size=1, max
         ),
         min_size=2,
         max_size=12,
+        unique_by=lambda r: (r[0], r[3]),  # a clip (segment) listed twice is refused
     ).filter(lambda rows: len({r[1] for r in rows}) >= 2)
 )
 def test_valid_manifests_parse(data_root, rows):
@@ -669,6 +670,9 @@ def test_an_output_fifo_without_a_reader_fails_instead_of_blocking(
 def test_a_fifo_as_a_data_set_is_named_not_opened(tmp_path, tiny_onnx):
     fifo = tmp_path / "data.csv"
     os.mkfifo(fifo)
-    for args in (("evaluate", tiny_onnx, fifo), ("train", fifo, "--epochs", "1")):
+    for args in (
+        ("evaluate", tiny_onnx, fifo),
+        ("train", fifo, "--epochs", "1", "--out", tmp_path / "r"),
+    ):
         p = cli(*args, check=False, timeout=60)
         one_line_error(p, "is a FIFO (named pipe), not a directory or CSV file")

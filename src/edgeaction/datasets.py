@@ -441,6 +441,7 @@ def _read_manifest(csv_path: Path, root: Path, allow: bool = False) -> list[Clip
     col = {h: i for i, h in enumerate(header)}
     guard = _RootGuard(root, allow)
     items = []
+    seen: dict[tuple, int] = {}
     for n, fields in rows:
         if len(fields) != len(header):
             fail(
@@ -468,6 +469,12 @@ def _read_manifest(csv_path: Path, root: Path, allow: bool = False) -> list[Clip
             )
         path = Path(os.path.normpath(root / rel))
         guard.check(path, f"{csv_path} line {n}", rel)
+        first = seen.setdefault((path, start, end), n)
+        if first != n:  # the same frames twice: a label conflict, or a split leak
+            fail(
+                f"{csv_path} line {n}: {_show(rel)} is listed again (first on line {first}); "
+                "list each clip (or segment) once"
+            )
         items.append(ClipItem(path, label, split, start, end))
     return items
 
