@@ -97,6 +97,11 @@ def _run(fx: Fixture) -> list[Case]:
             ["run", m, "--source", str(fx.truncated), "--events", str(fx.fifo)],
         ),  # fmt: skip
     ]
+    if os.geteuid() != 0:  # root writes into a read-only directory
+        ro = str(fx.ro_dir / "ev.jsonl")
+        c.append(
+            Case("run", "--events in a read-only dir", ["run", m, "--source", clip, "--events", ro])
+        )
     if fx.device is not None:
         dev = str(fx.device)
         c += [
