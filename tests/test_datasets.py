@@ -4,6 +4,7 @@ Every test builds a small real data set in tmp_path (H.264 clips, PNG/JPEG frame
 cuts segments of a real clip, and decodes it through GStreamer. No TensorFlow here.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -336,3 +337,62 @@ def test_datasets_imports_no_tensorflow():
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and p.stdout.strip() == "OK", p.stderr[-2000:]
+
+
+# ---- file names that are not UTF-8 ------------------------------------------------------
+@pytest.fixture(scope="module")
+def bytes_named(tmp_path_factory) -> Path:
+    """`edgeaction synth` clips (walk, run) without a manifest, one renamed `walk-\\xff.mp4`."""
+    from tests.conftest import cli
+
+    root = tmp_path_factory.mktemp("bytes") / "data"
+    cli("synth", root, "--classes", 2, "--clips-per-class", 3, "--frames", 8, "--size", 32)
+    (root / "manifest.csv").unlink()  # scanned as class folders
+    os.rename(
+        os.fsencode(root / "walk" / "walk_0000.mp4"), os.fsencode(root / "walk") + b"/walk-\xff.mp4"
+    )
+    return root
+
+
+def test_non_utf8_clip_names_are_found_and_decode(bytes_named):
+    ds = discover(bytes_named)
+    odd = [it for it in ds.items if os.fsencode(it.path.name) == b"walk-\xff.mp4"]
+    assert len(odd) == 1 and len(ds.items) == 6
+    assert len(decode_item(odd[0], 16, 16)) == 8
+    key = odd[0].key(bytes_named)
+    assert key.isascii() and key != ClipItem(bytes_named / "walk" / "walk-_.mp4", "walk").key(
+        bytes_named
+    )
+    x, _, bad, _ = load_clips(ds.items, ds.labels, 4, 16, 16, progress=False)
+    assert len(x) == 6 and not bad
+
+
+def test_non_utf8_names_evaluate_and_run(bytes_named, tmp_path):
+    from edgeaction.contract import ModelContract
+    from tests.conftest import cli, make_onnx
+
+    c = ModelContract(name="tiny", labels=("run", "walk"), frames=4, height=32, width=32)
+    model = make_onnx(tmp_path / "tiny.onnx", c)
+    p = cli("evaluate", model, bytes_named, "--split", "all", "--out", tmp_path / "ev")
+    assert "6 scored, 0 unreadable" in p.stdout
+    assert "walk-\\xff.mp4" in (tmp_path / "ev" / "predictions.csv").read_text()
+    clip = os.fsdecode(os.fsencode(bytes_named / "walk") + b"/walk-\xff.mp4")
+    events, video = tmp_path / "ev.jsonl", os.fsdecode(os.fsencode(tmp_path) + b"/out-\xfe.mp4")
+    p = cli("run", model, "--source", clip, "--events", events, "--out-video", video)
+    assert "ended, 8 frames" in p.stdout + p.stderr
+    assert "walk-\\\\xff.mp4" in events.read_text()  # UTF-8 JSON, the byte shown as \xff
+    assert os.path.getsize(video) > 0
+    p = cli("run", model, "--source", clip[:-4] + "-missing.mp4", check=False)
+    assert p.returncode == 1 and "walk-\\xff-missing.mp4" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_a_clip_listed_twice_in_a_manifest_names_both_lines(tmp_path):
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "x.mp4").write_bytes(b"not decoded here")
+    csv_path = root / "manifest.csv"
+    csv_path.write_text("path,label,start,end\nx.mp4,a,0,1\nx.mp4,b,1,2\n./x.mp4,b,0,1\n")
+    one_line_error(r"line 4: ./x.mp4 is listed again \(first on line 2\)", discover, csv_path)
+    csv_path.write_text("path,label\nx.mp4,a\nx.mp4,a\n")  # the same label: a split leak
+    one_line_error("line 3: x.mp4 is listed again", discover, csv_path)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -397,6 +399,7 @@ LABELS = st.text(st.characters(whitelist_categories=("L", "N")), min_size=1, max
         ),
         min_size=2,
         max_size=12,
+        unique_by=lambda r: (r[0], r[3]),  # a clip (segment) listed twice is refused
     ).filter(lambda rows: len({r[1] for r in rows}) >= 2)
 )
 def test_valid_manifests_parse(data_root, rows):
@@ -572,3 +575,104 @@ def test_help_documents_the_opt_ins():
         assert "--unsafe-keras" in out and "arbitrary" in out and "--allow-outside-root" in out
     for cmd in ("train", "pose-extract"):
         assert "--allow-outside-root" in cli(cmd, "--help").stdout
+
+
+# ---- redaction: linear in the input length --------------------------------------------
+def _best_time(fn, arg, runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn(arg)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: "a" * n,  # a scheme-like run with no '://': each start used to rescan it
+        lambda n: "rtsp://" + "a" * n,
+        lambda n: "rtsp://u:p@h/" + "a1+" * (n // 3),
+        lambda n: ("ab://" + "c" * 95) * (n // 100),
+    ],
+)
+def test_redaction_is_linear_in_the_source_length(make):
+    from edgeaction.pipelines.sources.spec import redact
+
+    def parse(s):  # a spec (a long RTSP host is valid), or one short line
+        r = _user_error(parse_source, s)
+        assert isinstance(r, SourceSpec) or len(str(r)) < 2000
+
+    for fn in (redact, parse):
+        small, big = _best_time(fn, make(100_000)), _best_time(fn, make(1_000_000))
+        # linear: ~10x for 10x the input (quadratic was 100x: 10 s for 100 KB)
+        assert big < max(30 * small, 0.05), (fn, small, big)
+    assert redact("x rtsp://user:pass@cam/live " * 20_000).count("user:pass") == 0
+    assert redact("rtsp://user:pass@cam/live") == "rtsp://***:***@cam/live"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1+.-:/@ \"'<>\t\u2028", max_size=40))
+def test_redaction_matches_the_old_regex(text):
+    import re
+
+    from edgeaction.pipelines.sources.spec import redact
+
+    old = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/\"'<>]*@", r"\1***:***@", text)
+    assert redact(text) == old
+
+
+# ---- special files as sources: named for what they are, never blocking ----------------
+@pytest.fixture
+def special_files(tmp_path):
+    import socket
+
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)  # no writer: opening it would block forever
+    sock_path = tmp_path / "s.mp4"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    yield {"a FIFO": fifo, "a character device": Path("/dev/zero"), "a socket": sock_path,
+           "a directory": tmp_path}  # fmt: skip
+    sock.close()
+
+
+def test_special_files_as_sources_say_what_they_are(special_files, tiny_onnx):
+    for what, path in special_files.items():
+        p = cli("run", tiny_onnx, "--source", path, check=False, timeout=60)
+        err = one_line_error(p, what, "not a video file", "give ")
+        assert "empty" not in err
+    p = cli("run", tiny_onnx, "--source", "file:///dev/zero", check=False, timeout=60)
+    one_line_error(p, "a character device")
+
+
+def test_special_files_as_clips_are_reported_by_kind(special_files, tmp_path):
+    from edgeaction.datasets import ClipItem, load_clips
+
+    items = [ClipItem(p, "a") for p in special_files.values()]
+    x, _, bad, _ = load_clips(items, ("a", "b"), 4, 16, 16, progress=False)
+    assert len(x) == 0 and len(bad) == len(items)
+    for (_, reason), what in zip(bad, special_files, strict=True):
+        assert what in reason and "empty" not in reason, reason
+
+
+def test_an_output_fifo_without_a_reader_fails_instead_of_blocking(
+    tmp_path, tiny_onnx, synth_video
+):
+    fifo = tmp_path / "ev.jsonl"
+    os.mkfifo(fifo)
+    t = time.monotonic()
+    p = cli("run", tiny_onnx, "--source", synth_video, "--events", fifo, check=False, timeout=60)
+    one_line_error(p, "a FIFO no program reads", "start the reader first")
+    assert time.monotonic() - t < 40 and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_fifo_as_a_data_set_is_named_not_opened(tmp_path, tiny_onnx):
+    fifo = tmp_path / "data.csv"
+    os.mkfifo(fifo)
+    for args in (
+        ("evaluate", tiny_onnx, fifo),
+        ("train", fifo, "--epochs", "1", "--out", tmp_path / "r"),
+    ):
+        p = cli(*args, check=False, timeout=60)
+        one_line_error(p, "is a FIFO (named pipe), not a directory or CSV file")

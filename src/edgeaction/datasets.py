@@ -68,12 +68,15 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EdgeActionError, fail
+from .fsutil import show_path, target_kind
 from .video.images import IMAGE_EXTS, list_images, read_images
 from .video.reader import _VIDEO_EXTS, VideoReader, sample_indices
 
 log = logging.getLogger("edgeaction.datasets")
 
 LAYOUTS = ("folders", "frames", "manifest")
+_SPECIAL = {"fifo": "a FIFO (named pipe)", "char": "a character device", "socket": "a socket",
+            "block": "a block device"}  # fmt: skip
 SPLITS = ("train", "val", "test")
 _MANIFEST_COLUMNS = ("path", "label", "start", "end", "split")
 _EPS = 1e-6  # seconds; timestamps are integer nanoseconds
@@ -194,7 +197,7 @@ class ClipItem:
             rel += f"@{_segment(self)}s"
         readable = re.sub(r"[^A-Za-z0-9._-]+", "_", rel.replace("/", "__").replace("@", "__"))
         readable = readable.strip("._-")[:96] or "clip"
-        return f"{readable}-{hashlib.sha1(rel.encode()).hexdigest()[:10]}"
+        return f"{readable}-{hashlib.sha1(os.fsencode(rel)).hexdigest()[:10]}"
 
     def describe(self) -> str:
         """The path, with the segment when there is one (for messages)."""
@@ -280,9 +283,21 @@ def detect_layout(data: str | os.PathLike) -> str:
 
 
 def _check_exists(data) -> Path:
+    """`data` as a Path if it is a directory or a regular file; fails with one line
+    naming what it is otherwise (a FIFO is looked at, never opened: that would block)."""
     p = Path(data)
     if not _exists(p):
-        fail(f"data set not found: {_show(str(p))}; check the path")
+        fail(f"data set not found: {show_path(p)}; check the path")
+    try:
+        kind = target_kind(p)
+    except (OSError, ValueError):
+        kind = "other"
+    if kind not in ("dir", "file"):
+        what = _SPECIAL.get(kind, "not a regular file")
+        fail(
+            f"data set {show_path(p)} is {what}, not a directory or CSV file; give the "
+            "folder of the data set or its CSV file"
+        )
     return p
 
 
@@ -426,6 +441,7 @@ def _read_manifest(csv_path: Path, root: Path, allow: bool = False) -> list[Clip
     col = {h: i for i, h in enumerate(header)}
     guard = _RootGuard(root, allow)
     items = []
+    seen: dict[tuple, int] = {}
     for n, fields in rows:
         if len(fields) != len(header):
             fail(
@@ -453,6 +469,12 @@ def _read_manifest(csv_path: Path, root: Path, allow: bool = False) -> list[Clip
             )
         path = Path(os.path.normpath(root / rel))
         guard.check(path, f"{csv_path} line {n}", rel)
+        first = seen.setdefault((path, start, end), n)
+        if first != n:  # the same frames twice: a label conflict, or a split leak
+            fail(
+                f"{csv_path} line {n}: {_show(rel)} is listed again (first on line {first}); "
+                "list each clip (or segment) once"
+            )
         items.append(ClipItem(path, label, split, start, end))
     return items
 

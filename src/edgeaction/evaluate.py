@@ -394,6 +394,10 @@ def _flat(d: dict) -> dict:
     return {k: v for k, v in d.items() if not isinstance(v, list | dict)}
 
 
+def _name(path) -> str:  # a name that is not UTF-8 shows its bytes as \xNN (a UTF-8 CSV)
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _predictions_csv(items, root: Path, y, scores, c: ModelContract) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -401,6 +405,13 @@ def _predictions_csv(items, root: Path, y, scores, c: ModelContract) -> str:
     pred = np.argmax(scores, axis=1)
     for it, t, p, s in zip(items, y, pred, scores, strict=True):
         w.writerow(
-            [it.key(root), it.path, c.labels[t], c.labels[p], f"{float(s[p]):.6f}", int(t == p)]
+            [
+                it.key(root),
+                _name(it.path),
+                c.labels[t],
+                c.labels[p],
+                f"{float(s[p]):.6f}",
+                int(t == p),
+            ]
         )
     return buf.getvalue()

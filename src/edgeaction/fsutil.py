@@ -46,6 +46,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -413,6 +414,8 @@ def check_writable_file(path: str | os.PathLike, what: str = "output file") -> P
     if kind in IN_PLACE_KINDS or writes_in_place(p):
         if not os.access(p, os.W_OK):
             fail(f"{what} {show_path(p)} is {_KIND_NAMES[kind]} that is not writable")
+        if kind == "fifo":
+            _hold_fifo(p, what)
         return p
     if kind not in ("file", "missing"):
         fail(
@@ -422,6 +425,37 @@ def check_writable_file(path: str | os.PathLike, what: str = "output file") -> P
     parent = Path(os.path.realpath(p)).parent if os.path.islink(p) else p.parent
     check_writable_dir(parent if str(parent) else Path("."), f"directory of {what}")
     return p
+
+
+#: Write ends of output FIFOs, by real path: held from the check to the end of the write
+#: (atomic_path) or of the process, so the reader sees one end of file, after the data.
+_HELD_FIFOS: dict[str, int] = {}
+_FIFO_WAIT_S = 10.0
+
+
+def _hold_fifo(p: Path, what: str) -> None:
+    """Wait up to `_FIFO_WAIT_S` for a reader of FIFO `p` (opening it for writing with
+    none would block forever), then hold a write end; fail with one line after."""
+    key = os.path.realpath(p)
+    deadline = time.monotonic() + _FIFO_WAIT_S
+    while key not in _HELD_FIFOS:
+        try:
+            _HELD_FIFOS[key] = os.open(p, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                fail(os_error_line(e, p, what))
+            if time.monotonic() > deadline:
+                fail(
+                    f"{what} {show_path(p)} is a FIFO no program reads (waited "
+                    f"{_FIFO_WAIT_S:.0f} s); start the reader first, or give a file"
+                )
+            time.sleep(0.05)
+
+
+def _release_fifo(p: str | os.PathLike) -> None:
+    fd = _HELD_FIFOS.pop(os.path.realpath(p), None)
+    if fd is not None:
+        os.close(fd)
 
 
 # ---- writing --------------------------------------------------------------------------------
@@ -445,8 +479,11 @@ def atomic_path(
     """
     target = check_writable_file(path, what)
     if writes_in_place(target):
-        with output_errors(target, what):
-            yield target
+        try:
+            with output_errors(target, what):
+                yield target
+        finally:
+            _release_fifo(target)
         return
     real = Path(os.path.realpath(target))
     existed = os.path.lexists(real)

@@ -34,7 +34,7 @@ import numpy as np
 
 from ._lazy import require
 from .errors import fail
-from .fsutil import atomic_write_text, check_writable_dir, make_dir
+from .fsutil import atomic_write_text, check_writable_dir, make_dir, show_path
 
 ACTIONS = ("walk", "run", "jump", "wave", "squat", "swipe_left", "swipe_right")
 #: Label pairs that a horizontal flip exchanges.
@@ -319,6 +319,9 @@ def synthesize(
         fail(f"--frames must be >= 1. Received: {frames}")
     if not 16 <= size <= 1024:
         fail(f"--size must be in 16..1024. Received: size={size}")
+    mine = [os.path.exists(os.path.join(out, n)) for n in ("manifest.csv", "synth.json")]
+    if mine[0] and not mine[1]:  # a data set of the user's: never overwrite its manifest
+        fail(f"{show_path(out)} holds a manifest.csv synth did not write; give an empty directory")
     root = check_writable_dir(out, "synth output directory")
     labels = ACTIONS[:classes]
     rows = []

@@ -15,16 +15,19 @@ and every model frame comes paired with its display frame.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote_from_bytes
 
 import numpy as np
 
 from .._lazy import gst
 from ..errors import fail
+from ..fsutil import show_path, target_kind
 from .pull import FramePipeline, PullEnd
 
 _VIDEO_EXTS = {
@@ -59,18 +62,58 @@ class Frame:
     display: np.ndarray | None = None
 
 
+#: What a special file is and what to give instead, per `fsutil.target_kind`.
+_SPECIAL = {
+    "dir": ("a directory", "give a video file inside it"),
+    "fifo": (
+        "a FIFO (named pipe)",
+        "a pipe cannot be probed or sought: give a regular video file, or stream over rtsp://",
+    ),
+    "char": ("a character device", "give a regular video file (a camera is v4l2:///dev/videoN)"),
+    "block": ("a block device", "give a regular video file"),
+    "socket": ("a socket", "give a regular video file, or stream over rtsp://"),
+    "other": ("not a regular file", "give a regular video file"),
+}
+
+
 def check_video_path(path: str | os.PathLike) -> Path:
-    """Fail with one line for a missing, unreadable, empty or directory path."""
+    """Fail with one line for a missing, unreadable or empty path, or one that is not a
+    regular file (a directory, FIFO, device or socket, named for what it is).
+
+    Looks with `stat` only: a FIFO with no writer is never opened (that would block).
+    """
     p = Path(path)
-    if not p.exists():
-        fail(f"video file not found: {p}; check the path")
-    if p.is_dir():
-        fail(f"{p} is a directory, not a video file")
+    shown = show_path(p)
+    try:
+        kind = target_kind(p)
+    except ValueError:  # a NUL byte
+        kind = "missing"
+    except OSError as e:
+        if e.errno in (errno.ENOTDIR, errno.ELOOP):
+            kind = "missing"
+        else:
+            fail(f"cannot look at video file {shown} ({e.strerror or e}); check the path")
+    if kind == "missing":
+        fail(f"video file not found: {shown}; check the path")
+    if kind != "file":
+        what, instead = _SPECIAL[kind]
+        fail(f"{shown} is {what}, not a video file; {instead}")
     if not os.access(p, os.R_OK):
-        fail(f"video file {p} is not readable (permissions)")
+        fail(f"video file {shown} is not readable (permissions)")
     if p.stat().st_size == 0:
-        fail(f"video file {p} is empty (0 bytes); re-copy or re-record it")
+        fail(f"video file {shown} is empty (0 bytes); re-copy or re-record it")
     return p
+
+
+def file_uri(path: str | os.PathLike) -> str:
+    """`file:///abs/path` of `path`, its bytes percent-encoded, for a GStreamer pipeline.
+
+    A file name that is not valid UTF-8 (surrogate-escaped by Python) cannot be given to
+    `filesrc location=` through GObject (a UTF-8 string); its URI can, and `filesrc`
+    takes it (`uri ! decodebin` in `Gst.parse_launch`). Only `A-Za-z0-9_.-~/` stay as
+    they are, so the URI needs no quoting in a pipeline description.
+    """
+    return "file://" + quote_from_bytes(os.fsencode(os.path.abspath(path)))
 
 
 def _caps_fmt(colour: str) -> str:
@@ -199,24 +242,24 @@ class VideoReader:
         self.colour = _caps_fmt(colour)
         self.display_width = int(display_width) if display_width else None
         self.timeout_s = float(timeout_s)
-        self.name = name or self.path.name
+        self.name = name or show_path(self.path.name)
         self.fps: float | None = None
         self.source_size: tuple[int, int] | None = None
         self._core: FramePipeline | None = None  # the decode pipeline, once open
 
     # ---- lifecycle ---------------------------------------------------------------------
     def _description(self) -> str:
-        loc = str(self.path).replace("\\", "\\\\").replace('"', '\\"')
-        head = f'filesrc location="{loc}" ! decodebin name=dec'
+        head = f"{file_uri(self.path)} ! decodebin name=dec"  # filesrc, for any file name
         return cpu_pipeline(head, self.width, self.height, self.colour, self.display_width)
 
     def open(self) -> VideoReader:
+        shown = show_path(self.path)
         self._core = FramePipeline(
             self._description(),
             self.name,
-            explain=lambda element, err, dbg: _explain(self.name, self.path, element, err, dbg),
+            explain=lambda element, err, dbg: _explain(self.name, shown, element, err, dbg),
             launch_error=lambda e: f"{self.name}: cannot build the decode pipeline ({e})",
-            no_video=f"{self.name}: {self.path} has no video stream that can be decoded (audio-only?)",
+            no_video=f"{self.name}: {shown} has no video stream that can be decoded (audio-only?)",
             timeout=lambda: (
                 f"{self.name}: no frame decoded for {self.timeout_s:.0f} s; the file may be "
                 "truncated or use a codec with no installed decoder"
@@ -309,7 +352,7 @@ def has_video_pad(pipeline) -> bool:
     return False
 
 
-def _explain(name: str, path: Path, element: str, err, dbg: str | None) -> str:
+def _explain(name: str, path: str, element: str, err, dbg: str | None) -> str:
     """Turn a GStreamer error into one line with a fix."""
     text = err.message if hasattr(err, "message") else str(err)
     low = (text + " " + (dbg or "")).lower()

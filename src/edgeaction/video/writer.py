@@ -22,6 +22,7 @@ import numpy as np
 from .._lazy import gst
 from ..errors import fail
 from ..fsutil import check_writable_file, commit, writes_in_place
+from .reader import file_uri
 
 
 class VideoWriter:
@@ -109,12 +110,11 @@ class VideoWriter:
 
     def _description(self, location: str) -> str:
         rate = f"{self.fps.numerator}/{self.fps.denominator}"
-        loc = location.replace("\\", "\\\\").replace('"', '\\"')
         return (
             f"appsrc name=src is-live=false format=time block=false max-bytes={self._max_bytes()} "
             f"caps=video/x-raw,format=RGB,width={self.width},height={self.height},framerate={rate} "
             f"! videoconvert ! video/x-raw,format=I420 ! {self._encoder()} ! h264parse ! mp4mux "
-            f'! filesink location="{loc}"'
+            f"! {file_uri(location)}"  # a filesink, for any file name (not UTF-8 too)
         )
 
     def open(self) -> VideoWriter:

@@ -12,7 +12,7 @@ import os
 from urllib.parse import unquote, urlsplit
 
 from ...errors import fail
-from ...video.reader import check_video_path
+from ...video.reader import check_video_path, file_uri
 from .spec import (
     ACCEPTED_FORMS,
     SourceKind,
@@ -94,9 +94,7 @@ class FileSource(SourceKind):
                 head, query = s.rsplit("?", 1)
                 if not check or _exists(head):
                     path, opts = head, self._options(display, query)
-        if check:
-            if not _exists(path):
-                fail(f"video file not found: {path}; check the path")
+        if check:  # missing, empty, or a FIFO, device or directory: one line naming it
             path = str(check_video_path(path))
         return SourceSpec(raw, "file", path, display, opts["realtime"], opts)
 
@@ -106,7 +104,7 @@ class FileSource(SourceKind):
         return {k: flag(display, k, opts[k]) if k in opts else False for k in ("loop", "realtime")}
 
     def head(self, spec: SourceSpec, platform: str, timeout_s: float) -> str:
-        return _decode(f"filesrc location={quote(spec.location)}", platform)
+        return _decode(file_uri(spec.location), platform)  # a filesrc, any file name
 
     def loops(self, spec: SourceSpec) -> bool:
         return bool(spec.options.get("loop"))
