@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgeaction.clips import decode_item, load_clips
 from edgeaction.datasets import (
     LAYOUTS,
     ClipItem,
-    decode_item,
     detect_layout,
     discover,
-    load_clips,
 )
 from edgeaction.errors import EdgeActionError
 from edgeaction.video import VideoWriter

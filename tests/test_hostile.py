@@ -647,7 +647,8 @@ def test_special_files_as_sources_say_what_they_are(special_files, tiny_onnx):
 
 
 def test_special_files_as_clips_are_reported_by_kind(special_files, tmp_path):
-    from edgeaction.datasets import ClipItem, load_clips
+    from edgeaction.clips import load_clips
+    from edgeaction.datasets import ClipItem
 
     items = [ClipItem(p, "a") for p in special_files.values()]
     x, _, bad, _ = load_clips(items, ("a", "b"), 4, 16, 16, progress=False)

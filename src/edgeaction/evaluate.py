@@ -363,14 +363,14 @@ class ClipBatches:
 
 def _load_one(it, root: Path, c: ModelContract, pose_dir, ex=None) -> tuple | str:
     """`(clip or None, keypoint input or None)` of one item, or the reason it cannot be read."""
-    from . import datasets
+    from .clips import load_clips
     from .keypoints import keypoint_input
 
     clip = pose = None
     try:
         length = None
         if c.uses_frames:
-            x, _, bad, lengths = datasets.load_clips(
+            x, _, bad, lengths = load_clips(
                 [it], c.labels, c.frames, c.height, c.width, c.colour, progress=False
             )
             if bad:

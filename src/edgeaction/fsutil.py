@@ -57,138 +57,17 @@ CHECKSUMS_FILE = "checksums.json"
 CHECKSUMS_SCHEMA = 1
 
 
-#: Kinds of existing targets written in place (opened for writing, never renamed over).
-IN_PLACE_KINDS = ("char", "fifo")
-_KIND_NAMES = {
-    "file": "a file",
-    "dir": "a directory",
-    "char": "a character device",
-    "fifo": "a FIFO",
-    "socket": "a socket",
-    "block": "a block device",
-    "other": "not a regular file",
-}
-#: What `os_error_line` adds after the system's reason, per errno.
-_ERRNO_HINTS = {
-    errno.ENOSPC: "the disk is full: free space or write elsewhere",
-    errno.EDQUOT: "the disk quota is used up: free space or write elsewhere",
-    errno.EFBIG: "the file is too large for this file system: write elsewhere",
-    errno.ENAMETOOLONG: "a name in the path is over 255 bytes: choose a shorter one",
-    errno.EROFS: "the file system is read-only: write elsewhere",
-    errno.EACCES: "write elsewhere or fix the permissions",
-    errno.EPERM: "write elsewhere or fix the permissions",
-    errno.ENOTDIR: "a part of the path is a file, not a directory: fix the path",
-    errno.EISDIR: "give a file path, not a directory",
-    errno.ELOOP: "the path has a symbolic link loop: fix the path",
-    errno.EIO: "input/output error: check the disk",
-    errno.ENOENT: "check the path",
-}
+from .oserrors import (  # noqa: E402,F401 (re-exported: fsutil is where writers look)
+    IN_PLACE_KINDS,
+    KIND_NAMES,
+    os_error_line,
+    output_errors,
+    show_path,
+    target_kind,
+    writes_in_place,
+)
 
 
-def os_error_line(
-    e: OSError, path: str | os.PathLike | None = None, what: str = "", verb: str = "write"
-) -> str:
-    """One line for an `OSError` on a file: what, which path, the system's reason, the fix.
-
-    Args:
-        e: The error.
-        path: The output being written, or None. Named instead of `e.filename` when the
-            error has none or names this writer's temporary `.partial` file.
-        what: String. What the path is ("events file", "--json file"). Defaults to `""`.
-        verb: String. What failed ("write", "create"). Defaults to `"write"`.
-
-    Returns:
-        The message, without a newline, printable control characters escaped.
-    """
-    name = e.filename
-    if name is not None and not isinstance(name, (str, bytes, os.PathLike)):
-        name = str(name)  # a file descriptor
-    if path is not None and (name is None or ".partial" in os.path.basename(os.fsdecode(name))):
-        name = path
-    elif path is not None and os.fsdecode(name) != os.fsdecode(path):
-        what = ""  # the block failed on another file (an input it read): name that one
-    reason = show_path(str(e.strerror or type(e).__name__), 200)
-    hint = _ERRNO_HINTS.get(e.errno)
-    where = f" {what}" if what else ""
-    if name is None:
-        return f"cannot {verb}{where} ({reason}){'; ' + hint if hint else ''}"
-    verb = verb if path is not None else "use"
-    msg = f"cannot {verb}{where} {show_path(name)} ({reason})"
-    return msg + (f"; {hint}" if hint else "")
-
-
-def show_path(path: str | bytes | os.PathLike, limit: int = 160) -> str:
-    """`path` for a one-line message: control characters escaped, a long middle cut."""
-    text = os.fsdecode(path) if not isinstance(path, str) else path
-    try:  # a name that is not UTF-8 (fsdecode's surrogates) shows its bytes as \xNN
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    if len(text) > limit:
-        text = f"{text[: limit // 2]}...{text[-(limit // 2 - 3) :]}"
-    return text
-
-
-@contextlib.contextmanager
-def output_errors(
-    path: str | os.PathLike, what: str = "output file", verb: str = "write"
-) -> Iterator[None]:
-    """Turn an `OSError` raised in the block into one line naming `path` (`os_error_line`).
-
-    ```python
-    with output_errors(events, "events file"):
-        f.write(line)          # ENOSPC -> "cannot write events file e.jsonl (...); the disk is full: ..."
-    ```
-    """
-    try:
-        yield
-    except OSError as e:
-        fail(os_error_line(e, path, what, verb))
-
-
-def target_kind(path: str | os.PathLike) -> str:
-    """What `path` is, symlinks followed: `"missing"`, `"file"`, `"dir"`, `"char"`,
-    `"fifo"`, `"socket"`, `"block"` or `"other"`.
-
-    Raises the `OSError` of a path that cannot be looked at (too long, a file as a
-    directory); wrap in `output_errors` to make it one line.
-    """
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return "missing"
-    for test, kind in (
-        (stat.S_ISREG, "file"),
-        (stat.S_ISDIR, "dir"),
-        (stat.S_ISCHR, "char"),
-        (stat.S_ISFIFO, "fifo"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISBLK, "block"),
-    ):
-        if test(mode):
-            return kind
-    return "other"
-
-
-#: Paths under these are written in place whatever they resolve to (`/dev/stdout`
-#: redirected to a file is `/proc/self/fd/1`): nothing is ever renamed in /dev or /proc.
-_IN_PLACE_ROOTS = ("/dev/", "/proc/")
-
-
-def writes_in_place(path: str | os.PathLike) -> bool:
-    """Whether `path` is written in place, never renamed over: a character device, a
-    FIFO, or any existing file named under /dev or /proc (`/dev/stdout`, `/dev/fd/3`)."""
-    try:
-        kind = target_kind(path)
-    except OSError:
-        return False
-    if kind == "file":
-        return os.path.abspath(path).startswith(_IN_PLACE_ROOTS)
-    return kind in IN_PLACE_KINDS
-
-
-# ---- what a command created (removed again when it fails) -----------------------------------
 class CreatedOutputs:
     """The directories and files one command created, removed by `rollback()`.
 
@@ -383,7 +262,7 @@ def check_writable_dir(directory: str | os.PathLike, what: str = "output directo
     with output_errors(d, what):
         kind = target_kind(d)
     if kind not in ("dir", "missing"):
-        fail(f"{what} {show_path(d)} is {_KIND_NAMES[kind]}, not a directory; choose another path")
+        fail(f"{what} {show_path(d)} is {KIND_NAMES[kind]}, not a directory; choose another path")
     if kind == "missing":
         make_dir(d, what)
     if not os.access(d, os.W_OK | os.X_OK):
@@ -413,13 +292,13 @@ def check_writable_file(path: str | os.PathLike, what: str = "output file") -> P
         fail(f"{what} {show_path(p)} is a directory; give a file path")
     if kind in IN_PLACE_KINDS or writes_in_place(p):
         if not os.access(p, os.W_OK):
-            fail(f"{what} {show_path(p)} is {_KIND_NAMES[kind]} that is not writable")
+            fail(f"{what} {show_path(p)} is {KIND_NAMES[kind]} that is not writable")
         if kind == "fifo":
             _hold_fifo(p, what)
         return p
     if kind not in ("file", "missing"):
         fail(
-            f"{what} {show_path(p)} is {_KIND_NAMES[kind]}; give a regular file path "
+            f"{what} {show_path(p)} is {KIND_NAMES[kind]}; give a regular file path "
             "(or a character device or FIFO, written in place)"
         )
     parent = Path(os.path.realpath(p)).parent if os.path.islink(p) else p.parent
@@ -521,7 +400,7 @@ def atomic_paths(paths: Iterable[str | os.PathLike]) -> Iterator[dict[Path, Path
         check_writable_file(t)
         if writes_in_place(t):
             fail(
-                f"{show_path(t)} is {_KIND_NAMES[target_kind(t)]}; these files are written "
+                f"{show_path(t)} is {KIND_NAMES[target_kind(t)]}; these files are written "
                 "together as regular files: remove it or choose another directory"
             )
     new = [t for t in targets if not os.path.lexists(t)]

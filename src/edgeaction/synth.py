@@ -283,6 +283,22 @@ def _split_names(n: int, rng: np.random.Generator, fractions=(0.7, 0.15, 0.15)) 
     return names
 
 
+def _check_synth_args(out, classes: int, clips_per_class: int, frames: int, size: int) -> Path:
+    """`synthesize`'s argument checks; returns the checked output directory."""
+    if not 2 <= classes <= len(ACTIONS):
+        fail(f"--classes must be in 2..{len(ACTIONS)}. Received: classes={classes}")
+    if clips_per_class < 1:
+        fail(f"--clips-per-class must be >= 1. Received: {clips_per_class}")
+    if frames < 1:
+        fail(f"--frames must be >= 1. Received: {frames}")
+    if not 16 <= size <= 1024:
+        fail(f"--size must be in 16..1024. Received: size={size}")
+    mine = [os.path.exists(os.path.join(out, n)) for n in ("manifest.csv", "synth.json")]
+    if mine[0] and not mine[1]:  # a data set of the user's: never overwrite its manifest
+        fail(f"{show_path(out)} holds a manifest.csv synth did not write; give an empty directory")
+    return check_writable_dir(out, "synth output directory")
+
+
 def synthesize(
     out: str | os.PathLike,
     classes: int = 7,
@@ -311,18 +327,7 @@ def synthesize(
     """
     from .video import VideoWriter
 
-    if not 2 <= classes <= len(ACTIONS):
-        fail(f"--classes must be in 2..{len(ACTIONS)}. Received: classes={classes}")
-    if clips_per_class < 1:
-        fail(f"--clips-per-class must be >= 1. Received: {clips_per_class}")
-    if frames < 1:
-        fail(f"--frames must be >= 1. Received: {frames}")
-    if not 16 <= size <= 1024:
-        fail(f"--size must be in 16..1024. Received: size={size}")
-    mine = [os.path.exists(os.path.join(out, n)) for n in ("manifest.csv", "synth.json")]
-    if mine[0] and not mine[1]:  # a data set of the user's: never overwrite its manifest
-        fail(f"{show_path(out)} holds a manifest.csv synth did not write; give an empty directory")
-    root = check_writable_dir(out, "synth output directory")
+    root = _check_synth_args(out, classes, clips_per_class, frames, size)
     labels = ACTIONS[:classes]
     rows = []
     total, done = classes * clips_per_class, 0

@@ -59,7 +59,7 @@ def test_import_loads_no_mediapipe_cv2_or_tensorflow():
 
 
 def test_pose_extract_finds_people_in_real_clips(pose_data):
-    from edgeaction.datasets import load_clips
+    from edgeaction.clips import load_clips
 
     root, cache, p = pose_data
     ds, items = _items(root)
@@ -161,7 +161,8 @@ def test_missing_or_stale_cache_fails_with_one_line(pose_data, tmp_path):
 
 
 def _decoded_lengths(data):
-    from edgeaction.datasets import discover, load_clips
+    from edgeaction.clips import load_clips
+    from edgeaction.datasets import discover
 
     ds = discover(data, allow_outside_root=True)
     _, _, bad, lengths = load_clips(ds.items, ds.labels, 4, 32, 32, progress=False)

@@ -536,7 +536,7 @@ def held_out_inputs(
 
 def _held_out(ds, split, contract, pose_dir, ex, policy, limit, clips, poses, bad) -> None:
     """Decode up to `limit` clips of `split` into `clips` / `poses`; unreadable ones → `bad`."""
-    from .. import datasets
+    from ..clips import load_clips
     from ..keypoints import keypoint_input
 
     for it in _interleave(ds.split(split)):
@@ -545,7 +545,7 @@ def _held_out(ds, split, contract, pose_dir, ex, policy, limit, clips, poses, ba
         try:
             length, clip, kp = None, None, None
             if contract.uses_frames:
-                x, _, b, lengths = datasets.load_clips(
+                x, _, b, lengths = load_clips(
                     [it],
                     ds.labels,
                     contract.frames,

@@ -91,18 +91,18 @@ def _is_item(src) -> bool:
 def _decode(src, max_width: int | None) -> tuple[Iterable[np.ndarray], tuple[int, int] | None]:
     """Frames of a video path or data-set item at the source size (capped), and that size.
 
-    A whole video streams through `VideoReader`, the reader `datasets.decode_item` uses,
+    A whole video streams through `VideoReader`, the reader `clips.decode_item` uses,
     so a long clip is never held in memory; a segment (start/end) or a frame folder goes
-    through `datasets.decode_item` itself. Frame folders keep their images' size.
+    through `clips.decode_item` itself. Frame folders keep their images' size.
     """
     from ..video.reader import VideoReader, check_video_path, probe_file
 
     segment = _is_item(src) and (src.start is not None or src.end is not None)
     if _is_item(src) and (segment or getattr(src, "kind", "video") != "video"):
-        from .. import datasets
+        from ..clips import decode_item
 
         size = _capped_size(probe_file(src.path)["size"], max_width) if segment else None
-        frames = datasets.decode_item(src, *(size or (None, None)))
+        frames = decode_item(src, *(size or (None, None)))
         if not size and frames:
             size = (int(frames[0].shape[1]), int(frames[0].shape[0]))
         return frames, size
@@ -134,7 +134,7 @@ def extract_video(
 ) -> np.ndarray:
     """Raw keypoints of every frame of a video, `(n, RAW_DIMS[kind])` float32.
 
-    Frames are decoded with the project's reader, as `datasets.decode_item` decodes a
+    Frames are decoded with the project's reader, as `clips.decode_item` decodes a
     data-set item (its segment, if any), so `n` is the frame count training decodes for
     that clip; at the source size scaled to at most `max_width` pixels wide.
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._lazy import require
+from ..clips import load_clips
 from ..contract import ModelContract
-from ..datasets import load_clips
 from ..keypoints.features import mirror
 from ..preprocess import normalize
 
