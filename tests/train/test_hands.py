@@ -105,7 +105,7 @@ def test_a_cache_of_another_max_hands_is_refused_at_evaluate(hands_data, tmp_pat
     assert "--max-hands 1 --force`" in p.stderr
 
 
-def test_the_lite_models_second_look_finds_hands_the_full_model_misses(monkeypatch):
+def test_the_lite_models_second_look_finds_hands_the_full_model_misses():
     """right_2: a pointing hand cut off by the frame's edge; the full models alone find it
     in about a fifth of the frames."""
     from edgeaction.keypoints import extract
@@ -115,8 +115,7 @@ def test_the_lite_models_second_look_finds_hands_the_full_model_misses(monkeypat
     if not clip.is_file():
         pytest.skip(f"EgoGestAR development clips not found at {EGO} (../shared beside the repo)")
     share = {}
-    for fallback in (-1, 0):
-        monkeypatch.setattr(extract, "HANDS_FALLBACK", fallback)
-        with extract.HandsExtractor(max_hands=1) as ex:
-            share[fallback] = found(extract.extract_video(clip, "hands", ex), "hands").mean()
+    for look in (-1, 0):
+        with extract.HandsExtractor(max_hands=1, second_look=look) as ex:
+            share[look] = found(extract.extract_video(clip, "hands", ex), "hands").mean()
     assert share[-1] < 0.4 and share[0] > share[-1] + 0.2, share

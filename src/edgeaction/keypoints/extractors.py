@@ -255,10 +255,14 @@ class HandsExtractor(Extractor):
 
     kind, solution = "hands", "Hands"
 
-    def __init__(self, min_detection_confidence: float = None, **kwargs):
+    def __init__(
+        self, min_detection_confidence: float = None, second_look: int = HANDS_FALLBACK, **kwargs
+    ):
         if min_detection_confidence is None:
             min_detection_confidence = DETECTION_HANDS
-        self._second = None
+        if second_look not in (-1, 0):
+            fail(f"second_look must be -1 (none) or 0 (the lite models). Received: {second_look!r}")
+        self._second, self.second_look = None, int(second_look)
         super().__init__(min_detection_confidence, **kwargs)
 
     def _hands(self, mp, complexity: int):
@@ -272,8 +276,8 @@ class HandsExtractor(Extractor):
 
     def _make(self, mp):
         graph = self._hands(mp, self.model_complexity)
-        if HANDS_FALLBACK >= 0:
-            self._second = self._hands(mp, HANDS_FALLBACK)
+        if self.second_look >= 0:
+            self._second = self._hands(mp, self.second_look)
             self._second.process(np.zeros((64, 64, 3), np.uint8))
         return graph
 
