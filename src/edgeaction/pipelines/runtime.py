@@ -321,7 +321,7 @@ class Runtime:
         """Width of the display branch (of `stream`): annotated videos, MediaPipe, zones
         off the CPU (cropped from it, `ZONE_WIDTH`), or None."""
         widths = []
-        if any(self.outputs.video_paths):
+        if any(map(self.outputs.wants_video, range(len(self.specs)))):
             widths.append(self.options.display_width)
         if self.contract is not None and self.contract.uses_keypoints:
             widths.append(KEYPOINT_WIDTH)
