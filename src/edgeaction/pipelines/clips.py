@@ -1,14 +1,16 @@
 """`--event-clips DIR`: a short MP4 around each event, from a pre-roll ring buffer.
 
-Each stream keeps its last `pre × fps` annotated frames in memory (a bounded ring). An
-event names its clip at once (`"clip": "DIR/clip-ID.mp4"`, ID the event's id) and the
-clip starts: the ring's frames are encoded, then the next `post × fps` frames. When the
+Each stream keeps its last `(pre + post) × fps` annotated frames in memory (a bounded ring,
+with their source frame index: a window's result comes a few frames after its last frame,
+so the frames already past an event count towards its post-roll). An event names its clip
+at once (`"clip": "DIR/clip-ID.mp4"`, ID the event's id) and the clip starts: the frames
+from `pre` seconds before the event's frame are encoded, up to `post` seconds after it. When the
 post-roll ends, the file is finalised and renamed into place (`VideoWriter`: written as a
 hidden `.partial` file beside it), so a named clip either does not exist yet or is whole.
 
 Overlapping events on one stream extend the clip in hand: an event that comes while a clip
-still records its post-roll is named the same clip, and the post-roll restarts from it,
-until the clip is `MAX_CLIP_S` long; then the next event starts a new clip. At the end of
+still records its post-roll is named the same clip, which then runs to `post` seconds
+past the latest event's frame, until the clip is `MAX_CLIP_S` long; then the next event starts a new clip. At the end of
 the run a clip in hand is finished with the post-roll it has.
 
 Encoding happens in one thread per recording clip (the run only hands frames over). Disk
@@ -42,17 +44,18 @@ class _Clip:
 
     def __init__(self, path: Path, fps: float, platform: str, done):
         self.path = path
-        self.frames_left = 0
-        self.frames = 0
+        self.start = self.end = 0  # source frame indices: first kept, last wanted
+        self.last = -1  # index of the last frame put
         self.q: queue.Queue = queue.Queue()
         self.error: str | None = None
         self._fps, self._platform, self._done = fps, platform, done
         self.thread = threading.Thread(target=self._encode, name=f"clip {path.name}", daemon=True)
         self.thread.start()
 
-    def put(self, frame: np.ndarray) -> None:
-        self.q.put(frame)
-        self.frames += 1
+    def put(self, index: int, frame: np.ndarray) -> None:
+        if self.last < index <= self.end:
+            self.q.put(frame)
+            self.last = index
 
     def finish(self) -> None:
         self.q.put(None)
@@ -124,37 +127,57 @@ class EventClips:
         self._lock = threading.Lock()
         self._threads: list[_Clip] = []
 
-    def frame(self, stream: int, frame: np.ndarray, fps: float | None) -> None:
-        """Keep one annotated frame (a reference: callers hand over a new array)."""
-        if self.rings[stream] is None:
+    def frame(
+        self, stream: int, frame: np.ndarray, fps: float | None, index: int | None = None
+    ) -> None:
+        """Keep one annotated frame (a reference: callers hand over a new array).
+
+        `index` is the source's frame index (events' `frame`); None counts frames here.
+        """
+        ring = self.rings[stream]
+        if ring is None:
             self.fps[stream] = fps or 25.0
-            n = max(1, math.ceil(self.pre_s * self.fps[stream]))
-            self.rings[stream] = deque(maxlen=n) if self.pre_s > 0 else deque(maxlen=0)
+            # Results come some frames after their window's last frame (batching): the
+            # ring also holds up to a post-roll of frames past an event that is not out yet.
+            n = math.ceil(self.pre_s * self.fps[stream]) + self._post_frames(stream)
+            ring = self.rings[stream] = deque(maxlen=n)
+        if index is None:
+            index = ring[-1][0] + 1 if ring else 0
+        ring.append((index, frame))
         c = self.active[stream]
         if c is not None:
-            c.put(frame)
-            c.frames_left -= 1
-            if c.frames_left <= 0:
+            c.put(index, frame)
+            if index >= c.end:
                 c.finish()
                 self.active[stream] = None
-        self.rings[stream].append(frame)
 
-    def event(self, stream: int, event_id: str) -> str:
-        """Start (or extend) the stream's clip for an event; returns the clip's path."""
-        fps = self.fps[stream]
-        post = max(1, math.ceil(self.post_s * fps))
+    def _post_frames(self, stream: int) -> int:
+        return max(1, math.ceil(self.post_s * self.fps[stream]))
+
+    def event(self, stream: int, event_id: str, frame: int | None = None) -> str:
+        """Start (or extend) the stream's clip for an event at source frame `frame` (None:
+        the latest frame); returns the clip's path."""
+        ring = self.rings[stream] or deque()
+        if frame is None:
+            frame = ring[-1][0] if ring else 0
+        end = frame + self._post_frames(stream)
         c = self.active[stream]
-        if c is not None and c.frames + post <= MAX_CLIP_S * fps:
-            c.frames_left = post  # overlapping: the post-roll restarts from this event
+        if c is not None and end - c.start <= MAX_CLIP_S * self.fps[stream]:
+            c.end = max(c.end, end)  # overlapping: the post-roll runs from this event
             return str(c.path)
         if c is not None:  # too long: finish it, start a new one
             c.finish()
-        c = _Clip(self.dir / f"clip-{event_id}.mp4", fps, self.platform, self._done)
+        first = frame - math.ceil(self.pre_s * self.fps[stream]) + 1
+        c = _Clip(self.dir / f"clip-{event_id}.mp4", self.fps[stream], self.platform, self._done)
+        c.start, c.end = first, end
         self._threads.append(c)
-        for f in self.rings[stream] or ():
-            c.put(f)
-        c.frames_left = post
+        for i, f in ring:
+            if i >= first:
+                c.put(i, f)
         self.active[stream] = c
+        if ring and ring[-1][0] >= end:  # the whole post-roll is in hand already
+            c.finish()
+            self.active[stream] = None
         return str(c.path)
 
     def _done(self, c: _Clip) -> None:

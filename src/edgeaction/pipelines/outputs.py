@@ -105,11 +105,19 @@ class Outputs:
         self.seq[stream] += 1
         eid = f"{self.run_id}-{stream}-{self.seq[stream]}"
         if clip:  # named now; the file appears when its post-roll ends
-            event = {**event, "clip": self.clips.event(stream, eid)}
+            event = {**event, "clip": self.clips.event(stream, eid, event.get("frame"))}
         self.sink.emit({"id": eid, **event})
 
-    def frame(self, stream: int, display: np.ndarray, text: tuple, fps: float | None) -> None:
-        """Draw `text` (label, score, fps, name) on a display frame and write it.
+    def frame(
+        self,
+        stream: int,
+        display: np.ndarray,
+        text: tuple,
+        fps: float | None,
+        index: int | None = None,
+    ) -> None:
+        """Draw `text` (label, score, fps, name) on a display frame and write it (to the
+        video file, the RTSP re-stream, the event clips' ring; `index`: its source frame).
 
         The video opens at the first frame, at the source's frame rate `fps` (25 when
         the source gives none), so it lasts as long as the source.
@@ -121,7 +129,7 @@ class Outputs:
         if self.restream is not None:
             self.restream.frame(stream, img, fps)
         if self.clips is not None:
-            self.clips.frame(stream, img, fps)
+            self.clips.frame(stream, img, fps, index)
         if self.video_paths[stream] is None:
             return
         if self.writers[stream] is None:

@@ -578,7 +578,7 @@ class _Run:
                 labels = [(z.label, z.score) for z in sw.zones]
                 display = draw_zones(display, self.rt.zones[sw.index], s.source_size, labels)
                 text = (f"{first.name}: {first.label}" if first.label else None, *text[1:])
-            out.frame(sw.index, display, text, self.streams[sw.index].fps)
+            out.frame(sw.index, display, text, self.streams[sw.index].fps, f.index)
             self.figures.add("post", t)
 
     # ---- batches -------------------------------------------------------------------------
