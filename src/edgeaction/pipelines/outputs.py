@@ -125,8 +125,11 @@ class Outputs:
         from ..video.draw import annotate
         from ..video.writer import VideoWriter
 
+        rtsp = self.restream is not None and self.restream.wants(stream, fps)
+        if not rtsp and self.clips is None and self.video_paths[stream] is None:
+            return  # nobody watches the re-stream now: no drawing
         img = annotate(display, *text)  # a new array: the clips' ring keeps it
-        if self.restream is not None:
+        if rtsp:
             self.restream.frame(stream, img, fps)
         if self.clips is not None:
             self.clips.frame(stream, img, fps, index)

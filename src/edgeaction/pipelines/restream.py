@@ -8,7 +8,7 @@ shared `RTSPMediaFactory` whose pipeline starts with an `appsrc`:
         ! rtph264pay name=pay0          (nvvidconv ! nvv4l2h264enc on --platform jetson)
 
 `Restream.frame` pushes the annotated frame only while a client is connected (the media
-exists) and drops it when the appsrc already holds `QUEUE_FRAMES` frames, so a slow client
+exists), at most at the stream's frame rate (`wants`), and drops it when the appsrc already holds `QUEUE_FRAMES` frames, so a slow client
 never grows a queue or slows the run. The server's GLib main loop runs in its own thread
 with its own main context. A port in use is one line at `start()`.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -71,6 +72,7 @@ class _Mount:
         self.size: tuple[int, int] | None = None  # (width, height), even
         self.pushed = 0
         self.dropped = 0
+        self.next_t = 0.0  # monotonic time the next frame is due (the stream's frame rate)
 
 
 class Restream:
@@ -174,6 +176,18 @@ class Restream:
         m.src.set_property("max-bytes", w * h * 3 * QUEUE_FRAMES)
 
     # ---- frames ----------------------------------------------------------------------------
+    def wants(self, stream: int, fps: float | None = None) -> bool:
+        """Whether a frame of `stream` would be sent now: a client watches and a frame is
+        due at the stream's frame rate (a file that runs faster than real time is sent at
+        its own rate, not decoded speed), so callers skip drawing the others."""
+        m = self.mounts[stream]
+        if m.size is None:
+            self.fps[stream] = fps or 25.0
+        return m.src is not None and self._due(m, stream, time.monotonic())
+
+    def _due(self, m: _Mount, stream: int, now: float) -> bool:
+        return now >= m.next_t - 0.5 / self.fps[stream]  # half a frame of jitter is fine
+
     def frame(self, stream: int, rgb: np.ndarray, fps: float | None = None) -> bool:
         """Push one annotated RGB frame of `stream` if a client watches; True if pushed."""
         m = self.mounts[stream]
@@ -183,8 +197,11 @@ class Restream:
             self.fps[stream] = fps or 25.0
         with m.lock:
             src = m.src
-            if src is None:
+            now = time.monotonic()
+            if src is None or not self._due(m, stream, now):
                 return False
+            period = 1.0 / self.fps[stream]
+            m.next_t = max(m.next_t + period, now - period)
             if src.get_property("caps") is None:
                 self._set_caps(m, stream)
             if src.get_property("current-level-bytes") >= src.get_property("max-bytes"):
