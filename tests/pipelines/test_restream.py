@@ -50,7 +50,7 @@ def pull_frames(url: str, want: int, timeout_s: float = 10.0) -> tuple[float | N
     return first, n, size
 
 
-def start_run(model, port: int, *extra) -> subprocess.Popen:
+def start_run(model, port: int, *extra, path: str = "/cam0") -> subprocess.Popen:
     """`edgeaction run` on a live test source with --out-rtsp, in a child process, once
     it says it serves (its stderr's first line)."""
     p = subprocess.Popen(
@@ -63,7 +63,7 @@ def start_run(model, port: int, *extra) -> subprocess.Popen:
             "--source",
             "test://ball?live=1&fps=15&width=320&height=240",
             "--out-rtsp",
-            f"rtsp://127.0.0.1:{port}/cam0",
+            f"rtsp://127.0.0.1:{port}{path}",
             "--duration",
             "8",
             "-q",
@@ -87,10 +87,25 @@ def test_client_gets_annotated_frames_within_2s(tmp_path, tiny_onnx):
         first, n, size = pull_frames(f"rtsp://127.0.0.1:{port}/cam0", want=15)
         assert first is not None and first < 2.0, first
         assert n == 15 and size == (640, 480)  # the display branch: 640 wide, aspect kept
+        # The first client left (the shared media went away); a new one is served again.
+        first, n, _ = pull_frames(f"rtsp://127.0.0.1:{port}/cam0", want=5)
+        assert first is not None and first < 2.0 and n == 5, first
     finally:
         _, err = run.communicate(timeout=30)
     assert run.returncode == 0, err
     assert (tmp_path / "ev.jsonl").read_text().strip()  # events still written
+
+
+def test_one_mount_per_stream(tmp_path, tiny_onnx):
+    port = free_port()
+    two = ("--source", "test://snow?live=1&fps=15&width=160&height=120")
+    run = start_run(tiny_onnx, port, *two, "--events", os.devnull, path="/site/{stream}")
+    try:
+        sizes = [pull_frames(f"rtsp://127.0.0.1:{port}/site/{i}", want=5)[2] for i in (1, 0)]
+        assert sizes == [(640, 480), (640, 480)]
+    finally:
+        _, err = run.communicate(timeout=30)
+    assert run.returncode == 0, err
 
 
 def test_port_in_use_is_one_line(tmp_path, tiny_onnx):
