@@ -123,3 +123,14 @@ def test_bad_clip_length_is_one_line(tmp_path, rgb_run):
     p = cli("run", model, "--source", video, "--event-clips", tmp_path / "c",
             "--clip-pre", "600", check=False)  # fmt: skip
     one_line_error(p, "--clip-pre", "600")
+
+
+def test_emit_every_extends_one_clip_over_the_run(tmp_path, rgb_run):
+    model, video = rgb_run
+    ev, clips = tmp_path / "ev.jsonl", tmp_path / "clips"
+    cli("run", model, "--source", video, "--events", ev, "--event-clips", clips,
+        "--emit", "every", "--clip-pre", "1", "--clip-post", "1", "-q")  # fmt: skip
+    events = [json.loads(x) for x in ev.read_text().splitlines()]
+    assert len(events) == 66 and len({e["clip"] for e in events}) == 1
+    assert [p.name for p in clips.iterdir()] == [Path(events[0]["clip"]).name]
+    assert duration_s(Path(events[0]["clip"])) == pytest.approx(135 / FPS, abs=0.15)

@@ -1,15 +1,17 @@
 """`--event-clips DIR`: a short MP4 around each event, from a pre-roll ring buffer.
 
-Each stream keeps its last `(pre + post) × fps` annotated frames in memory (a bounded ring,
+Each stream keeps its last `(pre + min(post, 1 s)) × fps` annotated frames in memory (RGB at
+the display size, 0.9 MB a frame at 640x480: 2 s + 1 s at 30 fps is 83 MB; a bounded ring,
 with their source frame index: a window's result comes a few frames after its last frame,
 so the frames already past an event count towards its post-roll). An event names its clip
-at once (`"clip": "DIR/clip-ID.mp4"`, ID the event's id) and the clip starts: the frames
-from `pre` seconds before the event's frame are encoded, up to `post` seconds after it. When the
-post-roll ends, the file is finalised and renamed into place (`VideoWriter`: written as a
+at once (`"clip": "DIR/clip-ID.mp4"`, ID the event's id) and the clip starts: the
+frames from `pre` s before the event's frame are encoded, up to `post` s after it. When the
+post-roll ends (and up to 1 s more, for an overlapping event still on its way), the file is finalised and renamed into place (`VideoWriter`: written as a
 hidden `.partial` file beside it), so a named clip either does not exist yet or is whole.
 
 Overlapping events on one stream extend the clip in hand: an event that comes while a clip
-still records its post-roll is named the same clip, which then runs to `post` seconds
+still records its post-roll (or up to 1 s after it: results come after their frames) is
+named the same clip, which then runs to `post` seconds
 past the latest event's frame, until the clip is `MAX_CLIP_S` long; then the next event starts a new clip. At the end of
 the run a clip in hand is finished with the post-roll it has.
 
@@ -42,11 +44,12 @@ __all__ = ["MAX_CLIP_S", "EventClips"]
 class _Clip:
     """One clip being recorded: its writer thread and the frames still to come."""
 
-    def __init__(self, path: Path, fps: float, platform: str, done):
+    def __init__(self, path: Path, fps: float, platform: str, done, backlog: int):
         self.path = path
         self.start = self.end = 0  # source frame indices: first kept, last wanted
         self.last = -1  # index of the last frame put
-        self.q: queue.Queue = queue.Queue()
+        # The pre-roll fits; beyond it, a run that outpaces the encoder by a second waits.
+        self.q: queue.Queue = queue.Queue(maxsize=backlog)
         self.error: str | None = None
         self._fps, self._platform, self._done = fps, platform, done
         self.thread = threading.Thread(target=self._encode, name=f"clip {path.name}", daemon=True)
@@ -54,11 +57,20 @@ class _Clip:
 
     def put(self, index: int, frame: np.ndarray) -> None:
         if self.last < index <= self.end:
-            self.q.put(frame)
+            self._put(frame)
             self.last = index
 
     def finish(self) -> None:
-        self.q.put(None)
+        self._put(None)
+
+    def _put(self, item) -> None:
+        """Queue for the writer thread; dropped once that thread has stopped (an error)."""
+        while self.thread.is_alive():
+            try:
+                self.q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def _encode(self) -> None:
         from ..video.writer import VideoWriter
@@ -73,8 +85,8 @@ class _Clip:
                 w.write(frame)
             if w is not None:
                 w.close()
-        except EdgeActionError as e:
-            self.error = first_line(e)
+        except Exception as e:  # noqa: BLE001 - reported as the clip's error, the run goes on
+            self.error = first_line(e) if isinstance(e, EdgeActionError) else repr(e)
             if w is not None:
                 w._abort()
         self._done(self)
@@ -138,8 +150,9 @@ class EventClips:
         if ring is None:
             self.fps[stream] = fps or 25.0
             # Results come some frames after their window's last frame (batching): the
-            # ring also holds up to a post-roll of frames past an event that is not out yet.
-            n = math.ceil(self.pre_s * self.fps[stream]) + self._post_frames(stream)
+            # ring also holds up to a post-roll (at most 1 s) of frames past an event that
+            # is not out yet.
+            n = math.ceil(self.pre_s * self.fps[stream]) + self._lag_frames(stream)
             ring = self.rings[stream] = deque(maxlen=n)
         if index is None:
             index = ring[-1][0] + 1 if ring else 0
@@ -147,9 +160,13 @@ class EventClips:
         c = self.active[stream]
         if c is not None:
             c.put(index, frame)
-            if index >= c.end:
+            if index >= c.end + self._lag_frames(stream):  # no later event can extend it
                 c.finish()
                 self.active[stream] = None
+
+    def _lag_frames(self, stream: int) -> int:
+        """How far frames may run ahead of their results: a post-roll, at most 1 s."""
+        return min(self._post_frames(stream), math.ceil(self.fps[stream]))
 
     def _post_frames(self, stream: int) -> int:
         return max(1, math.ceil(self.post_s * self.fps[stream]))
@@ -164,18 +181,22 @@ class EventClips:
         c = self.active[stream]
         if c is not None and end - c.start <= MAX_CLIP_S * self.fps[stream]:
             c.end = max(c.end, end)  # overlapping: the post-roll runs from this event
+            for i, f in ring:  # frames that came past the old end, before this event
+                c.put(i, f)
             return str(c.path)
         if c is not None:  # too long: finish it, start a new one
             c.finish()
         first = frame - math.ceil(self.pre_s * self.fps[stream]) + 1
-        c = _Clip(self.dir / f"clip-{event_id}.mp4", self.fps[stream], self.platform, self._done)
+        fps = self.fps[stream]
+        backlog = len(ring) + math.ceil(fps) + 1
+        c = _Clip(self.dir / f"clip-{event_id}.mp4", fps, self.platform, self._done, backlog)
         c.start, c.end = first, end
         self._threads.append(c)
         for i, f in ring:
             if i >= first:
                 c.put(i, f)
         self.active[stream] = c
-        if ring and ring[-1][0] >= end:  # the whole post-roll is in hand already
+        if ring and ring[-1][0] >= end + self._lag_frames(stream):  # all in hand already
             c.finish()
             self.active[stream] = None
         return str(c.path)
