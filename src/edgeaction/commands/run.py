@@ -462,7 +462,8 @@ def _video_tap_args(add: Callable[..., None]) -> None:
         metavar="DIR",
         help="write an MP4 around each event (pre-roll + post-roll) to DIR/clip-ID.mp4; the "
         "event names it in 'clip' at once, the file appears (atomically) when its post-roll "
-        "ends; an event during a clip's post-roll extends that clip (up to 60 s)",
+        "ends (up to 1 s later); an event during a clip's post-roll extends that clip (up to "
+        "60 s); with zones, one clip per stream",
     )
     add(
         "--clip-pre",

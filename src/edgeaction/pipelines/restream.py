@@ -139,16 +139,15 @@ class Restream:
         return "is-live=true format=time do-timestamp=true block=false"
 
     def _encoder(self, i: int) -> str:
-        from ..video.writer import _has_element
-
+        Gst, _ = gst()
         gop = max(1, int(round(self.fps[i])))
         head = "videoconvert ! video/x-raw,format=I420 ! "
-        if self.platform == "jetson" and _has_element("nvv4l2h264enc"):
+        if self.platform == "jetson" and Gst.ElementFactory.find("nvv4l2h264enc"):
             enc = (
                 "nvvidconv ! video/x-raw(memory:NVMM),format=I420 ! nvv4l2h264enc "
                 f"insert-sps-pps=true iframeinterval={gop} idrinterval={gop}"
             )
-            return f"{enc} ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1"
+            return f"{head}{enc} ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1"
         enc = f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bframes=0"
         return f"{head}{enc} ! rtph264pay name=pay0 pt=96 config-interval=1"
 
@@ -233,6 +232,10 @@ class Restream:
                 if m.src is not None:
                     m.src.emit("end-of-stream")
                 m.src = None
+        sent = sum(m.pushed for m in self.mounts)
+        self.log(
+            f"RTSP re-stream: {sent} frames sent, {sum(m.dropped for m in self.mounts)} dropped"
+        )
         self._loop.quit()
         if self._thread is not None:
             self._thread.join(5)
