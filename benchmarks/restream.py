@@ -81,7 +81,8 @@ def one_run(model: str, source: str, seconds: float, layout: str) -> dict:
         if t is not None:
             t.join(5)
         if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"run failed: {p.stderr.read().decode()[-2000:]}")
+            code = os.waitstatus_to_exitcode(status)
+            raise SystemExit(f"run failed ({code}): {p.stderr.read().decode()[-2000:]}")
         m = json.loads(metrics.read_text())
     cpu = usage.ru_utime + usage.ru_stime
     return {

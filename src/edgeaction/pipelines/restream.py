@@ -227,11 +227,16 @@ class Restream:
         """Stop serving (clients see the end of the stream). Safe to call twice."""
         if self._loop is None:
             return
+        _, GstRtspServer = _rtsp_server()
+        points = self._server.get_mount_points()
         for m in self.mounts:
+            points.remove_factory(m.path)  # no new client from now on
             with m.lock:
                 if m.src is not None:
                     m.src.emit("end-of-stream")
                 m.src = None
+        # Close the clients' sessions while the loop still runs, then stop the loop.
+        self._server.client_filter(lambda _s, _c: GstRtspServer.RTSPFilterResult.REMOVE)
         sent = sum(m.pushed for m in self.mounts)
         self.log(
             f"RTSP re-stream: {sent} frames sent, {sum(m.dropped for m in self.mounts)} dropped"
