@@ -73,6 +73,9 @@ SINKS = (
     "spool-max-mb",
     "drain",
     "event-clips",
+    "clip-pre",
+    "clip-post",
+    "clips-max-mb",
     "out-rtsp",
 )
 #: Options that go in `[batching]`.

@@ -97,12 +97,14 @@ def run(a) -> int:
     try:
         if exporter is not None:
             exporter.start()  # a port in use: one line before any stream starts
+        _attach_video_taps(a, rt, platform, log)
         m = rt.run()
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
         if exporter is not None:
             exporter.close()
+        rt.outputs.close_taps()  # idempotent; the run closes them too
     status_line("")
     _print_summary(m)
     return 0
@@ -205,6 +207,7 @@ def add_arguments(r: argparse.ArgumentParser) -> list[argparse.Action]:
     _stream_args(add)
     _site_args(add)
     _sink_arguments(add)
+    _video_tap_args(add)
     acts.append(trt_precision_arg(r, "profile 1:STREAMS:MAX-BATCH (encoder 1:STREAMS:2xMAX-BATCH)"))
     add("-q", "--quiet", action="store_true", help="no live status line")
     return acts
@@ -440,6 +443,66 @@ def _sink_arguments(add: Callable[..., None]) -> None:
         metavar="SECONDS",
         help="at exit, wait this long for spooled events to be delivered (default 5)",
     )
+
+
+# ---- the annotated video's other outputs: RTSP re-stream, event clips ------------------------
+def _video_tap_args(add: Callable[..., None]) -> None:
+    """--out-rtsp and --event-clips (with --clip-pre, --clip-post, --clips-max-mb)."""
+    add(
+        "--out-rtsp",
+        type=options.uri,
+        metavar="rtsp://HOST:PORT/PATH",
+        help="serve the annotated video over RTSP (gst-rtsp-server; H.264, x264enc "
+        "zerolatency or nvv4l2h264enc on jetson); one mount per stream: PATH, PATH with "
+        "{stream} replaced, or PATH-N; frames are sent only while a client watches",
+    )
+    add(
+        "--event-clips",
+        type=options.path,
+        metavar="DIR",
+        help="write an MP4 around each event (pre-roll + post-roll) to DIR/clip-ID.mp4; the "
+        "event names it in 'clip' at once, the file appears (atomically) when its post-roll "
+        "ends (up to 1 s later); an event during a clip's post-roll extends that clip (up to "
+        "60 s); with zones, one clip per stream",
+    )
+    add(
+        "--clip-pre",
+        type=options.non_negative_float,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds of video before each event, kept in memory (default 2, at most 60)",
+    )
+    add(
+        "--clip-post",
+        type=options.seconds,
+        default=3.0,
+        metavar="SECONDS",
+        help="seconds of video after each event (default 3, at most 60)",
+    )
+    add(
+        "--clips-max-mb",
+        type=options.megabytes,
+        default=500.0,
+        help="most disk for --event-clips; the oldest clips are deleted first, counted "
+        "(default 500)",
+    )
+
+
+def _attach_video_taps(a, rt, platform: str, log: Callable[[str], None]) -> None:
+    """Start the --out-rtsp server (a port in use: one line) and the --event-clips."""
+    restream = clips = None
+    n = len(rt.specs)
+    if a.event_clips is not None:
+        from ..pipelines.clips import EventClips
+
+        clips = EventClips(
+            a.event_clips, n, a.clip_pre, a.clip_post, a.clips_max_mb, platform, log=log
+        )
+    if a.out_rtsp is not None:
+        from ..pipelines.restream import Restream
+
+        restream = Restream(a.out_rtsp, n, platform, log=log).start()
+    rt.outputs.attach(restream=restream, clips=clips)
 
 
 def _make_sinks(a, log: Callable[[str], None]) -> list:

@@ -73,16 +73,27 @@ class Outputs:
         self.events = [0] * n  # window events per stream
         self.writers: list = [None] * n
         self.videos: list[str | None] = [None] * n
+        self.restream = None  # `restream.Restream` (--out-rtsp), see `attach`
+        self.clips = None  # `clips.EventClips` (--event-clips)
+
+    def attach(self, restream=None, clips=None) -> None:
+        """Hook the RTSP re-stream and the event clips onto the annotated frames."""
+        self.restream, self.clips = restream, clips
 
     def wants_video(self, stream: int) -> bool:
-        return self.video_paths[stream] is not None
+        """Whether `frame()` wants the stream's annotated frames (file, RTSP, clips)."""
+        return (
+            self.video_paths[stream] is not None
+            or self.restream is not None
+            or self.clips is not None
+        )
 
     def result(self, r) -> bool:
         """Emit the event of a window `Result` if the stream's policy says so."""
         key = (r.stream, getattr(r, "zone", None))
         if not self.policies.setdefault(key, EmitPolicy(self.emit))(r.label):
             return False
-        self._emit(r.stream, r.event())
+        self._emit(r.stream, r.event(), clip=self.clips is not None)
         self.events[r.stream] += 1
         return True
 
@@ -90,12 +101,23 @@ class Outputs:
         """A stream's `error`, `gap` or `resumed` event."""
         self._emit(stream, {"stream": stream, "source": source, "event": event, **info})
 
-    def _emit(self, stream: int, event: dict) -> None:
+    def _emit(self, stream: int, event: dict, clip: bool = False) -> None:
         self.seq[stream] += 1
-        self.sink.emit({"id": f"{self.run_id}-{stream}-{self.seq[stream]}", **event})
+        eid = f"{self.run_id}-{stream}-{self.seq[stream]}"
+        if clip:  # named now; the file appears when its post-roll ends
+            event = {**event, "clip": self.clips.event(stream, eid, event.get("frame"))}
+        self.sink.emit({"id": eid, **event})
 
-    def frame(self, stream: int, display: np.ndarray, text: tuple, fps: float | None) -> None:
-        """Draw `text` (label, score, fps, name) on a display frame and write it.
+    def frame(
+        self,
+        stream: int,
+        display: np.ndarray,
+        text: tuple,
+        fps: float | None,
+        index: int | None = None,
+    ) -> None:
+        """Draw `text` (label, score, fps, name) on a display frame and write it (to the
+        video file, the RTSP re-stream, the event clips' ring; `index`: its source frame).
 
         The video opens at the first frame, at the source's frame rate `fps` (25 when
         the source gives none), so it lasts as long as the source.
@@ -103,12 +125,22 @@ class Outputs:
         from ..video.draw import annotate
         from ..video.writer import VideoWriter
 
+        rtsp = self.restream is not None and self.restream.wants(stream, fps)
+        if not rtsp and self.clips is None and self.video_paths[stream] is None:
+            return  # nobody watches the re-stream now: no drawing
+        img = annotate(display, *text)  # a new array: the clips' ring keeps it
+        if rtsp:
+            self.restream.frame(stream, img, fps)
+        if self.clips is not None:
+            self.clips.frame(stream, img, fps, index)
+        if self.video_paths[stream] is None:
+            return
         if self.writers[stream] is None:
             dh, dw = display.shape[:2]
             path = self.video_paths[stream]
             w = VideoWriter(path, dw, dh, fps=fps or 25.0, platform=self.platform)
             self.writers[stream] = w.open()
-        self.writers[stream].write(annotate(display, *text))
+        self.writers[stream].write(img)
 
     def close(self) -> tuple[Path | None, list[str]]:
         """Finish the videos and the sinks; returns (events path, video errors).
@@ -123,9 +155,17 @@ class Outputs:
                 except EdgeActionError as e:
                     errors.append(str(e))
                 self.writers[i] = None
+        self.close_taps()
         for note in self.sink.close():
             self.log(note)
         return self.jsonl.written, errors
+
+    def close_taps(self) -> None:
+        """Stop the re-stream; finish the event clips in hand (before the sinks close)."""
+        if self.restream is not None:
+            self.restream.close()
+        if self.clips is not None:
+            self.clips.close()
 
     def write_metrics(self, figures: dict) -> None:
         if self.metrics_path is not None:
@@ -142,6 +182,7 @@ class Outputs:
                 except Exception as e:  # noqa: BLE001 - teardown must go on
                     self.log(f"stream {i}: could not remove a partial video ({first_line(e)})")
                 self.writers[i] = None
+        self.close_taps()
         for note in self.sink.close(discard=True):
             self.log(note)
 

@@ -321,7 +321,7 @@ class Runtime:
         """Width of the display branch (of `stream`): annotated videos, MediaPipe, zones
         off the CPU (cropped from it, `ZONE_WIDTH`), or None."""
         widths = []
-        if any(self.outputs.video_paths):
+        if any(map(self.outputs.wants_video, range(len(self.specs)))):
             widths.append(self.options.display_width)
         if self.contract is not None and self.contract.uses_keypoints:
             widths.append(KEYPOINT_WIDTH)
@@ -578,7 +578,7 @@ class _Run:
                 labels = [(z.label, z.score) for z in sw.zones]
                 display = draw_zones(display, self.rt.zones[sw.index], s.source_size, labels)
                 text = (f"{first.name}: {first.label}" if first.label else None, *text[1:])
-            out.frame(sw.index, display, text, self.streams[sw.index].fps)
+            out.frame(sw.index, display, text, self.streams[sw.index].fps, f.index)
             self.figures.add("post", t)
 
     # ---- batches -------------------------------------------------------------------------
