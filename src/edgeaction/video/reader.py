@@ -336,22 +336,6 @@ class VideoReader:
             fail(f"{self.name}: the file holds no video frames (audio-only or empty stream?)")
 
 
-def has_video_pad(pipeline) -> bool:
-    """Whether the `decodebin name=dec` of `pipeline` exposed a video stream.
-
-    Ask once decodebin said `no-more-pads`: its pads are all known then. True when the
-    pipeline has no element named `dec`.
-    """
-    dec = pipeline.get_by_name("dec")
-    if dec is None:
-        return True
-    for pad in dec.srcpads:
-        caps = pad.get_current_caps() or pad.query_caps(None)
-        if caps and caps.get_size() and caps.get_structure(0).get_name().startswith("video/"):
-            return True
-    return False
-
-
 def _explain(name: str, path: str, element: str, err, dbg: str | None) -> str:
     """Turn a GStreamer error into one line with a fix."""
     text = err.message if hasattr(err, "message") else str(err)
