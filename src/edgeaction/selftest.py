@@ -65,7 +65,9 @@ CHECKS = (
 def gpu_present() -> str | None:
     """Why this machine has no NVIDIA GPU (None when it may have one): no device node,
     no `nvidia-smi`, not a Jetson."""
-    if Path("/etc/nv_tegra_release").exists() or Path("/dev/nvhost-ctrl").exists():
+    from .machine import is_jetson
+
+    if is_jetson() or Path("/dev/nvhost-ctrl").exists():  # a Jetson, or a container on one
         return None
     if any(Path("/dev").glob("nvidia[0-9]*")) or shutil.which("nvidia-smi"):
         return None
