@@ -49,12 +49,23 @@ def test_check_input_names_the_mismatch():
         ({"layout": "NHWC"}, "layout must be"),
         ({"std": [1, 0, 1]}, "std must be positive"),
         ({"colour": "RGBA"}, "colour must be"),
+        ({"short_clips": "wrap"}, "short_clips must be one of stretch, loop, pad"),
     ],
 )
 def test_invalid_values_are_one_line_errors(bad, match):
     d = {"name": "m", "labels": ["a", "b"], "frames": 8, "height": 8, "width": 8, **bad}
     with pytest.raises(EdgeActionError, match=match):
         ModelContract.from_dict(d)
+
+
+def test_short_clips_new_contracts_stretch_older_ones_read_loop():
+    c = ModelContract(name="m", labels=["a", "b"], frames=8, height=8, width=8)
+    assert c.short_clips == "stretch" and c.to_dict()["short_clips"] == "stretch"
+    assert ModelContract.from_json(c.to_json()) == c
+    assert ModelContract.from_dict({**c.to_dict(), "short_clips": "pad"}).short_clips == "pad"
+    # a contract written before the key existed was trained looping its short clips
+    old = {k: v for k, v in c.to_dict().items() if k != "short_clips"}
+    assert ModelContract.from_dict(old).short_clips == "loop"
 
 
 def test_unknown_schema_and_keys_are_refused():

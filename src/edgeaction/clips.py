@@ -82,7 +82,7 @@ def load_clips(
     height: int,
     width: int,
     colour: str = "RGB",
-    policy: str = "loop",
+    policy: str = "stretch",
     progress: bool = True,
     desc: str = "decode",
     return_index: bool = False,

@@ -24,6 +24,7 @@ from typing import Any
 from . import artefacts
 from .errors import EdgeActionError, fail, first_line
 from .keypoints.features import DEFAULT_FEATURES, FEATURE_SETS, kind_of
+from .sampling import SHORT_CLIPS
 
 CONTRACT_KEY = "edgeaction.contract"
 #: `metadata_props` key of the parts written by `edgeaction export --split` (`SplitPart`).
@@ -80,6 +81,12 @@ class ModelContract:
             `pose+hands-v1`).
         max_hands: Integer, 1 or 2. Hands MediaPipe looks for when extracting the
             keypoints (hand kinds), as the training cache was extracted. Defaults to `2`.
+        short_clips: String. How a clip shorter than T frames was turned into T frames
+            in training, and so in `evaluate` and export's parity check
+            (`video.reader.sample_indices`): `"stretch"` (spread over T, frames repeated:
+            slow motion, the order kept), `"loop"` or `"pad"`. Defaults to `"stretch"`; a
+            contract written before this key existed reads `"loop"`, what it was trained
+            with.
         producer: Dict of strings. Versions of the tools that made the model
             (edgeaction, tensorflow, keras, tf2onnx, opset, ...).
     """
@@ -105,6 +112,7 @@ class ModelContract:
     keypoints: int = 33
     keypoint_features: str = ""
     max_hands: int = 2
+    short_clips: str = "stretch"
     producer: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
@@ -193,6 +201,11 @@ class ModelContract:
             return f"keypoints must be an integer in 1..1024. Received: keypoints={_show(self.keypoints)}"
         if self.max_hands not in (1, 2) or isinstance(self.max_hands, bool):
             return f"max_hands must be 1 or 2. Received: max_hands={_show(self.max_hands)}"
+        if self.short_clips not in SHORT_CLIPS:
+            return (
+                f"short_clips must be one of {', '.join(SHORT_CLIPS)}. "
+                f"Received: short_clips={_show(self.short_clips)}"
+            )
         if not isinstance(self.keypoint_features, str):
             return f"keypoint_features must be a string. Received: {_show(self.keypoint_features)}"
         kind = kind_of(self.modality)
@@ -357,6 +370,7 @@ class ModelContract:
         if missing:
             fail(f"{source} lacks {missing}; re-export the model with `edgeaction export`")
         kw = {k: v for k, v in d.items() if k != "schema"}
+        kw.setdefault("short_clips", "loop")  # written before the key: trained looping
         try:
             return cls(**kw)
         except EdgeActionError as e:

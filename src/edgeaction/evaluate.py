@@ -371,13 +371,20 @@ def _load_one(it, root: Path, c: ModelContract, pose_dir, ex=None) -> tuple | st
         length = None
         if c.uses_frames:
             x, _, bad, lengths = load_clips(
-                [it], c.labels, c.frames, c.height, c.width, c.colour, progress=False
+                [it],
+                c.labels,
+                c.frames,
+                c.height,
+                c.width,
+                c.colour,
+                policy=c.short_clips,
+                progress=False,
             )
             if bad:
                 return bad[0][1]
             clip, length = x[0], lengths[0]
         if c.uses_keypoints:
-            pose = keypoint_input(it, root, c, pose_dir, ex, length)
+            pose = keypoint_input(it, root, c, pose_dir, ex, length, c.short_clips)
     except EdgeActionError as e:
         log.warning("skipping clip %s: %s", it.describe(), e)
         return str(e)

@@ -325,7 +325,9 @@ def test_sample_keypoints_checks_its_input():
     kp = np.arange(5 * 132, dtype=np.float32).reshape(5, 132)
     x = sample_keypoints(kp, 3)
     assert x.shape == (3, 132) and x.dtype == np.float32
-    np.testing.assert_array_equal(sample_keypoints(kp, 7)[5], kp[0])  # loop
+    np.testing.assert_array_equal(sample_keypoints(kp, 7, "loop")[5], kp[0])
+    stretched = sample_keypoints(kp, 7)  # the default: in order, the last frame last
+    assert (np.diff(stretched[:, 0]) >= 0).all() and stretched[-1, 0] == kp[4, 0]
     np.testing.assert_array_equal(sample_keypoints(kp, 7, "pad")[6], kp[4])
     with pytest.raises(EdgeActionError, match="must be"):
         sample_keypoints(np.zeros((5, 33, 4), np.float32), 3)

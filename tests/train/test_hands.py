@@ -86,6 +86,31 @@ def test_hands_trains_and_records_its_features(hands_data, tmp_path):
     assert m["clips"] == {"train": 2, "val": 2, "test": 2}
     assert m["config"]["augment"] is True and m["subsample"] >= 1
     assert m["config"]["keep"] == "last"  # hands keeps its last epoch (ArchSpec.keep)
+    assert c.short_clips == "stretch" and m["config"]["policy"] == "stretch"
+
+
+def test_evaluate_samples_a_short_clip_as_the_model_was_trained(hands_data):
+    """A clip shorter than T is stretched (or looped) as the contract says, never looped
+    behind a stretching model's back: a swipe looped reads as a swipe drawn twice."""
+    from edgeaction import datasets
+    from edgeaction.evaluate import _load_one
+    from edgeaction.keypoints import compute, load_cached, sample_keypoints
+
+    root, cache = hands_data
+    ds = datasets.discover(root, allow_outside_root=True)
+    item = next(it for it in ds.items if it.path.name == "testvideo_left_2.mp4")
+    raw = load_cached(cache, item, ds.root, "hands")
+    t = len(raw) + 9  # longer than the clip
+    inputs = {}
+    for policy in ("stretch", "loop"):
+        c = ModelContract(
+            name="h", labels=("left", "right"), frames=t, height=8, width=8,
+            modality="hands", pose_name="hands", max_hands=1, short_clips=policy,
+        )  # fmt: skip
+        _, inputs[policy] = _load_one(item, ds.root, c, cache)
+        want = compute(c.keypoint_features, sample_keypoints(raw, t, policy))
+        np.testing.assert_array_equal(inputs[policy], want)
+    assert not np.array_equal(inputs["stretch"], inputs["loop"])
 
 
 def test_a_cache_of_another_max_hands_is_refused_at_evaluate(hands_data, tmp_path):

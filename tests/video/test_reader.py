@@ -103,6 +103,11 @@ def test_sample_indices_policies():
     assert sample_indices(16, 8).tolist() == [1, 3, 5, 7, 9, 11, 13, 15]
     assert sample_indices(8, 8).tolist() == list(range(8))
     assert sample_indices(3, 7, "loop").tolist() == [0, 1, 2, 0, 1, 2, 0]
+    # the default spreads a short clip over T in order, each frame once or more: a stroke
+    # drawn once stays drawn once (looping it read as a second stroke, issue 14)
+    assert sample_indices(3, 7).tolist() == [0, 0, 1, 1, 1, 2, 2]
+    assert sample_indices(3, 6, "stretch").tolist() == [0, 0, 1, 1, 2, 2]
+    assert sample_indices(6, 3, "stretch").tolist() == sample_indices(6, 3, "loop").tolist()
     assert sample_indices(3, 5, "pad").tolist() == [0, 1, 2, 2, 2]
     with pytest.raises(EdgeActionError, match="policy"):
         sample_indices(3, 5, "wrap")
@@ -112,7 +117,16 @@ def test_read_clip_loops_short_clips(tmp_path):
     with VideoWriter(tmp_path / "s.mp4", 32, 32, fps=10) as w:
         for i in range(3):
             w.write(np.full((32, 32, 3), 60 * (i + 1), np.uint8))
-    clip = read_clip(tmp_path / "s.mp4", 6, 32, 32)
+    clip = read_clip(tmp_path / "s.mp4", 6, 32, 32, policy="loop")
     means = clip.reshape(6, -1).mean(1)
     assert clip.shape == (6, 32, 32, 3)
     assert np.allclose(means[:3], means[3:], atol=3) and means[0] < means[1] < means[2]
+
+
+def test_read_clip_stretches_short_clips_by_default(tmp_path):
+    with VideoWriter(tmp_path / "s.mp4", 32, 32, fps=10) as w:
+        for i in range(3):
+            w.write(np.full((32, 32, 3), 60 * (i + 1), np.uint8))
+    means = read_clip(tmp_path / "s.mp4", 6, 32, 32).reshape(6, -1).mean(1)
+    assert np.allclose(means[0::2], means[1::2], atol=3)  # each frame twice, in order
+    assert means[0] < means[2] < means[4]

@@ -9,6 +9,7 @@ import sys
 
 from .. import options
 from ..errors import EdgeActionError
+from ..sampling import SHORT_CLIPS
 from .common import outside_root_arg
 
 # Kept here (not imported from train.models) so `edgeaction --help` never loads Keras;
@@ -232,9 +233,12 @@ def _model_args(t: argparse.ArgumentParser) -> None:
     )
     t.add_argument(
         "--short-clips",
-        choices=["loop", "pad"],
-        default="loop",
-        help="clips shorter than T: loop them or repeat the last frame (default loop)",
+        choices=list(SHORT_CLIPS),
+        default=SHORT_CLIPS[0],
+        help="clips shorter than T frames: stretch them over T (slow motion, the default: "
+        "a gesture drawn once stays drawn once), loop them (periodic actions only: a "
+        "looped stroke reads as a second stroke) or repeat the last frame. The model's "
+        "contract records it, so evaluate and export sample alike",
     )
     t.add_argument(
         "--seed", type=options.seed, default=0, help="seed for split, init and augmentation"

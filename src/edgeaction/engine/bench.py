@@ -283,7 +283,7 @@ def _decode_window(path, contract) -> tuple[np.ndarray, int]:
                 imgs.append(f.image)
             if f.index + 1 >= want:
                 break
-    idx = sample_indices(len(imgs), contract.frames, "loop")
+    idx = sample_indices(len(imgs), contract.frames, contract.short_clips)
     return np.stack([imgs[i] for i in idx]), decoded
 
 

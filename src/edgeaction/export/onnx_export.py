@@ -115,8 +115,8 @@ def export_model(
             it (None: 32).
         data: Path or None. A labelled data set (any layout `datasets.discover` reads):
             the parity check runs on its `test` split, else its `val` split (the split
-            the run was trained with: seed, layout and short-clip policy from
-            `RUN/report/metrics.json`), normalised as the contract says. None: seeded
+            the run was trained with: seed and layout from `RUN/report/metrics.json`),
+            short clips sampled and clips normalised as the contract says. None: seeded
             random inputs (for a keypoint input: random raw keypoints of the model's kind
             through its feature set, see `keypoints.features.random_input`).
         pose_dir: Path or None. Keypoint cache of `data` from `edgeaction keypoints`
@@ -452,14 +452,14 @@ def _dims(value_info) -> list:
 
 # ---- held-out parity clips -----------------------------------------------------------------
 def _train_settings(keras_path: Path) -> dict:
-    """Seed, layout and short-clip policy the run was trained with (its metrics.json)."""
+    """Seed and layout the run was trained with (its metrics.json)."""
     try:
         cfg = json.loads((keras_path.parent / "report" / "metrics.json").read_text())["config"]
     except (OSError, ValueError, KeyError, TypeError):
         return {}
     if not isinstance(cfg, dict):
         return {}
-    return {k: cfg[k] for k in ("seed", "layout", "policy") if cfg.get(k) is not None}
+    return {k: cfg[k] for k in ("seed", "layout") if cfg.get(k) is not None}
 
 
 def _interleave(items: list) -> list:
@@ -484,8 +484,8 @@ def held_out_inputs(
     Args:
         data: A labelled data set (any layout `datasets.discover` reads).
         contract: The model contract (frames, size, colour, normalisation, inputs).
-        keras_path: The run's `model.keras`; its `report/metrics.json` gives the seed,
-            layout and short-clip policy of the training split.
+        keras_path: The run's `model.keras`; its `report/metrics.json` gives the seed
+            and layout of the training split.
         pose_dir: Path or None. Keypoint cache of `data` (of the kind the model reads);
             None: keypoints are extracted from the clips with MediaPipe.
         limit: Integer. At most this many clips, spread over the labels.
@@ -504,7 +504,7 @@ def held_out_inputs(
             pose_dir, contract.keypoint_kind, data, f"model {contract.name}", contract.max_hands
         )
     cfg = _train_settings(keras_path)
-    policy = cfg.get("policy", "loop")
+    policy = contract.short_clips  # how the run sampled short clips
     ds = datasets.discover(data, layout=cfg.get("layout"), seed=int(cfg.get("seed", 0)))
     split = next((s for s in ("test", "val") if ds.split(s)), None)
     if split is None:

@@ -285,7 +285,7 @@ def load_cached(
     return meta["keypoints"].astype(np.float32, copy=False)
 
 
-def sample_keypoints(raw: np.ndarray, frames: int, policy: str = "loop") -> np.ndarray:
+def sample_keypoints(raw: np.ndarray, frames: int, policy: str = "stretch") -> np.ndarray:
     """Sample `frames` entries of raw keypoints `(n, D)` like the frames: `(T, D)` float32.
 
     The indices are `video.reader.sample_indices(n, frames, policy)`, the ones a clip of
@@ -304,7 +304,7 @@ def load_window(
     root: str | os.PathLike,
     frames: int,
     kind: str,
-    policy: str = "loop",
+    policy: str = "stretch",
     expect_frames: int | None = None,
 ) -> np.ndarray:
     """Cached raw keypoints of one clip sampled to `frames`: `(T, RAW_DIMS[kind])` float32.
@@ -315,7 +315,7 @@ def load_window(
         root: Root of its data set (the key of the cache entry is `item.key(root)`).
         frames: Integer. T, entries to sample.
         kind: String. Keypoint kind the model reads.
-        policy: String. Short-clip policy of `sample_indices`. Defaults to `"loop"`.
+        policy: String. Short-clip policy of `sample_indices`. Defaults to `"stretch"`.
         expect_frames: Integer or None. The clip's decoded frame count, when the caller
             decoded it: a cache entry of another length is refused.
     """

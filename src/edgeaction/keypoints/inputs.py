@@ -22,7 +22,7 @@ def keypoint_input(
     pose_dir=None,
     ex=None,
     length: int | None = None,
-    policy: str = "loop",
+    policy: str = "stretch",
 ) -> np.ndarray:
     """The keypoint input `(T, D)` float32 of one data-set clip for contract `c`.
 
@@ -40,7 +40,7 @@ def keypoint_input(
         ex: `keypoints.Extractor` or None. Reused when extracting (reset per clip).
         length: Integer or None. Frames the clip decodes to, when its frames were
             decoded: keypoints of another length are refused (they would not align).
-        policy: String. Short-clip policy of `sample_indices`. Defaults to `"loop"`.
+        policy: String. Short-clip policy of `sample_indices`. Defaults to `"stretch"`.
     """
     kind = c.keypoint_kind
     if pose_dir is not None:

@@ -39,7 +39,7 @@ class TrainConfig:
     weights: str | Path | None = None
     fine_tune: int = 0
     fine_tune_epochs: int = 10
-    policy: str = "loop"
+    policy: str = "stretch"
     flip_pairs: tuple[tuple[str, str], ...] = ()
     flip_safe: tuple[str, ...] = ()
     class_weight: str = "auto"

@@ -340,6 +340,7 @@ def _new_contract(run: _Run, tf, keras) -> ModelContract:
         width=cfg.size,
         modality=spec.modality,
         pose_name=spec.keypoint_input,
+        short_clips=cfg.policy,
         producer={
             "edgeaction": __version__,
             "tensorflow": tf.__version__,

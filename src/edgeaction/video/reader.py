@@ -28,6 +28,7 @@ import numpy as np
 from .._lazy import gst
 from ..errors import fail
 from ..fsutil import show_path, target_kind
+from ..sampling import SHORT_CLIPS, sample_indices  # noqa: F401 (re-exported)
 from .pull import FramePipeline, PullEnd
 
 _VIDEO_EXTS = {
@@ -378,36 +379,13 @@ def probe_file(path: str | os.PathLike, timeout_s: float = 10.0) -> dict:
         }
 
 
-def sample_indices(n: int, t: int, policy: str = "loop") -> np.ndarray:
-    """Pick `t` frame indices uniformly from a clip of `n` frames.
-
-    Clips with `n >= t` take `t` evenly spaced frames (the centre of `t` equal segments,
-    as TSN-style samplers do). Shorter clips follow `policy`: `"loop"` repeats the clip
-    from its start (motion stays continuous), `"pad"` repeats the last frame.
-
-    Args:
-        n: Integer. Frames in the clip, >= 1.
-        t: Integer. Frames wanted, >= 1.
-        policy: String. `"loop"` or `"pad"`. Defaults to `"loop"`.
-    """
-    if n < 1 or t < 1:
-        fail(f"cannot sample {t} frames from a clip of {n} frames")
-    if n >= t:
-        return np.floor((np.arange(t) + 0.5) * n / t).astype(np.int64)
-    if policy == "loop":
-        return np.arange(t) % n
-    if policy == "pad":
-        return np.minimum(np.arange(t), n - 1)
-    fail(f"short-clip policy must be 'loop' or 'pad'. Received: policy={policy!r}")
-
-
 def read_clip(
     path: str | os.PathLike,
     frames: int,
     width: int,
     height: int,
     colour: str = "RGB",
-    policy: str = "loop",
+    policy: str = "stretch",
     return_length: bool = False,
 ):
     """Decode a whole clip and return `frames` uniformly sampled frames, (T, H, W, 3) uint8.
