@@ -144,3 +144,27 @@ def test_the_lite_models_second_look_finds_hands_the_full_model_misses():
         with extract.HandsExtractor(max_hands=1, second_look=look) as ex:
             share[look] = found(extract.extract_video(clip, "hands", ex), "hands").mean()
     assert share[-1] < 0.4 and share[0] > share[-1] + 0.2, share
+
+
+def test_the_time_warp_keeps_the_short_clip_policy(monkeypatch):
+    """Training's random time warp samples a short clip as evaluate will: a looping
+    model's augmented windows go back to the clip's start, a stretching one's never."""
+    import edgeaction.keypoints.features as features
+    from edgeaction.train.batches import keypoint_input
+
+    n, t = 5, 16
+    raw = np.zeros((n, 132), np.float32)
+    raw[:, 63] = 1.0  # a hand in slot 0 of every frame, its wrist moving right
+    raw[:, 0] = np.linspace(0.1, 0.9, n)
+    windows = []
+    monkeypatch.setattr(features, "compute", lambda name, w: windows.append(w) or w)
+    for policy in ("stretch", "loop"):
+        c = ModelContract(
+            name="h", labels=("a", "b"), frames=t, height=8, width=8, modality="hands",
+            pose_name="hands", short_clips=policy,
+        )  # fmt: skip
+        windows.clear()
+        for seed in range(20):
+            keypoint_input(c, [raw], policy, np.random.default_rng(seed))
+        back = [bool((np.diff(w[0, :, 0]) < 0).any()) for w in windows]
+        assert len(back) == 20 and all(back) == (policy == "loop") and any(back) == all(back)

@@ -62,8 +62,9 @@ def keypoint_input(contract: ModelContract, raw, policy: str, rng=None):
     """Keypoint input `(N, T, D)` of raw keypoints, through the contract's feature set.
 
     `raw` holds, per clip, the whole clip's raw keypoints `(n, R)` (keypoint-only
-    models: sampled here, with a random time warp when `rng` is given) or a window
-    already sampled at the frames' indices `(T, R)` (models that read frames too). With
+    models: sampled here with the short-clip `policy`, with a random time warp when
+    `rng` is given) or a window already sampled at the frames' indices `(T, R)` (models
+    that read frames too). With
     `rng` every window also gets a small random similarity transform
     (`keypoints.features.augment`).
     """
@@ -76,6 +77,8 @@ def keypoint_input(contract: ModelContract, raw, policy: str, rng=None):
         if contract.uses_frames:
             w = r
         elif rng is not None:
+            if len(r) < t and policy != "stretch":
+                r = sample_keypoints(r, t, policy)  # loop / pad first, as evaluate will
             w = r[time_warp_indices(len(r), t, rng)]
         else:
             w = sample_keypoints(r, t, policy)
