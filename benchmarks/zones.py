@@ -205,6 +205,8 @@ def _brief_live(runs: list[dict]) -> dict:
         "camera_fps": [s["fps"] for s in m["streams"]],
         "dropped_per_stream": [s["dropped"] for s in m["streams"]],
         "dropped_max_any_run": max(s["dropped"] for r in runs for s in r["streams"]),
+        "dropped_all": [sum(s["dropped"] for s in r["streams"]) for r in runs],  # per run
+        "decoded_all": [sum(s["decoded"] for s in r["streams"]) for r in runs],
         "cpu_cores": round(cores, 3),  # CPU seconds per wall second, steady state
         "cpu_cores_all": [round(r["_cores"], 3) for r in runs],
         "cpu_share": round(cores / (os.cpu_count() or 1), 3),
@@ -385,10 +387,11 @@ def _print_live(lv: dict, room: dict) -> None:
             f"fps {f['fps_ratio']:.3f} ({two['fps']:.1f} vs {one['fps']:.1f}; streams' own "
             f"rates summed {f['fps_streams_sum_ratio']:.3f}; windows/s "
             f"{two['windows_per_s']} vs {one['windows_per_s']}), dropped per stream "
-            f"{two['dropped_per_stream']} vs {one['dropped_per_stream']}, CPU "
+            f"{two['dropped_per_stream']} vs {one['dropped_per_stream']} (every run, all "
+            f"streams: {two['dropped_all']} vs {one['dropped_all']}), CPU "
             f"{two['cpu_cores']:.2f} vs {one['cpu_cores']:.2f} cores "
-            f"({100 * two['cpu_share']:.0f} % vs {100 * one['cpu_share']:.0f} % of the machine), "
-            f"({two['cpu_ms_per_frame']:.2f} vs {one['cpu_ms_per_frame']:.2f} ms per frame, "
+            f"({100 * two['cpu_share']:.0f} % vs {100 * one['cpu_share']:.0f} % of the machine; "
+            f"{two['cpu_ms_per_frame']:.2f} vs {one['cpu_ms_per_frame']:.2f} ms per frame, "
             f"model {two['model_ms_per_frame']:.2f} vs {one['model_ms_per_frame']:.2f}), "
             f"window latency p50/p99 {two['window_latency_ms']} vs {one['window_latency_ms']} ms"
         )
