@@ -198,6 +198,8 @@ def _brief_live(runs: list[dict]) -> dict:
         "fps": m["fps"],  # frames reaching the classifier per second, all streams
         "fps_all": [r["fps"] for r in runs],
         "seconds": m["seconds"],
+        # counted in `fps`: the streams' start (more branches with two zones) lowers it
+        "time_to_first_frame_s_all": [r["time_to_first_frame_s"] for r in runs],
         "frames": m["frames"],
         "decoded": sum(s["decoded"] for s in m["streams"]),
         "windows": m["windows"],
