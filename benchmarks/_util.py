@@ -37,3 +37,48 @@ def run_cli(*args, quiet: bool = True) -> dict:
     if not quiet:
         print(out)
     return {"wall_s": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2), "out": out}
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system, every thread) process `pid` used so far (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_child_sampled(argv: list[str], what: str, every_s: float = 0.1):
+    """`run_child`, sampling the child's CPU while it runs: `(output, wall seconds,
+    rusage, samples)`, samples being `(seconds since the start, CPU seconds so far)`.
+
+    A steady-state CPU rate (cores used) is then the slope between two samples, free of
+    the child's start-up (imports, model load) that its rusage includes.
+    """
+    import threading
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    t = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    chunks: list[str] = []
+    reader = threading.Thread(target=lambda: chunks.append(p.stdout.read()), daemon=True)
+    reader.start()
+    samples: list[tuple[float, float]] = []
+    while True:
+        pid, status, usage = os.wait4(p.pid, os.WNOHANG)  # reaps it once it has exited
+        if pid:
+            break
+        cpu = cpu_seconds(p.pid)
+        if cpu is not None:
+            samples.append((time.monotonic() - t, cpu))
+        time.sleep(every_s)
+    wall = time.monotonic() - t
+    p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    reader.join()
+    p.stdout.close()
+    out = "".join(chunks)
+    if p.returncode != 0:
+        tail = "\n".join(out.strip().splitlines()[-15:])
+        raise SystemExit(f"{what} failed:\n{tail}")
+    return out, wall, usage, samples

@@ -1,6 +1,7 @@
 """Cost of zones (`run --roi`): 8 streams x 2 zones vs 8 streams x 1 zone, and how to crop.
 
     python benchmarks/zones.py [--model DIR] [--frames N] [--repeats R] [--json OUT]
+        [--live-seconds S] [--live-sizes 640x480,320x240] [--live-streams 8] [--no-saturated]
 
 MODEL defaults to the demo's export (demo-out/model; `edgeaction demo` makes it), as in
 `benchmarks/run.py`. Every `edgeaction run` runs in a CHILD process, the runs of the
@@ -13,6 +14,16 @@ three layouts interleaved `--repeats` times (the median run of each counts):
       one zone each (`--roi i:a=0,0,200,200`) against two (`a` and `b=120,40,200,200`);
       fps counts source frames, so two zones do twice the windows in the same frames.
       The same 8 streams without --roi (the whole-frame path) are reported beside it.
+
+  L   the same question at camera rate: 8 LIVE `test://` sources (`live=1`, 30 fps; the
+      site's cameras deliver frames at their own rate) for `--live-seconds` (`run
+      --duration`), one zone vs two (the same --roi), per `--live-sizes` (640x480 first):
+      aggregate fps (frames reaching the classifier per second, `--metrics`), dropped
+      frames per stream, and the CPU the child used (CPU seconds per wall second, sampled
+      from /proc between 2 s after the first frame and 1 s before the end: no start-up),
+      with the ratios two / one. Headroom: how many 30 fps cameras x 2 zones the machine
+      could carry, from Z1's CPU per frame (start-up excluded), from Z1's throughput (one
+      main thread classifies every stream), and from each live run's CPU.
 
   D   how a stream delivers its zones, decode thread only (`--decode`, in a child):
       frames/s of one 1280x720 test source pulled through (a) a GStreamer `tee` with a
@@ -35,12 +46,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import run_child  # noqa: E402
+from _util import run_child, run_child_sampled  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERNS = ("ball", "snow", "smpte", "ball", "snow", "smpte", "ball", "snow")
 ZONE_A, ZONE_B = "a=0,0,200,200", "b=120,40,200,200"
 GOAL = 0.9
+LIVE_FPS = 30
 MODEL_STEPS = ("infer", "encode", "head")
 
 DECODE_CHILD = r"""
@@ -98,17 +110,34 @@ print("BENCH " + json.dumps(out))
 """
 
 
-def _run(model, td: Path, zones: int, frames: int) -> dict:
-    src = [f"test://{p}?live=0&frames={frames}&width=320&height=240" for p in PATTERNS]
-    args = [a for s in src for a in ("--source", s)]
-    for i in range(len(src)):
+def _argv(model, td: Path, sources: list[str], zones: int, extra: list[str]) -> tuple:
+    """The `edgeaction run` command of `sources` with `zones` zones each, and its metrics path."""
+    args = [a for s in sources for a in ("--source", s)]
+    for i in range(len(sources)):
         args += [x for z in (ZONE_A, ZONE_B)[:zones] for x in ("--roi", f"{i}:{z}")]
     m_path = td / f"m{time.monotonic_ns()}.json"
-    argv = [sys.executable, "-m", "edgeaction.cli", "run", str(model), *args]
+    argv = [sys.executable, "-m", "edgeaction.cli", "run", str(model), *args, *extra]
     argv += ["--events", str(td / "ev.jsonl"), "--metrics", str(m_path), "-q"]
-    _, _, usage = run_child(argv, f"edgeaction run ({zones} zones)")
+    return argv, m_path
+
+
+def _cpu_at(samples: list[tuple[float, float]], t: float) -> float:
+    """The child's CPU seconds at `t` seconds after its start, between two samples."""
+    before = [s for s in samples if s[0] <= t] or samples[:1]
+    after = [s for s in samples if s[0] >= t] or samples[-1:]
+    (t0, c0), (t1, c1) = before[-1], after[0]
+    return c0 if t1 <= t0 else c0 + (c1 - c0) * (t - t0) / (t1 - t0)
+
+
+def _run(model, td: Path, zones: int, frames: int) -> dict:
+    src = [f"test://{p}?live=0&frames={frames}&width=320&height=240" for p in PATTERNS]
+    argv, m_path = _argv(model, td, src, zones, [])
+    _, _, usage, samples = run_child_sampled(argv, f"edgeaction run ({zones} zones)")
     m = json.loads(m_path.read_text())
     m["_cpu_s"] = usage.ru_utime + usage.ru_stime  # the child's CPU, all threads
+    # ... less its start-up (imports, model, pipelines): the CPU at its first frame
+    start = _cpu_at(samples, m["first_frame_since_process_start_s"]) if samples else 0.0
+    m["_cpu_run_s"] = m["_cpu_s"] - start
     return m
 
 
@@ -127,9 +156,77 @@ def _brief(runs: list[dict]) -> dict:
         "dropped": sum(s["dropped"] for s in m["streams"]),
         "cpu_ms_per_frame": round(1000 * m["_cpu_s"] / m["frames"], 3),
         "cpu_ms_per_frame_all": [round(1000 * r["_cpu_s"] / r["frames"], 3) for r in runs],
+        # without the start-up: what one more frame costs while running
+        "run_cpu_ms_per_frame_all": [round(1000 * r["_cpu_run_s"] / r["frames"], 3) for r in runs],
+        # cores used from the first frame on (2 would be both cores of a 2-core machine)
+        "cpu_cores_all": [round(r["_cpu_run_s"] / r["seconds"], 2) for r in runs],
         "step_total_s": {
             k: round(v["mean"] * v["count"] / 1000, 3) for k, v in m.get("latency_ms", {}).items()
         },
+    }
+
+
+def _run_live(model, td: Path, zones: int, size: tuple, seconds: float, streams: int) -> dict:
+    """One camera-rate run: `streams` live test sources of `size` at LIVE_FPS for
+    `seconds` (`run --duration`), with `zones` zones each; CPU sampled while it runs."""
+    w, h = size
+    pats = [PATTERNS[i % len(PATTERNS)] for i in range(streams)]
+    src = [f"test://{p}?live=1&width={w}&height={h}&fps={LIVE_FPS}" for p in pats]
+    argv, m_path = _argv(model, td, src, zones, ["--duration", f"{seconds:g}"])
+    _, wall, usage, samples = run_child_sampled(argv, f"edgeaction run live ({zones} zones)")
+    m = json.loads(m_path.read_text())
+    m["_cpu_s"], m["_wall_s"] = usage.ru_utime + usage.ru_stime, wall
+    # Steady state: from 2 s after the first frame to 1 s before the duration ends (the
+    # streams started `time_to_first_frame_s - setup_s` before the first frame).
+    first = m["first_frame_since_process_start_s"]
+    t_end = first - (m["time_to_first_frame_s"] - m["setup_s"]) + seconds - 1.0
+    steady = [s for s in samples if first + 2.0 <= s[0] <= t_end]
+    if len(steady) < 2:
+        raise SystemExit(f"--live-seconds {seconds:g} is too short to measure the CPU")
+    (t0, c0), (t1, c1) = steady[0], steady[-1]
+    m["_cores"] = (c1 - c0) / (t1 - t0)
+    return m
+
+
+def _brief_live(runs: list[dict]) -> dict:
+    """The median run's figures (by fps; CPU: the median of every run's)."""
+    m = sorted(runs, key=lambda r: r["fps"])[len(runs) // 2]
+    cores = statistics.median(r["_cores"] for r in runs)
+    steps = m.get("latency_ms", {})
+    lat = steps.get("window", {})
+    return {
+        "fps": m["fps"],  # frames reaching the classifier per second, all streams
+        "fps_all": [r["fps"] for r in runs],
+        "seconds": m["seconds"],
+        # counted in `fps`: the streams' start (more branches with two zones) lowers it
+        "time_to_first_frame_s_all": [r["time_to_first_frame_s"] for r in runs],
+        "frames": m["frames"],
+        "decoded": sum(s["decoded"] for s in m["streams"]),
+        "windows": m["windows"],
+        "windows_per_s": round(m["windows"] / m["seconds"], 1),
+        "camera_fps": [s["fps"] for s in m["streams"]],
+        "dropped_per_stream": [s["dropped"] for s in m["streams"]],
+        "dropped_max_any_run": max(s["dropped"] for r in runs for s in r["streams"]),
+        "dropped_all": [sum(s["dropped"] for s in r["streams"]) for r in runs],  # per run
+        "decoded_all": [sum(s["decoded"] for s in r["streams"]) for r in runs],
+        "cpu_cores": round(cores, 3),  # CPU seconds per wall second, steady state
+        "cpu_cores_all": [round(r["_cores"], 3) for r in runs],
+        "cpu_share": round(cores / (os.cpu_count() or 1), 3),
+        "cpu_cores_whole_run": round(
+            statistics.median(r["_cpu_s"] / r["_wall_s"] for r in runs), 3
+        ),
+        # the same in steady state: the cameras' own rates summed (start-up and end left out)
+        "fps_streams_sum": round(sum(s["fps"] for s in m["streams"]), 2),
+        "cpu_ms_per_frame": round(1000 * cores / m["fps"], 3),
+        # main-thread time in the model (encoder + head, or the whole model) per frame
+        "model_ms_per_frame": round(
+            sum(v["mean"] * v["count"] for k, v in steps.items() if k in MODEL_STEPS) / m["frames"],
+            3,
+        ),
+        "window_latency_ms": {k: lat.get(k) for k in ("p50", "p99")},
+        "mean_batch": m["mean_batch"],
+        "mean_batch_zones": m.get("mean_batch_zones"),
+        "stopped_by": m.get("stopped_by"),
     }
 
 
@@ -141,7 +238,81 @@ def decode(model_w: int, model_h: int, frames: int) -> dict:
     return json.loads(line.split(" ", 1)[1])
 
 
-def main() -> int:
+def saturated(model: str, repeats: int, frames: int) -> dict:
+    """Z1: the three layouts decoded as fast as the CPU goes, interleaved `repeats` times."""
+    runs: dict[str, list] = {"whole": [], "one": [], "two": []}
+    with tempfile.TemporaryDirectory() as td:
+        for _ in range(repeats):
+            for key, zones in (("whole", 0), ("one", 1), ("two", 2)):
+                runs[key].append(_run(model, Path(td), zones, frames))
+    figures = {k: _brief(v) for k, v in runs.items()}
+    ratio = figures["two"]["fps"] / figures["one"]["fps"]
+    out: dict = {"Z1": {"value": ratio, "goal": f">= {GOAL}", **figures}}
+    out["Z1_vs_whole_frame"] = figures["two"]["fps"] / figures["whole"]["fps"]
+    out["Z1_zone_frames"] = 2 * ratio  # counting each zone's frames instead of the sources'
+    cpu = {k: statistics.median(v["cpu_ms_per_frame_all"]) for k, v in figures.items()}
+    out["Z1_cpu"] = cpu["one"] / cpu["two"]  # the same ratio from CPU per frame (load-proof)
+    # What the second zone costs per source frame, and how much of it is the model's work
+    # (encoder + head, or the whole model: main-thread step time of the median runs).
+    model_s = {
+        k: sum(v["step_total_s"].get(s, 0.0) for s in MODEL_STEPS) for k, v in figures.items()
+    }
+    n = figures["two"]["frames"]
+    out["second_zone_ms_per_frame"] = {
+        "cpu": round(cpu["two"] - cpu["one"], 3),
+        "model": round(1000 * (model_s["two"] - model_s["one"]) / n, 3),
+    }
+    out["_cpu_ms"] = cpu
+    return out
+
+
+def live(model: str, repeats: int, sizes: list[tuple], seconds: float, streams: int) -> dict:
+    """L: `streams` live cameras at LIVE_FPS, one zone vs two, per size, interleaved."""
+    runs: dict = {s: {1: [], 2: []} for s in sizes}
+    with tempfile.TemporaryDirectory() as td:
+        for _ in range(repeats):
+            for size in sizes:
+                for zones in (1, 2):
+                    runs[size][zones].append(
+                        _run_live(model, Path(td), zones, size, seconds, streams)
+                    )
+    out = {}
+    for (w, h), by in runs.items():
+        one, two = _brief_live(by[1]), _brief_live(by[2])
+        out[f"{w}x{h}"] = {
+            "streams": streams,
+            "fps_ratio": round(two["fps"] / one["fps"], 3),  # the operator's question
+            "fps_streams_sum_ratio": round(two["fps_streams_sum"] / one["fps_streams_sum"], 3),
+            "cpu_ratio": round(two["cpu_cores"] / one["cpu_cores"], 3),
+            "second_zone_cores": round(two["cpu_cores"] - one["cpu_cores"], 3),
+            "one": one,
+            "two": two,
+        }
+    return out
+
+
+def headroom(sat: dict | None, lv: dict, cores: int, streams: int) -> dict:
+    """How many LIVE_FPS cameras x 2 zones `cores` could carry: from the saturated run's
+    CPU per frame (start-up excluded), from its throughput (one main thread classifies
+    every stream: the bound a CPU count alone misses), and from each live run's CPU."""
+    out = {}
+    if sat is not None:
+        two = sat["Z1"]["two"]
+        ms = statistics.median(two["run_cpu_ms_per_frame_all"])
+        out["by_saturated_cpu_ms_320x240"] = round(cores * 1000 / (ms * LIVE_FPS), 1)
+        out["by_saturated_fps_320x240"] = round(two["fps"] / LIVE_FPS, 1)
+        out["saturated_cores_used"] = statistics.median(two["cpu_cores_all"])
+    for size, f in lv.items():
+        out[f"by_live_cpu_{size}"] = round(cores / (f["two"]["cpu_cores"] / streams), 1)
+    return out
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, h = text.lower().split("x")
+    return int(w), int(h)
+
+
+def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -149,8 +320,20 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=300, help="frames per stream")
     p.add_argument("--repeats", type=int, default=3, help="runs per layout (the median counts)")
     p.add_argument("--decode", action="store_true", help="also measure the cropping (D)")
+    p.add_argument("--live-seconds", type=float, default=30.0, help="length of each live run (L)")
+    p.add_argument(
+        "--live-sizes",
+        default="640x480,320x240",
+        help="camera sizes of L, comma-separated ('' skips L)",
+    )
+    p.add_argument("--live-streams", type=int, default=8, help="cameras in L")
+    p.add_argument("--no-saturated", action="store_true", help="skip Z1 (the saturated runs)")
     p.add_argument("--json", help="write the figures here")
-    a = p.parse_args()
+    return p.parse_args()
+
+
+def main() -> int:
+    a = _args()
     if not Path(a.model).exists():
         print(f"no model at {a.model} (run `edgeaction demo` first)", file=sys.stderr)
         return 1
@@ -158,48 +341,63 @@ def main() -> int:
 
     model = Path(a.model)
     c = contract_from_onnx(model / "model.onnx" if model.is_dir() else model)
-    out: dict = {"cores": os.cpu_count(), "loadavg_start": os.getloadavg(), "model": a.model}
-    runs: dict[str, list] = {"whole": [], "one": [], "two": []}
-    with tempfile.TemporaryDirectory() as td:
-        for _ in range(a.repeats):
-            for key, zones in (("whole", 0), ("one", 1), ("two", 2)):
-                runs[key].append(_run(a.model, Path(td), zones, a.frames))
-    figures = {k: _brief(v) for k, v in runs.items()}
-    ratio = figures["two"]["fps"] / figures["one"]["fps"]
-    out["Z1"] = {"value": ratio, "goal": f">= {GOAL}", **figures}
-    out["Z1_vs_whole_frame"] = figures["two"]["fps"] / figures["whole"]["fps"]
-    out["Z1_zone_frames"] = 2 * ratio  # counting each zone's frames instead of the sources'
-    cpu = {k: statistics.median(v["cpu_ms_per_frame_all"]) for k, v in figures.items()}
-    out["Z1_cpu"] = cpu["one"] / cpu["two"]  # the same ratio from CPU per frame (load-proof)
-    # What the second zone costs per source frame, and how much of it is the model's work
-    # (encoder + head, or the whole model: main-thread step time of the median runs).
-    model = {k: sum(v["step_total_s"].get(s, 0.0) for s in MODEL_STEPS) for k, v in figures.items()}
-    frames = figures["two"]["frames"]
-    out["second_zone_ms_per_frame"] = {
-        "cpu": round(cpu["two"] - cpu["one"], 3),
-        "model": round(1000 * (model["two"] - model["one"]) / frames, 3),
-    }
+    cores = os.cpu_count() or 1
+    out: dict = {"cores": cores, "loadavg_start": os.getloadavg(), "model": a.model}
+    sat = None if a.no_saturated else saturated(a.model, a.repeats, a.frames)
+    if sat is not None:
+        out.update({k: v for k, v in sat.items() if not k.startswith("_")})
+        out["loadavg_after_Z1"] = os.getloadavg()
+        _print_saturated(sat)
+    sizes = [_size(s) for s in a.live_sizes.split(",") if s.strip()]
+    lv = live(a.model, a.repeats, sizes, a.live_seconds, a.live_streams) if sizes else {}
+    if lv:
+        out["L"] = lv
+        out["headroom_cameras_2_zones"] = headroom(sat, lv, cores, a.live_streams)
+        _print_live(lv, out["headroom_cameras_2_zones"])
     if a.decode:
         out["D"] = decode(c.width, c.height, 400)
-    out["loadavg_end"] = os.getloadavg()
-    print(
-        f"Z1 8 streams x 2 zones / x 1 zone: {ratio:.2f} (goal >= {GOAL}; "
-        f"{figures['two']['fps']:.0f} vs {figures['one']['fps']:.0f} fps, "
-        f"{figures['two']['windows']} vs {figures['one']['windows']} windows; "
-        f"no --roi: {figures['whole']['fps']:.0f} fps); zone-frames/s: {2 * ratio:.2f}"
-    )
-    print(
-        f"Z1 by CPU per frame (robust on a shared machine): {out['Z1_cpu']:.2f} "
-        f"({cpu['two']:.2f} vs {cpu['one']:.2f} ms; no --roi {cpu['whole']:.2f} ms); the "
-        f"second zone costs {out['second_zone_ms_per_frame']['cpu']:.2f} ms CPU per frame, "
-        f"{out['second_zone_ms_per_frame']['model']:.2f} ms of it in the model"
-    )
-    if "D" in out:
         print("D  CPU ms/frame, one 1280x720 source, 2 zones: " + json.dumps(out["D"]))
-    print(f"load average {out['loadavg_start']} -> {out['loadavg_end']} on {out['cores']} cores")
+    out["loadavg_end"] = os.getloadavg()
+    print(f"load average {out['loadavg_start']} -> {out['loadavg_end']} on {cores} cores")
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0
+
+
+def _print_saturated(sat: dict) -> None:
+    f, ratio, cpu = sat["Z1"], sat["Z1"]["value"], sat["_cpu_ms"]
+    print(
+        f"Z1 8 streams x 2 zones / x 1 zone: {ratio:.2f} (goal >= {GOAL}; "
+        f"{f['two']['fps']:.0f} vs {f['one']['fps']:.0f} fps, "
+        f"{f['two']['windows']} vs {f['one']['windows']} windows; "
+        f"no --roi: {f['whole']['fps']:.0f} fps); zone-frames/s: {2 * ratio:.2f}"
+    )
+    print(
+        f"Z1 by CPU per frame (robust on a shared machine): {sat['Z1_cpu']:.2f} "
+        f"({cpu['two']:.2f} vs {cpu['one']:.2f} ms; no --roi {cpu['whole']:.2f} ms); the "
+        f"second zone costs {sat['second_zone_ms_per_frame']['cpu']:.2f} ms CPU per frame, "
+        f"{sat['second_zone_ms_per_frame']['model']:.2f} ms of it in the model; cores used "
+        f"from the first frame: {f['one']['cpu_cores_all']} / {f['two']['cpu_cores_all']}"
+    )
+
+
+def _print_live(lv: dict, room: dict) -> None:
+    for size, f in lv.items():
+        one, two = f["one"], f["two"]
+        print(
+            f"L  {f['streams']} live {size} cameras at {LIVE_FPS} fps, 2 zones / 1 zone: "
+            f"fps {f['fps_ratio']:.3f} ({two['fps']:.1f} vs {one['fps']:.1f}; streams' own "
+            f"rates summed {f['fps_streams_sum_ratio']:.3f}; windows/s "
+            f"{two['windows_per_s']} vs {one['windows_per_s']}), dropped per stream "
+            f"{two['dropped_per_stream']} vs {one['dropped_per_stream']} (every run, all "
+            f"streams: {two['dropped_all']} vs {one['dropped_all']}), CPU "
+            f"{two['cpu_cores']:.2f} vs {one['cpu_cores']:.2f} cores "
+            f"({100 * two['cpu_share']:.0f} % vs {100 * one['cpu_share']:.0f} % of the machine; "
+            f"{two['cpu_ms_per_frame']:.2f} vs {one['cpu_ms_per_frame']:.2f} ms per frame, "
+            f"model {two['model_ms_per_frame']:.2f} vs {one['model_ms_per_frame']:.2f}), "
+            f"window latency p50/p99 {two['window_latency_ms']} vs {one['window_latency_ms']} ms"
+        )
+    print("headroom, cameras x 2 zones at 30 fps: " + json.dumps(room))
 
 
 if __name__ == "__main__":

@@ -130,8 +130,20 @@ def _unwinder_first() -> None:
         pass
 
 
+#: `(Gst, GstVideo)` once `gst()` has loaded and initialised GStreamer.
+_GST: tuple | None = None
+
+
 def gst():
-    """Return `(Gst, GstVideo)` with GStreamer initialised once."""
+    """Return `(Gst, GstVideo)` with GStreamer initialised once.
+
+    Cached after the first call: `gi.require_version` scans the typelib directories and
+    opens the typelibs every time (~60 us), and the decode threads call this for every
+    pull and every sample (one more of each per zone).
+    """
+    global _GST
+    if _GST is not None:
+        return _GST
     gi = require("gi")
     if "gi.repository.Gst" not in sys.modules:
         _unwinder_first()
@@ -143,4 +155,5 @@ def gst():
         fail(f"GStreamer's introspection data is missing ({e}): {_HINTS['gi'][1]}")
     if not Gst.is_initialized():
         Gst.init(None)
-    return Gst, GstVideo
+    _GST = (Gst, GstVideo)
+    return _GST

@@ -130,3 +130,19 @@ def test_read_clip_stretches_short_clips_by_default(tmp_path):
     means = read_clip(tmp_path / "s.mp4", 6, 32, 32).reshape(6, -1).mean(1)
     assert np.allclose(means[0::2], means[1::2], atol=3)  # each frame twice, in order
     assert means[0] < means[2] < means[4]
+
+
+def test_gst_is_loaded_once_not_per_sample(monkeypatch):
+    """`gst()` runs in the decode threads for every pull and every sample, one more of
+    each per zone; `gi.require_version` scans the typelib directories and opens the
+    typelibs each time it is called (~60 us), so after the first call nothing is looked
+    up again (strace of 8 cameras x 2 zones: hundreds of directory scans per second)."""
+    gi = pytest.importorskip("gi")
+    from edgeaction._lazy import gst
+
+    first = gst()
+    calls = []
+    monkeypatch.setattr(gi, "require_version", lambda *a: calls.append(a))
+    for _ in range(3):
+        assert gst() == first
+    assert calls == []
