@@ -1,7 +1,8 @@
-"""Display frames only as often as their users need them (`sources.gate.DisplayGate`), on
-real GStreamer pipelines: a non-live source decoded as fast as it goes makes display
-frames at its frame rate in wall-clock time, each paired with its own model frame, or
-every one."""
+"""Display frames only as often as their users need them (`sources.gate.DisplayGate`,
+`Runtime.display_realtime`), on real GStreamer pipelines: a non-live source decoded as
+fast as it goes makes display frames at its frame rate in wall-clock time when the RTSP
+re-stream alone shows them, each paired with its own model frame, and every one when an
+annotated video (or event clips) needs them."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import queue
 import time
 
 import numpy as np
+import pytest
 
+from edgeaction.pipelines.runtime import RunOptions, Runtime
 from edgeaction.pipelines.sources import Stream, parse_source
 from tests.pipelines.test_sources import collect, frames_of, kinds
+from tests.rtsp import free_port, rtsp_server_available
 
 #: 600 frames of noise, 20 s at 30 fps, decoded in about a second: every frame differs.
 FAST = "test://snow?live=0&width=320&height=240&frames=600"
@@ -63,3 +67,44 @@ def test_looping_file_keeps_its_display_frames_paired(synth_video):
     assert 48 in [f.index for f in shown]  # the first frame of the second loop
     assert len(shown) < len(fr) / 2
     assert all(np.array_equal(f.display, f.image) for f in shown)
+
+
+needs_rtsp = pytest.mark.skipif(
+    not rtsp_server_available(), reason="needs gst-rtsp-server's GI data and x264enc"
+)
+
+
+def _with_restream(tiny_onnx, source: str, **kw) -> tuple[dict, Runtime]:
+    from edgeaction.pipelines.restream import Restream
+
+    rt = Runtime(tiny_onnx, [source], events=None, options=RunOptions(), **kw)
+    rt.outputs.attach(restream=Restream(f"rtsp://127.0.0.1:{free_port()}/x", 1).start())
+    return rt.run(), rt
+
+
+@needs_rtsp
+def test_restream_alone_asks_for_realtime_display_frames(tiny_onnx):
+    m, rt = _with_restream(tiny_onnx, FAST)
+    assert rt.display_realtime(0) and rt.display_width_needed(0) == 640
+    s = m["streams"][0]
+    assert s["decoded"] == s["frames"] == 600
+    assert 1 <= s["displayed"] <= 30 * m["seconds"] + 4, (s, m["seconds"])
+
+
+@needs_rtsp
+def test_out_video_beside_the_restream_gets_every_frame(tmp_path, tiny_onnx):
+    from edgeaction.video.reader import VideoReader
+
+    vid = tmp_path / "a.mp4"
+    m, rt = _with_restream(tiny_onnx, FAST.replace("600", "90"), out_video=vid)
+    assert not rt.display_realtime(0)
+    s = m["streams"][0]
+    assert s["decoded"] == s["displayed"] == 90
+    assert len(list(VideoReader(vid, 32, 32))) == 90
+
+
+def test_live_sources_keep_every_display_frame(tiny_onnx):
+    """A live source comes at its own rate: no gate, whatever uses the display frames."""
+    rt = Runtime(tiny_onnx, ["test://ball?fps=30", FAST], events=None)
+    rt.outputs.attach(restream=object())  # only asked whether it is there
+    assert [rt.display_realtime(i) for i in (0, 1)] == [False, True]

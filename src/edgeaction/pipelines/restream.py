@@ -9,8 +9,11 @@ shared `RTSPMediaFactory` whose pipeline starts with an `appsrc`:
 
 `Restream.frame` pushes the annotated frame only while a client is connected (the media
 exists), at most at the stream's frame rate (`wants`), and drops it when the appsrc already holds `QUEUE_FRAMES` frames, so a slow client
-never grows a queue or slows the run. The server's GLib main loop runs in its own thread
-with its own main context. A port in use is one line at `start()`.
+never grows a queue or slows the run. When the re-stream alone shows a non-live source's
+display frames, the stream makes them at that rate only (`Runtime.display_realtime`,
+`sources.gate.DisplayGate`: the same `pacing.Pacer` rule), not for each frame of a file
+decoded at 2,000 fps. The server's GLib main loop runs in its own thread with its own
+main context. A port in use is one line at `start()`.
 
 Never imports TensorFlow.
 """
