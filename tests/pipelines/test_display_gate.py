@@ -1,8 +1,8 @@
 """Display frames only as often as their users need them (`sources.gate.DisplayGate`,
 `Runtime.display_realtime`), on real GStreamer pipelines: a non-live source decoded as
 fast as it goes makes display frames at its frame rate in wall-clock time when the RTSP
-re-stream alone shows them, each paired with its own model frame, and every one when an
-annotated video (or event clips) needs them."""
+re-stream alone shows them (the newest decoded frame), and every one, each its own
+frame's, when an annotated video (or event clips) needs them."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ FAST = "test://snow?live=0&width=320&height=240&frames=600"
 
 
 def _run_stream(source: str, size=(64, 48), until=None, **kw) -> tuple[list, Stream, float]:
-    """A stream whose display frames are as large as its model frames (so equal to them)."""
+    """A stream whose display frames are as large as its model frames (so equal to the
+    model frame of the same decoded frame)."""
     q: queue.Queue = queue.Queue()
     s = Stream(0, parse_source(source), q, *size, display_width=size[0], **kw)
     t0 = time.monotonic()
@@ -34,7 +35,7 @@ def _run_stream(source: str, size=(64, 48), until=None, **kw) -> tuple[list, Str
     return msgs, s, time.monotonic() - t0
 
 
-def test_realtime_display_frames_at_the_frame_rate_each_with_its_model_frame():
+def test_realtime_display_frames_at_the_frame_rate_from_recent_frames():
     msgs, s, wall = _run_stream(FAST, display_realtime=True)
     fr = frames_of(msgs)
     assert kinds(msgs) == ["started", "eos"] and [f.index for f in fr] == list(range(600))
@@ -43,30 +44,30 @@ def test_realtime_display_frames_at_the_frame_rate_each_with_its_model_frame():
     assert s.stats.displayed == len(shown) and s.stats.decoded == 600
     # 30 a second of wall-clock time (and at most 2 more right after the start)
     assert 1 <= len(shown) <= 30 * wall + 4, (len(shown), wall)
-    # the display branch (same size here) made each from its own frame: noise is equal
-    # only to itself
-    assert all(np.array_equal(f.display, f.image) for f in shown)
+    # each is a decoded frame (noise equals only itself) from less than 0.2 s before or
+    # after the model frame it comes with
+    index = {f.image.tobytes(): f.index for f in fr}
+    near = 0.2 * 600 / wall + 20
+    assert all(abs(f.index - index[f.display.tobytes()]) <= near for f in shown)
 
 
-def test_every_display_frame_by_default():
+def test_every_display_frame_by_default_each_its_own():
     msgs, s, _ = _run_stream(FAST.replace("600", "120"))
     fr = frames_of(msgs)
     assert len(fr) == s.stats.displayed == 120
     assert all(np.array_equal(f.display, f.image) for f in fr)
 
 
-def test_looping_file_keeps_its_display_frames_paired(synth_video):
-    """A flushing seek at each loop: the decisions in flight go, the first frame after it
-    is kept (the display appsink prerolls; dropping it stalled the pipeline)."""
-    msgs, s, _ = _run_stream(
+def test_looping_file_with_realtime_display_frames(synth_video):
+    """A flushing seek at each loop: the display branch (holding one frame) prerolls
+    again and keeps up; no stall, no error."""
+    msgs, s, wall = _run_stream(
         f"{synth_video}?loop=1", (32, 32), lambda m: len(m) > 400, display_realtime=True
     )
     fr = frames_of(msgs)
     assert "error" not in kinds(msgs) and len(fr) >= 400
     shown = [f for f in fr if f.display is not None]
-    assert 48 in [f.index for f in shown]  # the first frame of the second loop
-    assert len(shown) < len(fr) / 2
-    assert all(np.array_equal(f.display, f.image) for f in shown)
+    assert 1 <= len(shown) <= 15 * wall + 4 and shown[-1].display.shape == (32, 32, 3)
 
 
 needs_rtsp = pytest.mark.skipif(

@@ -324,16 +324,18 @@ class Runtime:
 
     def display_realtime(self, stream: int) -> bool:
         """Whether `stream` makes display frames only as they are shown, at most at its
-        frame rate in wall-clock time (`sources.Stream`'s `display_realtime`): none of
-        their users needs every frame (the RTSP re-stream alone) and the source is not
-        live. A file decoded faster than real time then scales, converts and draws 30
-        frames a second, not 2,000; a live source comes at its own rate already."""
+        frame rate in wall-clock time, each the newest decoded frame rather than its
+        model frame's own (`sources.Stream`'s `display_realtime`): none of their users
+        needs every frame (the RTSP re-stream alone) and the source is not live. A file
+        decoded faster than real time then scales, converts and draws 30 frames a
+        second, not 2,000; a live source comes at its own rate already."""
         users = self._display_users(stream)
         live = self.specs[stream].live
         return bool(users) and not live and not any(every for _width, every in users)
 
     def _display_users(self, stream: int | None) -> list[tuple[int, bool]]:
-        """Who uses the display frames (of `stream`), each as (width, needs every frame):
+        """Who uses the display frames (of `stream`), each as (width, needs every frame,
+        each its own):
         the annotated outputs (every frame for a video file or the event clips, not for
         the re-stream alone), MediaPipe, zones off the CPU (cropped from it,
         `ZONE_WIDTH`). The one place that says who needs which display frames."""

@@ -59,8 +59,8 @@ class StreamStats:
         decoded: Integer. Frames decoded (delivered + dropped).
         delivered: Integer. Frames put on the queue.
         dropped: Integer. Frames of a live source dropped because the consumer was behind.
-        displayed: Integer. Display frames delivered: one per delivered frame, or fewer
-            with `display_realtime` (see `DisplayGate`).
+        displayed: Integer. Display frames delivered: one per delivered frame, or at
+            most the frame rate with `display_realtime` (see `DisplayGate`).
         reconnects: Integer. Times the pipeline was rebuilt after a lost connection.
         gap_s: Float. Total seconds without frames while reconnecting.
         state: String. `"starting"`, `"running"`, `"reconnecting"`, `"ended"`, `"failed"`
@@ -110,12 +110,13 @@ class Stream:
         colour: String. `"RGB"` or `"BGR"`. Defaults to `"RGB"`.
         display_width: Integer or None. Also deliver an RGB display frame this wide.
             Defaults to `None`.
-        display_realtime: Boolean. Make display frames at most at the stream's frame
-            rate in wall-clock time (`DisplayGate`), the others dropped before scaling and
-            conversion, and delivered frames without one (`display` None): for display
-            frames only shown as they happen (the RTSP re-stream) of a file decoded faster
-            than real time. Not with zones cropped from the display frame. Defaults to
-            `False` (every frame).
+        display_realtime: Boolean. Deliver a display frame at most at the stream's
+            frame rate in wall-clock time, the newest the display branch made (not
+            necessarily the frame's own), the other frames without one (`display` None);
+            the decoded frames in between are dropped before scaling and conversion
+            (`DisplayGate`). For display frames only shown as they happen (the RTSP
+            re-stream) of a file decoded faster than real time. Not with zones cropped
+            from the display frame. Defaults to `False` (every frame, its own).
         capacity: Integer. Frames of this stream that may wait in `out` unreleased.
             Defaults to `16`.
         reconnect: Boolean. Rebuild lost RTSP / V4L2 streams with back-off, forever
@@ -378,7 +379,7 @@ class Stream:
         return Gst.BusSyncReply.PASS
 
     def _prepare(self, pipeline) -> None:
-        """Before the pipeline plays: the zones' crops (CPU), the display gate's probes."""
+        """Before the pipeline plays: the zones' crops (CPU), the display branch."""
         if self.zones and self.crops is None:
             self._prepare_zones(pipeline)
         self.gate.attach(pipeline)
@@ -477,7 +478,9 @@ class Stream:
                 zones = image[None]  # one zone: its crop is the model branch's frame
             convert_ms = (time.perf_counter() - t0) * 1000.0
             dsample = None
-            if core.display is not None and self.gate.next():
+            if core.display is not None and self.gate.realtime:
+                dsample = self.gate.take(core.display)
+            elif core.display is not None:
                 dsample = self._pull(core, core.display)
             t0 = time.perf_counter()
             dimage = sample_array(dsample, self.name) if keep and dsample is not None else None
