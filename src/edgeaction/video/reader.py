@@ -148,14 +148,16 @@ def scale_convert(width: int | None, height: int | None, colour: str = "RGB") ->
     )
 
 
-#: The queue at the head of the display branch (`cpu_pipeline`), where frames that need no
-#: display frame are dropped before scaling and conversion (`sources.gate.DisplayGate`).
+#: The queue at the head of the display branch (`cpu_pipeline`); made to leak to one frame
+#: when display frames are only wanted at the frame rate, so the others are dropped before
+#: scaling and conversion (`pipelines.sources.gate.DisplayGate`).
 DISPLAY_QUEUE = "displayq"
 
 
 def appsink(name: str, live: bool = False, sync: bool = False) -> str:
     """An appsink for `FramePipeline.pull`: never drops (model and display frames stay
-    paired; a live source drops in Python, counted); `sync` paces a file at its own rate."""
+    paired, unless the display frames are only wanted at the frame rate, `DisplayGate`;
+    a live source drops in Python, counted); `sync` paces a file at its own rate."""
     n = 4 if live else 8
     return f"appsink name={name} max-buffers={n} drop=false sync={'true' if sync else 'false'}"
 
