@@ -3,6 +3,7 @@ gst-rtsp-server, and a real GStreamer `rtspsrc` client pulls decoded frames from
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -50,8 +51,15 @@ def pull_frames(url: str, want: int, timeout_s: float = 10.0) -> tuple[float | N
     return first, n, size
 
 
-def start_run(model, port: int, *extra, path: str = "/cam0") -> subprocess.Popen:
-    """`edgeaction run` on a live test source with --out-rtsp, in a child process, once
+def start_run(
+    model,
+    port: int,
+    *extra,
+    path: str = "/cam0",
+    source: str = "test://ball?live=1&fps=15&width=320&height=240",
+    seconds: float = 8,
+) -> subprocess.Popen:
+    """`edgeaction run` on a (live) test source with --out-rtsp, in a child process, once
     it says it serves (its stderr's first line)."""
     p = subprocess.Popen(
         [
@@ -61,11 +69,11 @@ def start_run(model, port: int, *extra, path: str = "/cam0") -> subprocess.Popen
             "run",
             str(model),
             "--source",
-            "test://ball?live=1&fps=15&width=320&height=240",
+            source,
             "--out-rtsp",
             f"rtsp://127.0.0.1:{port}{path}",
             "--duration",
-            "8",
+            str(seconds),
             "-q",
             *map(str, extra),
         ],
@@ -94,6 +102,27 @@ def test_client_gets_annotated_frames_within_2s(tmp_path, tiny_onnx):
         _, err = run.communicate(timeout=30)
     assert run.returncode == 0, err
     assert (tmp_path / "ev.jsonl").read_text().strip()  # events still written
+
+
+def test_fast_file_served_at_its_frame_rate_from_few_display_frames(tmp_path, tiny_onnx):
+    """A non-live file decoded as fast as it goes, --out-rtsp its one annotated output:
+    display frames are made (scaled, converted, drawn) at the file's 30 fps of wall-clock
+    time, not for every decoded frame, and the client gets them at that rate."""
+    port, metrics = free_port(), tmp_path / "m.json"
+    fast = "test://ball?live=0&width=320&height=240"
+    run = start_run(tiny_onnx, port, "--metrics", metrics, source=fast, seconds=5)
+    try:
+        time.sleep(0.5)
+        first, n, size = pull_frames(f"rtsp://127.0.0.1:{port}/cam0", want=10**9, timeout_s=3)
+        assert first is not None and size == (640, 480)
+        assert n >= 15 * (3 - first), (n, first)  # 30 fps, half of it at the least
+    finally:
+        _, err = run.communicate(timeout=30)
+    assert run.returncode == 0, err
+    m = json.loads(metrics.read_text())
+    s = m["streams"][0]
+    assert s["displayed"] <= 30 * m["seconds"] + 4, (s["displayed"], m["seconds"])
+    assert s["displayed"] * 4 < s["decoded"], s  # decoded far faster than 30 fps
 
 
 def test_one_mount_per_stream(tmp_path, tiny_onnx):

@@ -136,6 +136,7 @@ def stream_row(sw, stats, events: int, video: str | None, final: bool) -> dict:
         "frames": sw.seen,
         "decoded": stats.decoded,
         "dropped": stats.dropped,
+        "displayed": stats.displayed,
         "kept": sw.kept,
         "windows": sw.windows,
         "events": events,

@@ -88,6 +88,12 @@ class Outputs:
             or self.clips is not None
         )
 
+    def every_frame(self, stream: int) -> bool:
+        """Whether an output needs every annotated frame of `stream` (the video file, the
+        event clips' ring); the re-stream alone shows them as they happen, at most at the
+        stream's frame rate in wall-clock time (`restream.Restream.wants`)."""
+        return self.video_paths[stream] is not None or self.clips is not None
+
     def result(self, r) -> bool:
         """Emit the event of a window `Result` if the stream's policy says so."""
         key = (r.stream, getattr(r, "zone", None))

@@ -9,8 +9,11 @@ shared `RTSPMediaFactory` whose pipeline starts with an `appsrc`:
 
 `Restream.frame` pushes the annotated frame only while a client is connected (the media
 exists), at most at the stream's frame rate (`wants`), and drops it when the appsrc already holds `QUEUE_FRAMES` frames, so a slow client
-never grows a queue or slows the run. The server's GLib main loop runs in its own thread
-with its own main context. A port in use is one line at `start()`.
+never grows a queue or slows the run. When the re-stream alone shows a non-live source's
+display frames, the stream makes them at that rate only (`Runtime.display_realtime`,
+`sources.gate.DisplayGate`: the same `pacing.Pacer` rule), not for each frame of a file
+decoded at 2,000 fps. The server's GLib main loop runs in its own thread with its own
+main context. A port in use is one line at `start()`.
 
 Never imports TensorFlow.
 """
@@ -27,6 +30,7 @@ import numpy as np
 
 from .._lazy import gst
 from ..errors import fail
+from .pacing import Pacer
 
 #: Frames an appsrc may hold before new ones are dropped (per connected mount).
 QUEUE_FRAMES = 4
@@ -72,7 +76,7 @@ class _Mount:
         self.size: tuple[int, int] | None = None  # (width, height), even
         self.pushed = 0
         self.dropped = 0
-        self.next_t = 0.0  # monotonic time the next frame is due (the stream's frame rate)
+        self.pacer = Pacer()  # at the stream's frame rate in wall-clock time
 
 
 class Restream:
@@ -182,10 +186,7 @@ class Restream:
         m = self.mounts[stream]
         if m.size is None:
             self.fps[stream] = fps or 25.0
-        return m.src is not None and self._due(m, stream, time.monotonic())
-
-    def _due(self, m: _Mount, stream: int, now: float) -> bool:
-        return now >= m.next_t - 0.5 / self.fps[stream]  # half a frame of jitter is fine
+        return m.src is not None and m.pacer.due(time.monotonic(), self.fps[stream])
 
     def frame(self, stream: int, rgb: np.ndarray, fps: float | None = None) -> bool:
         """Push one annotated RGB frame of `stream` if a client watches; True if pushed."""
@@ -197,10 +198,8 @@ class Restream:
         with m.lock:
             src = m.src
             now = time.monotonic()
-            if src is None or not self._due(m, stream, now):
+            if src is None or not m.pacer.admit(now, self.fps[stream]):
                 return False
-            period = 1.0 / self.fps[stream]
-            m.next_t = max(m.next_t + period, now - period)
             if src.get_property("caps") is None:
                 self._set_caps(m, stream)
             if src.get_property("current-level-bytes") >= src.get_property("max-bytes"):

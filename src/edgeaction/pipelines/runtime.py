@@ -318,16 +318,36 @@ class Runtime:
         return (0 if len(self.specs) == 1 else 10) if n is None else n
 
     def display_width_needed(self, stream: int | None = None) -> int | None:
-        """Width of the display branch (of `stream`): annotated videos, MediaPipe, zones
-        off the CPU (cropped from it, `ZONE_WIDTH`), or None."""
-        widths = []
-        if any(map(self.outputs.wants_video, range(len(self.specs)))):
-            widths.append(self.options.display_width)
-        if self.contract is not None and self.contract.uses_keypoints:
-            widths.append(KEYPOINT_WIDTH)
-        if stream is not None and self.zones[stream] and self.options.platform != "cpu":
-            widths.append(ZONE_WIDTH)
+        """Width of the display branch (of `stream`), the widest its users need, or None."""
+        widths = [width for width, _every in self._display_users(stream)]
         return max(widths) if widths else None
+
+    def display_realtime(self, stream: int) -> bool:
+        """Whether `stream` makes display frames only as they are shown, at most at its
+        frame rate in wall-clock time, each the newest decoded frame rather than its
+        model frame's own (`sources.Stream`'s `display_realtime`): none of their users
+        needs every frame (the RTSP re-stream alone) and the source is not live. A file
+        decoded faster than real time then scales, converts and draws 30 frames a
+        second, not 2,000; a live source comes at its own rate already."""
+        users = self._display_users(stream)
+        live = self.specs[stream].live
+        return bool(users) and not live and not any(every for _width, every in users)
+
+    def _display_users(self, stream: int | None) -> list[tuple[int, bool]]:
+        """Who uses the display frames (of `stream`), each as (width, needs every frame,
+        each its own):
+        the annotated outputs (every frame for a video file or the event clips, not for
+        the re-stream alone), MediaPipe, zones off the CPU (cropped from it,
+        `ZONE_WIDTH`). The one place that says who needs which display frames."""
+        users = []
+        if any(map(self.outputs.wants_video, range(len(self.specs)))):
+            every = stream is None or self.outputs.every_frame(stream)
+            users.append((self.options.display_width, every))
+        if self.contract is not None and self.contract.uses_keypoints:
+            users.append((KEYPOINT_WIDTH, True))
+        if stream is not None and self.zones[stream] and self.options.platform != "cpu":
+            users.append((ZONE_WIDTH, True))
+        return users
 
     # ---- the run -------------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped") -> None:
@@ -481,6 +501,7 @@ class _Run:
                 c.height,
                 c.colour,
                 display_width=rt.display_width_needed(i),
+                display_realtime=rt.display_realtime(i),
                 capacity=opt.capacity,
                 reconnect=opt.reconnect,
                 platform=opt.platform,

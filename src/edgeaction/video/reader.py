@@ -149,9 +149,16 @@ def scale_convert(width: int | None, height: int | None, colour: str = "RGB") ->
     )
 
 
+#: The queue at the head of the display branch (`cpu_pipeline`); made to leak to one frame
+#: when display frames are only wanted at the frame rate, so the others are dropped before
+#: scaling and conversion (`pipelines.sources.gate.DisplayGate`).
+DISPLAY_QUEUE = "displayq"
+
+
 def appsink(name: str, live: bool = False, sync: bool = False) -> str:
     """An appsink for `FramePipeline.pull`: never drops (model and display frames stay
-    paired; a live source drops in Python, counted); `sync` paces a file at its own rate."""
+    paired, unless the display frames are only wanted at the frame rate, `DisplayGate`;
+    a live source drops in Python, counted); `sync` paces a file at its own rate."""
     n = 4 if live else 8
     return f"appsink name={name} max-buffers={n} drop=false sync={'true' if sync else 'false'}"
 
@@ -176,7 +183,8 @@ def cpu_pipeline(
     return (
         f"{head} ! {conv0} ! tee name=t "
         f"t. ! queue max-size-buffers=8 ! {model} ! {model_sink} "
-        f"t. ! queue max-size-buffers=8 ! videoscale ! video/x-raw,width={display_width},"
+        f"t. ! queue name={DISPLAY_QUEUE} max-size-buffers=8 ! videoscale "
+        f"! video/x-raw,width={display_width},"
         f"pixel-aspect-ratio=1/1 ! videoconvert ! video/x-raw,format=RGB "
         f"! {appsink('display', live, sync)}"
     )

@@ -15,7 +15,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ...errors import fail, first_line
-from ...video.reader import _caps_fmt, _explain, appsink, check_size, cpu_pipeline
+from ...video.reader import (
+    DISPLAY_QUEUE,
+    _caps_fmt,
+    _explain,
+    appsink,
+    check_size,
+    cpu_pipeline,
+)
 from .kinds import kind_of
 from .spec import SourceSpec, redact
 
@@ -83,7 +90,8 @@ def pipeline_description(
     return (
         f"{head} ! tee name=t "
         f"t. ! queue max-size-buffers=8 ! {model} ! {model_sink} "
-        f"t. ! queue max-size-buffers=8 ! {display} ! {appsink('display', spec.live, paced)}"
+        f"t. ! queue name={DISPLAY_QUEUE} max-size-buffers=8 ! {display} "
+        f"! {appsink('display', spec.live, paced)}"
     )
 
 

@@ -36,6 +36,7 @@ from ...video.pull import FramePipeline, PullEnd
 from ...video.reader import Frame, caps_fps, sample_array
 from ..metrics import Latency
 from ..zones import check_inside
+from .gate import DisplayGate
 from .kinds import kind_of
 from .pipeline import explain_stream, launch_error, pipeline_description, scrub
 from .spec import SourceSpec
@@ -58,6 +59,8 @@ class StreamStats:
         decoded: Integer. Frames decoded (delivered + dropped).
         delivered: Integer. Frames put on the queue.
         dropped: Integer. Frames of a live source dropped because the consumer was behind.
+        displayed: Integer. Display frames delivered: one per delivered frame, or at
+            most the frame rate with `display_realtime` (see `DisplayGate`).
         reconnects: Integer. Times the pipeline was rebuilt after a lost connection.
         gap_s: Float. Total seconds without frames while reconnecting.
         state: String. `"starting"`, `"running"`, `"reconnecting"`, `"ended"`, `"failed"`
@@ -73,6 +76,7 @@ class StreamStats:
     decoded: int = 0
     delivered: int = 0
     dropped: int = 0
+    displayed: int = 0
     reconnects: int = 0
     gap_s: float = 0.0
     state: str = "starting"
@@ -106,6 +110,13 @@ class Stream:
         colour: String. `"RGB"` or `"BGR"`. Defaults to `"RGB"`.
         display_width: Integer or None. Also deliver an RGB display frame this wide.
             Defaults to `None`.
+        display_realtime: Boolean. Deliver a display frame at most at the stream's
+            frame rate in wall-clock time, the newest the display branch made (not
+            necessarily the frame's own), the other frames without one (`display` None);
+            the decoded frames in between are dropped before scaling and conversion
+            (`DisplayGate`). For display frames only shown as they happen (the RTSP
+            re-stream) of a file decoded faster than real time. Not with zones cropped
+            from the display frame. Defaults to `False` (every frame, its own).
         capacity: Integer. Frames of this stream that may wait in `out` unreleased.
             Defaults to `16`.
         reconnect: Boolean. Rebuild lost RTSP / V4L2 streams with back-off, forever
@@ -138,6 +149,7 @@ class Stream:
         height: int,
         colour: str = "RGB",
         display_width: int | None = None,
+        display_realtime: bool = False,
         capacity: int = 16,
         reconnect: bool = True,
         connect_attempts: int = 3,
@@ -190,6 +202,9 @@ class Stream:
             if self.display_width is None:
                 fail(f"{self.short}: zones on {platform} need a display branch (display_width)")
             self.crops = ZoneCrops(self.zones, width, height, colour)
+        if display_realtime and self.crops is not None:
+            fail(f"{self.short}: zones cropped from the display frame need every display frame")
+        self.gate = DisplayGate((lambda: self.fps) if display_realtime else None)
         self.stats = StreamStats()
         self._slots = threading.Semaphore(self.capacity)
         self._stop = threading.Event()
@@ -343,7 +358,7 @@ class Stream:
             no_video=f"{name}: no video stream in {spec.display} (audio-only?); give a source with video",
             timeout=self._timeout_message,
             sync_handler=self._on_sync_message if self.nice > 0 else None,
-            prepare=self._prepare_zones if self.zones and self.crops is None else None,
+            prepare=self._prepare,
         )
         with self._lock:  # `stop()` may tear it down from another thread
             self._core = core
@@ -362,6 +377,12 @@ class Stream:
             if kind == Gst.StreamStatusType.ENTER:
                 _renice(self._nice_target)
         return Gst.BusSyncReply.PASS
+
+    def _prepare(self, pipeline) -> None:
+        """Before the pipeline plays: the zones' crops (CPU), the display branch."""
+        if self.zones and self.crops is None:
+            self._prepare_zones(pipeline)
+        self.gate.attach(pipeline)
 
     def _prepare_zones(self, pipeline) -> None:
         """CPU zones: set each `videocrop`'s margins once the decoded size is known (a
@@ -457,7 +478,9 @@ class Stream:
                 zones = image[None]  # one zone: its crop is the model branch's frame
             convert_ms = (time.perf_counter() - t0) * 1000.0
             dsample = None
-            if core.display is not None:
+            if core.display is not None and self.gate.realtime:
+                dsample = self.gate.take(core.display)
+            elif core.display is not None:
                 dsample = self._pull(core, core.display)
             t0 = time.perf_counter()
             dimage = sample_array(dsample, self.name) if keep and dsample is not None else None
@@ -492,6 +515,7 @@ class Stream:
             st.dropped += 1
             return
         st.delivered += 1
+        st.displayed += dimage is not None
         if zones is not None:
             self._put("frame", ZoneFrame(index, pts, image, dimage, zones))
         else:
@@ -550,7 +574,7 @@ def zone_description(
     costs less CPU per frame than one RGB frame 640 wide cropped in numpy, and keeps the
     source's resolution for small zones.
     """
-    from ...video.reader import appsink, scale_convert
+    from ...video.reader import DISPLAY_QUEUE, appsink, scale_convert
 
     kind = kind_of(spec)
     head, live, paced = kind.head(spec, "cpu", timeout_s), spec.live, kind.paced(spec)
@@ -562,7 +586,8 @@ def zone_description(
         parts.append(f"t. ! {q} ! videocrop name=crop{k} ! {scaled} ! {sink}")
     if display_width:
         parts.append(
-            f"t. ! {q} ! videoscale ! video/x-raw,width={display_width},pixel-aspect-ratio=1/1 "
+            f"t. ! queue name={DISPLAY_QUEUE} max-size-buffers=8 ! videoscale "
+            f"! video/x-raw,width={display_width},pixel-aspect-ratio=1/1 "
             f"! videoconvert ! video/x-raw,format=RGB ! {appsink('display', live, paced)}"
         )
     return " ".join(parts)
