@@ -486,6 +486,9 @@ class _Run:
                 platform=opt.platform,
                 nice=rt.decode_nice(),
                 zones=rt.zones[i] or None,
+                # the frames StreamWindows drops are not copied out (keypoint models:
+                # their worker reads every frame)
+                subsample=1 if c.uses_keypoints else self.subsample,
             )
             for i, spec in enumerate(rt.specs)
         ]
