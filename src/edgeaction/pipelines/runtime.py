@@ -44,6 +44,9 @@ decoded frame in its GStreamer pipeline (a tee, `videocrop ! videoscale` per zon
 frame at `zones.ZONE_WIDTH` (`zones.ZoneCrops`). Each zone has its own windows, feature
 windows and label in the stream's `StreamWindows`, and its windows batch with those of
 every other zone and stream.
+A stream copies the model-size images (with zones, every zone's crop) out of GStreamer
+only for the frames the sub-sampling keeps (`Stream`'s `subsample`); the others are
+still counted and delivered (display frame and all), without them.
 Events of a zone carry `zone`; a stream without zones is one whole-frame zone and its
 events carry none, as before.
 
