@@ -497,3 +497,16 @@ def test_decoding_threads_run_nicer_than_the_consumer():
         assert sum(n == base + 7 for n in nices) >= 2
     finally:
         s.stop()
+
+
+def test_stream_slots_count_like_a_semaphore():
+    from edgeaction.pipelines.sources.stream import Slots
+
+    s = Slots(2)
+    assert s.acquire(blocking=False) and s.acquire(blocking=False)
+    assert not s.acquire(blocking=False)
+    t0 = time.monotonic()
+    assert not s.acquire(timeout=0.05) and time.monotonic() - t0 >= 0.04
+    threading.Timer(0.05, s.release).start()  # a release wakes a waiting acquire
+    assert s.acquire(timeout=5)
+    assert not s.acquire(blocking=False)

@@ -106,6 +106,66 @@ def test_zone_crops_take_the_zone_and_scale_it_to_the_model_size():
     assert not out[:, :, :8].any() and not out[:, :, 24:].any()
 
 
+# ---- frames the sub-sampling drops are not copied out ----------------------------------------
+BALL_ZONES = [roi("0:a=0,0,200,200"), roi("0:b=120,40,200,200")]  # as benchmarks/zones.py
+
+
+def _stream_frames(subsample: int) -> list:
+    import queue
+
+    from edgeaction.pipelines.sources import Stream, parse_source
+
+    q: queue.Queue = queue.Queue()
+    spec = parse_source("test://ball?live=0&frames=9")
+    s = Stream(0, spec, q, 32, 32, zones=BALL_ZONES, subsample=subsample).start()
+    frames = []
+    while (m := q.get(timeout=30))[0] not in ("eos", "error"):
+        if m[0] == "frame":
+            s.release()
+            frames.append(m[2])
+    s.stop()
+    assert m[0] == "eos", m
+    return frames
+
+
+def test_a_zoned_stream_copies_out_only_the_frames_the_windows_keep():
+    """Every frame is still delivered (counted, numbered, its display frame kept); a frame
+    the consumer's sub-sampling drops carries no zones (nothing copied), and the frames
+    it keeps carry exactly the crops they carried before."""
+    every, half = _stream_frames(1), _stream_frames(2)
+    assert [f.index for f in half] == [f.index for f in every] == list(range(9))
+    assert [f.pts for f in half] == [f.pts for f in every]
+    assert all(f.zones is None and f.image is None for f in half[1::2])
+    for f, g in zip(half[0::2], every[0::2], strict=True):
+        assert f.zones.shape == (2, 32, 32, 3) and (f.zones == g.zones).all()
+
+
+def _dir(p: Path) -> Path:
+    p.mkdir()
+    return p
+
+
+def test_events_are_the_same_when_dropped_frames_are_not_copied(tiny_split, tmp_path, monkeypatch):
+    from edgeaction.pipelines.sources import Stream
+
+    opts = {"feature_cache": "on", "subsample": 2, "stride": 2}
+    src = ["test://ball?live=0&frames=40", "test://smpte?live=0&frames=40"]
+    zones = [*BALL_ZONES, roi("1:left=0,20,40,40")]
+    _, skipped = _run(tiny_split, src, zones, _dir(tmp_path / "a"), options=opts)
+    init = Stream.__init__
+    monkeypatch.setattr(
+        Stream, "__init__", lambda self, *a, **kw: init(self, *a, **{**kw, "subsample": 1})
+    )
+    _, copied = _run(tiny_split, src, zones, _dir(tmp_path / "b"), options=opts)
+    assert len(skipped) == 3 * 9  # (20 kept - 4) / 2 + 1 windows per zone
+
+    def same(events):  # all but the run's id
+        key = lambda e: (e["stream"], e["zone"], e["window"])  # noqa: E731
+        return [{k: v for k, v in e.items() if k != "id"} for e in sorted(events, key=key)]
+
+    assert same(skipped) == same(copied)
+
+
 # ---- validation: one line, non-zero exit -------------------------------------------------
 @pytest.mark.parametrize(
     "value, needles",

@@ -146,3 +146,39 @@ def test_gst_is_loaded_once_not_per_sample(monkeypatch):
     for _ in range(3):
         assert gst() == first
     assert calls == []
+
+
+def _sample(caps: str, data: bytes):
+    from edgeaction._lazy import gst
+
+    Gst, _ = gst()
+    return Gst.Sample.new(Gst.Buffer.new_wrapped(data), Gst.Caps.from_string(caps), None, None)
+
+
+def test_sample_array_reads_the_caps_layout_once_per_caps(monkeypatch):
+    """A decode thread copies one sample per frame per zone; the caps of a stream stay
+    the same, so their `VideoInfo` (the row stride) is worked out once, not per sample
+    (~4 us of a 64x64 zone frame's copy). Padded rows, other sizes and 4-channel caps
+    interleaved still give the right pixels."""
+    pytest.importorskip("gi")
+    from edgeaction._lazy import gst
+    from edgeaction.video.reader import sample_array
+
+    _, GstVideo = gst()
+    rng = np.random.default_rng(0)
+    layouts = {  # caps: (height, width, channels, row stride in bytes)
+        "video/x-raw,format=RGB,width=25,height=15,framerate=30/1": (15, 25, 3, 76),
+        "video/x-raw,format=BGR,width=64,height=64,framerate=30/1": (64, 64, 3, 192),
+        "video/x-raw,format=RGBA,width=7,height=3,framerate=0/1": (3, 7, 4, 28),
+    }
+    want = {c: rng.integers(0, 256, (h, s), np.uint8) for c, (h, w, ch, s) in layouts.items()}
+    real, built = GstVideo.VideoInfo.new_from_caps, []
+    monkeypatch.setattr(
+        GstVideo.VideoInfo, "new_from_caps", lambda caps: built.append(1) or real(caps)
+    )
+    for _ in range(5):
+        for caps, (h, w, ch, _s) in layouts.items():
+            got = sample_array(_sample(caps, want[caps].tobytes()), "s", ch)
+            assert got.flags.writeable and got.shape == (h, w, ch)
+            assert (got == want[caps][:, : w * ch].reshape(h, w, ch)).all()
+    assert len(built) <= len(layouts)

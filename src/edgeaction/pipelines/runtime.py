@@ -44,6 +44,9 @@ decoded frame in its GStreamer pipeline (a tee, `videocrop ! videoscale` per zon
 frame at `zones.ZONE_WIDTH` (`zones.ZoneCrops`). Each zone has its own windows, feature
 windows and label in the stream's `StreamWindows`, and its windows batch with those of
 every other zone and stream.
+A stream copies the model-size images (with zones, every zone's crop) out of GStreamer
+only for the frames the sub-sampling keeps (`Stream`'s `subsample`); the others are
+still counted and delivered (display frame and all), without them.
 Events of a zone carry `zone`; a stream without zones is one whole-frame zone and its
 events carry none, as before.
 
@@ -507,6 +510,9 @@ class _Run:
                 platform=opt.platform,
                 nice=rt.decode_nice(),
                 zones=rt.zones[i] or None,
+                # the frames StreamWindows drops are not copied out (keypoint models:
+                # their worker reads every frame)
+                subsample=1 if c.uses_keypoints else self.subsample,
             )
             for i, spec in enumerate(rt.specs)
         ]

@@ -190,17 +190,42 @@ def cpu_pipeline(
     )
 
 
+#: The layout (height, width, row stride) of recent caps, for `sample_array`: the caps of
+#: a negotiated stream stay the same object, and rebuilding a `VideoInfo` for each sample
+#: (a zone's 64x64 frame: ~4 of its ~27 us) is the same answer every time. A few entries:
+#: the decode threads share it (model, display and zone branches, several streams).
+_LAYOUTS: list = []
+_LAYOUTS_MAX = 8
+_MAP_READ = None  # Gst.MapFlags.READ (~1 us to look up through gi, per sample)
+
+
+def _layout(caps) -> tuple[int, int, int]:
+    """(height, width, stride of plane 0) of `caps`, cached (content-equal caps match)."""
+    global _LAYOUTS
+    for known, layout in _LAYOUTS:  # threads never change a list, they replace it
+        if caps.is_equal(known):
+            return layout
+    _Gst, GstVideo = gst()
+    info = GstVideo.VideoInfo.new_from_caps(caps)
+    layout = (info.height, info.width, info.stride[0])
+    _LAYOUTS = [(caps, layout), *_LAYOUTS[: _LAYOUTS_MAX - 1]]
+    return layout
+
+
 def sample_array(sample, name: str = "stream", channels: int = 3) -> np.ndarray:
     """Copy a decoded packed-format sample (RGB/BGR) into an (H, W, channels) uint8 array."""
-    Gst, GstVideo = gst()
-    info = GstVideo.VideoInfo.new_from_caps(sample.get_caps())
+    global _MAP_READ
+    if _MAP_READ is None:
+        _MAP_READ = gst()[0].MapFlags.READ
+    h, w, stride = _layout(sample.get_caps())
     buf = sample.get_buffer()
-    ok, mapinfo = buf.map(Gst.MapFlags.READ)
+    ok, mapinfo = buf.map(_MAP_READ)
     if not ok:
         fail(f"{name}: cannot map a decoded buffer")
     try:
-        h, w, stride = info.height, info.width, info.stride[0]
         raw = np.frombuffer(mapinfo.data, dtype=np.uint8, count=stride * h)
+        if stride == w * channels:  # no row padding: one contiguous copy
+            return raw.reshape(h, w, channels).copy()
         return raw.reshape(h, stride)[:, : w * channels].reshape(h, w, channels).copy()
     finally:
         buf.unmap(mapinfo)

@@ -45,9 +45,38 @@ from .spec import SourceSpec
 @dataclass
 class ZoneFrame(Frame):
     """A decoded `Frame` of a stream with zones: `zones` (Z, H, W, 3) uint8, one
-    model-size crop per zone, in the order given (see `Stream`'s `zones`)."""
+    model-size crop per zone, in the order given (see `Stream`'s `zones`); None, as
+    `image`, for a frame the consumer's sub-sampling drops (`Stream`'s `subsample`)."""
 
     zones: np.ndarray | None = None
+
+
+class Slots:
+    """A counting semaphore on `queue.SimpleQueue` (C): the main thread releases a slot for
+    every frame it takes, and `threading.Semaphore`'s Python-level Condition made that
+    ~16 us of the consumer's time per frame while decode threads waited on it (py-spy,
+    8 saturated streams); a put/get of a token is a fraction of a microsecond.
+
+    Args:
+        n: Integer. Slots free at the start.
+    """
+
+    def __init__(self, n: int):
+        self._tokens: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(n):
+            self._tokens.put(None)
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        """Take a slot (waiting up to `timeout` s when `blocking`); False if none came."""
+        try:
+            self._tokens.get(blocking, timeout)
+        except queue.Empty:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give a slot back (wakes one waiting `acquire`)."""
+        self._tokens.put(None)
 
 
 # ---- the reader thread ------------------------------------------------------------------
@@ -138,6 +167,11 @@ class Stream:
             (`zone_description`; `image` is zone 0), elsewhere out of the display frame
             (`display_width` is needed). A zone outside the decoded frame fails the
             stream with one line naming the stream and the zone. Defaults to `None`.
+        subsample: Integer. The consumer keeps every `subsample`-th delivered frame
+            (`StreamWindows`, counting from the first): the others are still pulled,
+            counted and delivered (display frame and all), but their model-size images
+            are not copied out (`image` and `zones` None), one copy per zone saved.
+            Defaults to `1` (every frame converted).
     """
 
     def __init__(
@@ -158,6 +192,7 @@ class Stream:
         platform: str = "cpu",
         nice: int = 0,
         zones: list | None = None,
+        subsample: int = 1,
     ):
         if capacity < 1 or connect_attempts < 1 or timeout_s <= 0:
             fail(
@@ -184,6 +219,8 @@ class Stream:
         self._nice_target = 0  # absolute niceness of this stream's threads (`_run`)
         self.display_width = int(display_width) if display_width else None
         self.zones = list(zones or [])
+        self.subsample = max(1, int(subsample))
+        self._sized = False  # Jetson zones: the source size read in this session
         self.crops = None  # Jetson: zones cropped from the display frame (`ZoneCrops`)
         self.source_size: tuple[int, int] | None = None  # decoded (width, height), with zones
         self._zone_error: str | None = None
@@ -206,7 +243,7 @@ class Stream:
             fail(f"{self.short}: zones cropped from the display frame need every display frame")
         self.gate = DisplayGate((lambda: self.fps) if display_realtime else None)
         self.stats = StreamStats()
-        self._slots = threading.Semaphore(self.capacity)
+        self._slots = Slots(self.capacity)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -424,6 +461,7 @@ class Stream:
         """Run one pipeline until it ends; returns (outcome, one-line message)."""
         self._session_frames = 0
         self._session_first = True
+        self._sized = False
         try:
             core = self._open()
             while not self._stop.is_set():
@@ -470,9 +508,11 @@ class Stream:
             while not self._slots.acquire(timeout=0.1):
                 if self._stop.is_set():
                     raise PullEnd("stop")
+        # ... and the model-size images only of a frame the consumer's sub-sampling keeps
+        used = keep and self.stats.delivered % self.subsample == 0
         try:
             t0 = time.perf_counter()
-            image = sample_array(sample, self.name) if keep else None
+            image = sample_array(sample, self.name) if used else None
             zones = self._zone_arrays(core, image) if self._zone_sinks else None
             if self.zones and zones is None and image is not None and self.crops is None:
                 zones = image[None]  # one zone: its crop is the model branch's frame
@@ -484,7 +524,7 @@ class Stream:
                 dsample = self._pull(core, core.display)
             t0 = time.perf_counter()
             dimage = sample_array(dsample, self.name) if keep and dsample is not None else None
-            if self.crops is not None and keep:
+            if self.crops is not None and used:
                 zones = self._crop(core, dimage)
             convert_ms += (time.perf_counter() - t0) * 1000.0
         except BaseException:
@@ -516,7 +556,7 @@ class Stream:
             return
         st.delivered += 1
         st.displayed += dimage is not None
-        if zones is not None:
+        if self.zones:
             self._put("frame", ZoneFrame(index, pts, image, dimage, zones))
         else:
             self._put("frame", Frame(index, pts, image, dimage))
@@ -532,8 +572,9 @@ class Stream:
     def _crop(self, core: FramePipeline, display: np.ndarray) -> np.ndarray:
         """The zones of one display frame at the model's size (checked against the source's
         decoded size at the first frame of every session)."""
-        if self._session_frames == 0 or self.source_size is None:
+        if not self._sized or self.source_size is None:
             self.source_size = _decoded_size(core) or (display.shape[1], display.shape[0])
+            self._sized = True
         h, w = display.shape[:2]
         self.crops.fit(*self.source_size, w, h, self.name)
         return self.crops(display)
