@@ -225,20 +225,7 @@ class Stream:
         self.source_size: tuple[int, int] | None = None  # decoded (width, height), with zones
         self._zone_error: str | None = None
         self._zone_sinks: list = []
-        # Fails now (one line) for a bad size, colour, platform or csi:// on cpu.
-        self.description = pipeline_description(
-            spec, width, height, colour, self.display_width, platform, self.timeout_s
-        )
-        if self.zones and platform == "cpu":
-            self.description = zone_description(
-                spec, width, height, colour, self.display_width, self.timeout_s, len(self.zones)
-            )
-        elif self.zones:
-            from ..zones import ZoneCrops
-
-            if self.display_width is None:
-                fail(f"{self.short}: zones on {platform} need a display branch (display_width)")
-            self.crops = ZoneCrops(self.zones, width, height, colour)
+        self.description = self._describe(width, height, colour)
         if display_realtime and self.crops is not None:
             fail(f"{self.short}: zones cropped from the display frame need every display frame")
         self.gate = DisplayGate((lambda: self.fps) if display_realtime else None)
@@ -257,6 +244,26 @@ class Stream:
         self._session_first = True
         self._session_frames = 0
         self._caps_fps: float | None = None
+
+    def _describe(self, width: int, height: int, colour: str) -> str:
+        """The stream's pipeline description (with a branch per zone on the CPU; Jetson
+        zones are cropped from the display frame: `self.crops`). Fails now, in one line,
+        for a bad size, colour, platform or csi:// on cpu."""
+        spec, platform = self.spec, self.platform
+        desc = pipeline_description(
+            spec, width, height, colour, self.display_width, platform, self.timeout_s
+        )
+        if self.zones and platform == "cpu":
+            return zone_description(
+                spec, width, height, colour, self.display_width, self.timeout_s, len(self.zones)
+            )
+        if self.zones:
+            from ..zones import ZoneCrops
+
+            if self.display_width is None:
+                fail(f"{self.short}: zones on {platform} need a display branch (display_width)")
+            self.crops = ZoneCrops(self.zones, width, height, colour)
+        return desc
 
     # ---- public ------------------------------------------------------------------------
     def start(self) -> Stream:
