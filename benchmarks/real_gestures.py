@@ -6,7 +6,12 @@ of one fold <= 10 minutes on 2 cores; ONNX vs Keras max |diff| <= 1e-4; FP16 gra
 top-1 agreement >= 99 %.
 
     python benchmarks/real_gestures.py [--data ../shared/data/egogestar_dev] [--folds 5]
-        [--archs hands,edge-tiny,edge-mnv3] [--max-hands 1] [--work DIR] [--json OUT]
+        [--seed 0] [--repeats 1] [--archs hands,edge-tiny,edge-mnv3] [--max-hands 1]
+        [--work DIR] [--json OUT]
+
+`--repeats N` repeats the cross-validation with N fold assignments (seeds --seed,
+--seed+1, ...): every fold of every repeat pooled, and each repeat's mean beside it, so
+a figure never rests on one lucky assignment.
 
 Everything goes through the command line a user would type, each step in a child
 process: `edgeaction keypoints DATA --kind hands` once, then per fold `edgeaction train`
@@ -94,12 +99,14 @@ def fold_rows(clips, fold, k: int, seed: int) -> list[tuple[str, str, str]]:
     return rows
 
 
-def one_arch(arch: str, w: Path, clips, fold, a, cache: Path | None) -> dict:
+def one_arch(arch: str, w: Path, clips, fold, a, cache: Path | None, seed: int) -> dict:
     per_fold, y_true, y_pred, labels = [], [], [], None
     for k in range(a.folds):
-        fd = w / arch / f"fold{k}"
+        name = f"fold{k}" if a.repeats == 1 else f"seed{seed}_fold{k}"
+        fd = w / arch / name
         fd.mkdir(parents=True, exist_ok=True)
-        manifest = write_manifest(w / f"fold{k}.csv", fold_rows(clips, fold, k, a.seed))
+        # beside all.csv: the same data root, so the same keypoint cache keys
+        manifest = write_manifest(w / f"{name}.csv", fold_rows(clips, fold, k, seed))
         kp = ["--keypoints", cache] if cache is not None else []
         extra = ["--epochs", a.epochs] if a.epochs else []
         extra += ["--keep", a.keep] if a.keep else []
@@ -149,10 +156,15 @@ def one_arch(arch: str, w: Path, clips, fold, a, cache: Path | None) -> dict:
         )
         f = per_fold[-1]
         print(
-            f"  {arch} fold {k}: {f['accuracy']:.3f} ({f['clips']} clips), train {train_s:.0f} s, "
+            f"  {arch}{'' if a.repeats == 1 else f' seed {seed}'} fold {k}: {f['accuracy']:.3f} ({f['clips']} clips), train {train_s:.0f} s, "
             f"ONNX |Δ| {f['onnx_vs_keras_max_abs_diff']}, FP16 top-1 {f['fp16_top1_agreement']}",
             flush=True,
         )
+    return summary(arch, per_fold, y_true, y_pred, labels)
+
+
+def summary(arch: str, per_fold: list, y_true: list, y_pred: list, labels) -> dict:
+    """Per-fold figures, their mean ± std and the pooled accuracy of every prediction."""
     accs = [f["accuracy"] for f in per_fold]
     return {
         "arch": arch,
@@ -166,12 +178,42 @@ def one_arch(arch: str, w: Path, clips, fold, a, cache: Path | None) -> dict:
     }
 
 
+def repeated(arch: str, w: Path, clips, a, cache: Path | None) -> dict:
+    """`--repeats` cross-validations, fold assignments seeded `--seed`, `--seed` + 1, ...:
+    one run's figures, or every fold of every run pooled (with each run's mean)."""
+    runs = []
+    for r in range(a.repeats):
+        seed = a.seed + r
+        fold = folds_of([lab for _, lab in clips], a.folds, seed)
+        runs.append(one_arch(arch, w, clips, fold, a, cache, seed))
+        if a.repeats > 1:
+            res = runs[-1]
+            print(
+                f"{arch} seed {seed}: mean {100 * res['mean_accuracy']:.1f} ± "
+                f"{100 * res['std_accuracy']:.1f} % (pooled {100 * res['pooled_accuracy']:.1f} %)",
+                flush=True,
+            )
+    if a.repeats == 1:
+        return runs[0]
+    folds = [{**f, "seed": a.seed + i} for i, r in enumerate(runs) for f in r["folds"]]
+    res = summary(
+        arch, folds, sum((r["y_true"] for r in runs), []), sum((r["y_pred"] for r in runs), []),
+        runs[-1]["labels"],
+    )  # fmt: skip
+    res["per_seed"] = [
+        {"seed": a.seed + i, "mean_accuracy": r["mean_accuracy"], "std_accuracy": r["std_accuracy"]}
+        for i, r in enumerate(runs)
+    ]
+    return res
+
+
 def confusion_png(res: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    repeats = len(res.get("per_seed", [None]))
     labels = sorted(set(res["y_true"]) | set(res["y_pred"]))
     ix = {lab: i for i, lab in enumerate(labels)}
     cm = np.zeros((len(labels), len(labels)), np.int64)
@@ -189,7 +231,9 @@ def confusion_png(res: dict, path: Path) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(
-        f"{res['arch']}: {len(res['folds'])}-fold CV, pooled {100 * res['pooled_accuracy']:.1f} %, "
+        f"{res['arch']}: {len(res['folds']) // repeats}-fold CV"
+        + (f" x {repeats} fold assignments" if repeats > 1 else "")
+        + f", pooled {100 * res['pooled_accuracy']:.1f} %, "
         f"mean {100 * res['mean_accuracy']:.1f} ± {100 * res['std_accuracy']:.1f} %"
     )
     fig.tight_layout()
@@ -204,6 +248,10 @@ def main() -> int:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
+    p.add_argument(
+        "--repeats", type=int, default=1,
+        help="repeated cross-validation: fold assignments --seed, --seed+1, ... (default 1)",
+    )  # fmt: skip
     p.add_argument("--archs", default="hands", help="comma-separated (RGB ones are baselines)")
     p.add_argument("--epochs", type=int, help="override every arch's default epochs")
     p.add_argument("--keep", choices=["best", "last"], help="train --keep (default: train's)")
@@ -217,9 +265,13 @@ def main() -> int:
         raise SystemExit(f"no data at {a.data}")
     if a.folds < 5:
         raise SystemExit("--folds must be at least 5")
+    if a.repeats < 1:
+        raise SystemExit("--repeats must be at least 1")
     clips = clips_of(a.data)
-    fold = folds_of([lab for _, lab in clips], a.folds, a.seed)
-    out: dict = {"data": str(a.data), "clips": len(clips), "folds": a.folds, "seed": a.seed}
+    out: dict = {
+        "data": str(a.data), "clips": len(clips), "folds": a.folds, "seed": a.seed,
+        "repeats": a.repeats,
+    }  # fmt: skip
     with tempfile.TemporaryDirectory() as td:
         w = Path(a.work or td)
         w.mkdir(parents=True, exist_ok=True)
@@ -256,7 +308,7 @@ def main() -> int:
             uses_kp = arch in ("hands", "rgb-hands", "pose-lstm", "seed-b")
             if arch in ("pose-lstm", "seed-b"):
                 raise SystemExit(f"{arch} reads pose keypoints; this benchmark extracts hands")
-            res = one_arch(arch, w, clips, fold, a, cache if uses_kp else None)
+            res = repeated(arch, w, clips, a, cache if uses_kp else None)
             png = Path(a.json).with_name(f"real_gestures_{arch}.png") if a.json else None
             if png is not None:
                 confusion_png(res, png)
@@ -271,7 +323,7 @@ def main() -> int:
                 Path(a.json).write_text(json.dumps({**out, "published": PUBLISHED}, indent=2))
             print(
                 f"{arch}: mean {100 * res['mean_accuracy']:.1f} ± {100 * res['std_accuracy']:.1f} % "
-                f"over {a.folds} folds (pooled {100 * res['pooled_accuracy']:.1f} %)"
+                f"over {len(res['folds'])} folds (pooled {100 * res['pooled_accuracy']:.1f} %)"
                 + (f"; confusion matrix {png}" if png else ""),
                 flush=True,
             )
