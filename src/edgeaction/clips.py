@@ -14,8 +14,9 @@ import numpy as np
 
 from .datasets import _EPS, ClipItem, _segment
 from .errors import EdgeActionError, fail
+from .sampling import sample_indices
 from .video.images import list_images, read_images
-from .video.reader import VideoReader, sample_indices
+from .video.reader import VideoReader
 
 log = logging.getLogger("edgeaction.datasets")
 

@@ -83,7 +83,7 @@ class ModelContract:
             keypoints (hand kinds), as the training cache was extracted. Defaults to `2`.
         short_clips: String. How a clip shorter than T frames was turned into T frames
             in training, and so in `evaluate` and export's parity check
-            (`video.reader.sample_indices`): `"stretch"` (spread over T, frames repeated:
+            (`sampling.sample_indices`): `"stretch"` (spread over T, frames repeated:
             slow motion, the order kept), `"loop"` or `"pad"`. Defaults to `"stretch"`; a
             contract written before this key existed reads `"loop"`, what it was trained
             with.

@@ -110,7 +110,7 @@ def test_second_run_uses_the_cache(pose_data):
 
 def test_load_pose_samples_like_the_frames(pose_data):
     from edgeaction.keypoints import load_cached, load_window, sample_keypoints
-    from edgeaction.video.reader import sample_indices
+    from edgeaction.sampling import sample_indices
 
     root, cache, _ = pose_data
     ds, items = _items(root)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from edgeaction.errors import EdgeActionError
+from edgeaction.sampling import sample_indices
 from edgeaction.video import VideoReader, VideoWriter, probe_file, read_clip
-from edgeaction.video.reader import sample_indices
 
 REAL = {  # file: (frames decoded, source size)
     "ucf101_apply_eye_makeup.avi": (164, (320, 240)),

@@ -272,7 +272,8 @@ def time_infer(
 
 def _decode_window(path, contract) -> tuple[np.ndarray, int]:
     """Decode the first T kept frames of `path` at the contract's size (loop if shorter)."""
-    from ..video.reader import VideoReader, sample_indices
+    from ..sampling import sample_indices
+    from ..video.reader import VideoReader
 
     want = contract.frames * contract.subsample
     imgs, decoded = [], 0

@@ -7,7 +7,7 @@ them) read, per frame, a flat raw vector whose layout `keypoints.features` defin
 Training reads raw keypoints from a cache that `edgeaction keypoints DATA --kind KIND
 --out DIR` writes (only numpy is needed to read it); the runtime and `evaluate` extract
 them live with `extractor(kind)`. Both sample the same T entries as the frames
-(`video.reader.sample_indices`).
+(`sampling.sample_indices`).
 
 ```python
 with extractor("hands") as ex:
@@ -46,7 +46,7 @@ import numpy as np
 
 from .._lazy import native_stderr_hidden
 from ..errors import EdgeActionError, fail, first_line
-from ..video.reader import sample_indices
+from ..sampling import sample_indices
 from .extractors import (
     DETECTION_HANDS,
     EXTRACTORS,
@@ -288,7 +288,7 @@ def load_cached(
 def sample_keypoints(raw: np.ndarray, frames: int, policy: str = "stretch") -> np.ndarray:
     """Sample `frames` entries of raw keypoints `(n, D)` like the frames: `(T, D)` float32.
 
-    The indices are `video.reader.sample_indices(n, frames, policy)`, the ones a clip of
+    The indices are `sampling.sample_indices(n, frames, policy)`, the ones a clip of
     `n` decoded frames is sampled at, so frames and keypoints stay aligned.
     """
     kp = np.asarray(raw, np.float32)

@@ -64,9 +64,8 @@ def keypoint_input(contract: ModelContract, raw, policy: str, rng=None):
     `raw` holds, per clip, the whole clip's raw keypoints `(n, R)` (keypoint-only
     models: sampled here with the short-clip `policy`, with a random time warp when
     `rng` is given) or a window already sampled at the frames' indices `(T, R)` (models
-    that read frames too). With
-    `rng` every window also gets a small random similarity transform
-    (`keypoints.features.augment`).
+    that read frames too). With `rng` every window also gets a small random similarity
+    transform (`keypoints.features.augment`).
     """
     from ..keypoints.extract import sample_keypoints
     from ..keypoints.features import augment, compute, time_warp_indices

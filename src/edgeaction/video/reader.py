@@ -28,7 +28,7 @@ import numpy as np
 from .._lazy import gst
 from ..errors import fail
 from ..fsutil import show_path, target_kind
-from ..sampling import SHORT_CLIPS, sample_indices  # noqa: F401 (re-exported)
+from ..sampling import sample_indices
 from .pull import FramePipeline, PullEnd
 
 _VIDEO_EXTS = {
