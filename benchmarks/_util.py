@@ -13,16 +13,28 @@ def run_child(argv: list[str], what: str) -> tuple[str, float, object]:
 
     Raises SystemExit with the child's last lines when it fails.
     """
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     t = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    p = _spawn(argv)
     out = p.stdout.read()
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.monotonic() - t
+    _check(out, status, what)
+    return out, wall, usage
+
+
+def _spawn(argv: list[str]) -> subprocess.Popen:
+    """A child of the benchmarks: stdout and stderr together, TensorFlow's logs quiet."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+
+
+def _check(out: str, status: int, what: str) -> None:
+    """SystemExit with the child's last lines when its wait status says it failed."""
     if os.waitstatus_to_exitcode(status) != 0:
         tail = "\n".join(out.strip().splitlines()[-15:])
         raise SystemExit(f"{what} failed:\n{tail}")
-    return out, wall, usage
 
 
 def run_cli(*args, quiet: bool = True) -> dict:
@@ -58,9 +70,8 @@ def run_child_sampled(argv: list[str], what: str, every_s: float = 0.1):
     """
     import threading
 
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     t = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    p = _spawn(argv)
     chunks: list[str] = []
     reader = threading.Thread(target=lambda: chunks.append(p.stdout.read()), daemon=True)
     reader.start()
@@ -78,7 +89,5 @@ def run_child_sampled(argv: list[str], what: str, every_s: float = 0.1):
     reader.join()
     p.stdout.close()
     out = "".join(chunks)
-    if p.returncode != 0:
-        tail = "\n".join(out.strip().splitlines()[-15:])
-        raise SystemExit(f"{what} failed:\n{tail}")
+    _check(out, status, what)
     return out, wall, usage, samples
