@@ -94,6 +94,10 @@ class Outputs:
         stream's frame rate in wall-clock time (`restream.Restream.wants`)."""
         return self.video_paths[stream] is not None or self.clips is not None
 
+    def watched(self, stream: int) -> bool:
+        """Whether an RTSP client watches `stream` now (`restream.Restream.watching`)."""
+        return self.restream is not None and self.restream.watching(stream)
+
     def result(self, r) -> bool:
         """Emit the event of a window `Result` if the stream's policy says so."""
         key = (r.stream, getattr(r, "zone", None))

@@ -12,7 +12,7 @@ exists), at most at the stream's frame rate (`wants`), and drops it when the app
 never grows a queue or slows the run. When the re-stream alone shows a non-live source's
 display frames, the stream makes them at that rate only (`Runtime.display_realtime`,
 `sources.gate.DisplayGate`: the same `pacing.Pacer` rule), not for each frame of a file
-decoded at 2,000 fps. The server's GLib main loop runs in its own thread with its own
+decoded at 2,000 fps, and only while a client watches (`watching`). The server's GLib main loop runs in its own thread with its own
 main context. A port in use is one line at `start()`.
 
 Never imports TensorFlow.
@@ -179,6 +179,10 @@ class Restream:
         m.src.set_property("max-bytes", w * h * 3 * QUEUE_FRAMES)
 
     # ---- frames ----------------------------------------------------------------------------
+    def watching(self, stream: int) -> bool:
+        """Whether a client is connected to `stream`'s mount (its media exists)."""
+        return self.mounts[stream].src is not None
+
     def wants(self, stream: int, fps: float | None = None) -> bool:
         """Whether a frame of `stream` would be sent now: a client watches and a frame is
         due at the stream's frame rate (a file that runs faster than real time is sent at

@@ -336,6 +336,13 @@ class Runtime:
         live = self.specs[stream].live
         return bool(users) and not live and not any(every for _width, every in users)
 
+    def display_wanted(self, stream: int):
+        """A realtime display's `Callable() -> bool`: whether an RTSP client watches
+        `stream` now (no display frame is made while none does); None otherwise."""
+        if not self.display_realtime(stream):
+            return None
+        return lambda: self.outputs.watched(stream)
+
     def _display_users(self, stream: int | None) -> list[tuple[int, bool]]:
         """Who uses the display frames (of `stream`), each as (width, needs every frame,
         each its own):
@@ -505,6 +512,7 @@ class _Run:
                 c.colour,
                 display_width=rt.display_width_needed(i),
                 display_realtime=rt.display_realtime(i),
+                display_wanted=rt.display_wanted(i),
                 capacity=opt.capacity,
                 reconnect=opt.reconnect,
                 platform=opt.platform,

@@ -21,6 +21,9 @@ thread took one, and that thread takes one (without waiting) only when one is du
 frame rate (`pacing.Pacer`). No Python runs per decoded frame: a pad probe per frame cost
 more than the display frames it saved (the GIL, on GStreamer's streaming thread).
 
+Realtime, display frames are taken only while someone watches (`wanted`: an RTSP client
+is connected), so a re-stream nobody watches costs one frame, not 30 a second.
+
 A realtime display frame is the newest the branch made, not the model frame's own: it
 was decoded up to one display period before it was taken, i.e. a few frames before or
 after the model frame it comes with. The re-stream shows it with the stream's latest
@@ -40,6 +43,10 @@ from ..pacing import Pacer
 
 __all__ = ["DisplayGate"]
 
+#: Display frames a realtime branch holds while nobody takes one: the appsink's, and the
+#: one its streaming thread converted and waits to push.
+STALE_FRAMES = 2
+
 
 class DisplayGate:
     """Whether (realtime: which) display frames a stream delivers.
@@ -54,12 +61,20 @@ class DisplayGate:
         fps: Callable() -> float or None, or None. Realtime: the stream's frame rate
             (read per frame; while it returns None, a display frame is taken whenever
             one is ready). None: every frame, paired.
+        wanted: Callable() -> bool, or None. Realtime: whether anyone watches now (an
+            RTSP client is connected); while it returns False no display frame is taken,
+            so the branch makes none. None: always. Defaults to `None`.
     """
 
-    def __init__(self, fps: Callable[[], float | None] | None = None):
-        self.fps = fps
+    def __init__(
+        self,
+        fps: Callable[[], float | None] | None = None,
+        wanted: Callable[[], bool] | None = None,
+    ):
+        self.fps, self.wanted = fps, wanted
         self.realtime = fps is not None
         self.pacer = Pacer()
+        self._stale = 0  # display frames made while nobody watched, still to drop
 
     def attach(self, pipeline) -> None:
         """Realtime: make the display branch hold one frame (before the pipeline plays)."""
@@ -77,6 +92,12 @@ class DisplayGate:
     def take(self, sink):
         """Realtime: the display frame (a sample) to deliver with the model frame just
         pulled, or None: the newest one made, when one is due; never waits."""
+        if self.wanted is not None and not self.wanted():
+            self._stale = STALE_FRAMES
+            return None
+        if self._stale:  # made before anyone watched, maybe long ago: drop, make fresh
+            self._stale -= sink.emit("try-pull-sample", 0) is not None
+            return None
         fps, now = self.fps(), time.monotonic()
         if fps and not self.pacer.due(now, fps):
             return None

@@ -26,6 +26,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,6 +147,9 @@ class Stream:
             (`DisplayGate`). For display frames only shown as they happen (the RTSP
             re-stream) of a file decoded faster than real time. Not with zones cropped
             from the display frame. Defaults to `False` (every frame, its own).
+        display_wanted: Callable() -> bool, or None. With `display_realtime`: whether
+            anyone watches the display frames now (no frame is made while not). None:
+            always. Defaults to `None`.
         capacity: Integer. Frames of this stream that may wait in `out` unreleased.
             Defaults to `16`.
         reconnect: Boolean. Rebuild lost RTSP / V4L2 streams with back-off, forever
@@ -184,6 +188,7 @@ class Stream:
         colour: str = "RGB",
         display_width: int | None = None,
         display_realtime: bool = False,
+        display_wanted: Callable[[], bool] | None = None,
         capacity: int = 16,
         reconnect: bool = True,
         connect_attempts: int = 3,
@@ -228,7 +233,7 @@ class Stream:
         self.description = self._describe(width, height, colour)
         if display_realtime and self.crops is not None:
             fail(f"{self.short}: zones cropped from the display frame need every display frame")
-        self.gate = DisplayGate((lambda: self.fps) if display_realtime else None)
+        self.gate = DisplayGate((lambda: self.fps) if display_realtime else None, display_wanted)
         self.stats = StreamStats()
         self._slots = Slots(self.capacity)
         self._stop = threading.Event()
