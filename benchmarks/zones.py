@@ -2,6 +2,7 @@
 
     python benchmarks/zones.py [--model DIR] [--frames N] [--repeats R] [--json OUT]
         [--live-seconds S] [--live-sizes 640x480,320x240] [--live-streams 8] [--no-saturated]
+        [--real NAME=CLIP[,CLIP...]] [--real-seconds S] [--no-real]
 
 MODEL defaults to the demo's export (demo-out/model; `edgeaction demo` makes it), as in
 `benchmarks/run.py`. Every `edgeaction run` runs in a CHILD process, the runs of the
@@ -14,6 +15,14 @@ three layouts interleaved `--repeats` times (the median run of each counts):
       one zone each (`--roi i:a=0,0,200,200`) against two (`a` and `b=120,40,200,200`);
       fps counts source frames, so two zones do twice the windows in the same frames.
       The same 8 streams without --roi (the whole-frame path) are reported beside it.
+
+  R   the same ratio on real footage decoded as fast as the CPU goes: 8 streams cycling
+      through a set of real H.264 clips from ../shared/data/real_clips, looped
+      (`file://...?loop=1`), `--real-seconds` each (`run --duration`), one zone vs two
+      (the same --roi): aggregate fps, and CPU per frame in steady state. The second zone
+      costs about the same CPU per frame whatever the source, so the ratio says how much
+      a frame costs apart from the model: 720p and 1080p (what a site's cameras send),
+      and 340x256 Kinetics clips (cheap to decode, like Z1's patterns).
 
   L   the same question at camera rate: 8 LIVE `test://` sources (`live=1`, 30 fps; the
       site's cameras deliver frames at their own rate) for `--live-seconds` (`run
@@ -54,6 +63,14 @@ ZONE_A, ZONE_B = "a=0,0,200,200", "b=120,40,200,200"
 GOAL = 0.9
 LIVE_FPS = 30
 MODEL_STEPS = ("infer", "encode", "head")
+CLIPS = ROOT.parent / "shared" / "data" / "real_clips"
+#: R's sets of real footage: the streams cycle through a set's clips (H.264, looped).
+REAL_SETS = (
+    "720p=gesture_thumbs_up_720p.mp4",
+    "1080p=two_people_1080p.mp4",
+    "340x256=kinetics_arm_wrestling.mp4,kinetics_cleaning_pool.mp4,kinetics_clean_and_jerk.mp4,"
+    "kinetics_skateboarding.mp4,kinetics_ta_chi.mp4",
+)
 
 DECODE_CHILD = r"""
 import json, sys, time
@@ -172,8 +189,14 @@ def _run_live(model, td: Path, zones: int, size: tuple, seconds: float, streams:
     w, h = size
     pats = [PATTERNS[i % len(PATTERNS)] for i in range(streams)]
     src = [f"test://{p}?live=1&width={w}&height={h}&fps={LIVE_FPS}" for p in pats]
-    argv, m_path = _argv(model, td, src, zones, ["--duration", f"{seconds:g}"])
-    _, wall, usage, samples = run_child_sampled(argv, f"edgeaction run live ({zones} zones)")
+    return _run_timed(model, td, zones, src, seconds, f"edgeaction run live ({zones} zones)")
+
+
+def _run_timed(model, td: Path, zones: int, sources: list, seconds: float, what: str) -> dict:
+    """One `run --duration seconds` of `sources` with `zones` zones each; the child's CPU
+    sampled while it runs, `_cores` its steady-state CPU seconds per wall second."""
+    argv, m_path = _argv(model, td, sources, zones, ["--duration", f"{seconds:g}"])
+    _, wall, usage, samples = run_child_sampled(argv, what)
     m = json.loads(m_path.read_text())
     m["_cpu_s"], m["_wall_s"] = usage.ru_utime + usage.ru_stime, wall
     # Steady state: from 2 s after the first frame to 1 s before the duration ends (the
@@ -182,7 +205,7 @@ def _run_live(model, td: Path, zones: int, size: tuple, seconds: float, streams:
     t_end = first - (m["time_to_first_frame_s"] - m["setup_s"]) + seconds - 1.0
     steady = [s for s in samples if first + 2.0 <= s[0] <= t_end]
     if len(steady) < 2:
-        raise SystemExit(f"--live-seconds {seconds:g} is too short to measure the CPU")
+        raise SystemExit(f"{seconds:g} s runs are too short to measure the CPU")
     (t0, c0), (t1, c1) = steady[0], steady[-1]
     m["_cores"] = (c1 - c0) / (t1 - t0)
     return m
@@ -291,6 +314,34 @@ def live(model: str, repeats: int, sizes: list[tuple], seconds: float, streams: 
     return out
 
 
+def real(model: str, repeats: int, sets: dict, seconds: float, streams: int) -> dict:
+    """R: `streams` looped real H.264 files per set (`file://...?loop=1`), decoded as fast
+    as the CPU goes for `seconds`, one zone vs two, interleaved `repeats` times."""
+    runs: dict = {name: {1: [], 2: []} for name in sets}
+    with tempfile.TemporaryDirectory() as td:
+        for _ in range(repeats):
+            for name, clips in sets.items():
+                src = [f"file://{clips[i % len(clips)]}?loop=1" for i in range(streams)]
+                for zones in (1, 2):
+                    what = f"edgeaction run real {name} ({zones} zones)"
+                    runs[name][zones].append(_run_timed(model, Path(td), zones, src, seconds, what))
+    out = {}
+    for name, by in runs.items():
+        one, two = _brief_live(by[1]), _brief_live(by[2])
+        out[name] = {
+            "clips": [Path(c).name for c in sets[name]],
+            "streams": streams,
+            "fps_ratio": round(two["fps"] / one["fps"], 3),
+            "cpu_ratio": round(one["cpu_ms_per_frame"] / two["cpu_ms_per_frame"], 3),
+            "second_zone_cpu_ms_per_frame": round(
+                two["cpu_ms_per_frame"] - one["cpu_ms_per_frame"], 3
+            ),
+            "one": one,
+            "two": two,
+        }
+    return out
+
+
 def headroom(sat: dict | None, lv: dict, cores: int, streams: int) -> dict:
     """How many LIVE_FPS cameras x 2 zones `cores` could carry: from the saturated run's
     CPU per frame (start-up excluded), from its throughput (one main thread classifies
@@ -328,6 +379,15 @@ def _args() -> argparse.Namespace:
     )
     p.add_argument("--live-streams", type=int, default=8, help="cameras in L")
     p.add_argument("--no-saturated", action="store_true", help="skip Z1 (the saturated runs)")
+    p.add_argument(
+        "--real",
+        action="append",
+        metavar="NAME=CLIP[,CLIP...]",
+        help=f"a set of real clips for R (repeatable; default: {' / '.join(REAL_SETS)})",
+    )
+    p.add_argument("--real-dir", default=str(CLIPS), help="where R's clips are")
+    p.add_argument("--real-seconds", type=float, default=20.0, help="length of each R run")
+    p.add_argument("--no-real", action="store_true", help="skip R (real footage, saturated)")
     p.add_argument("--json", help="write the figures here")
     return p.parse_args()
 
@@ -348,6 +408,11 @@ def main() -> int:
         out.update({k: v for k, v in sat.items() if not k.startswith("_")})
         out["loadavg_after_Z1"] = os.getloadavg()
         _print_saturated(sat)
+    sets = {} if a.no_real else _real_sets(a.real or REAL_SETS, Path(a.real_dir))
+    rl = real(a.model, a.repeats, sets, a.real_seconds, a.live_streams) if sets else {}
+    if rl:
+        out["R"] = rl
+        _print_real(rl)
     sizes = [_size(s) for s in a.live_sizes.split(",") if s.strip()]
     lv = live(a.model, a.repeats, sizes, a.live_seconds, a.live_streams) if sizes else {}
     if lv:
@@ -379,6 +444,34 @@ def _print_saturated(sat: dict) -> None:
         f"{sat['second_zone_ms_per_frame']['model']:.2f} ms of it in the model; cores used "
         f"from the first frame: {f['one']['cpu_cores_all']} / {f['two']['cpu_cores_all']}"
     )
+
+
+def _real_sets(specs, folder: Path) -> dict:
+    """`NAME=CLIP[,CLIP...]` texts -> {name: [paths]}; exits with one line for a missing clip."""
+    out = {}
+    for spec in specs:
+        name, _, clips = spec.partition("=")
+        paths = [folder / c.strip() for c in clips.split(",") if c.strip()]
+        if not name or not paths:
+            raise SystemExit(f"--real {spec!r}: give NAME=CLIP[,CLIP...]")
+        for q in paths:
+            if not q.is_file():
+                raise SystemExit(f"--real {name}: no clip {q} (--real-dir names the folder)")
+        out[name] = [str(q.resolve()) for q in paths]
+    return out
+
+
+def _print_real(rl: dict) -> None:
+    for name, f in rl.items():
+        one, two = f["one"], f["two"]
+        print(
+            f"R  {f['streams']} looped real {name} H.264 streams, as fast as the CPU goes, "
+            f"2 zones / 1 zone: fps {f['fps_ratio']:.3f} ({two['fps']:.0f} vs {one['fps']:.0f}), "
+            f"by CPU per frame {f['cpu_ratio']:.3f} ({two['cpu_ms_per_frame']:.2f} vs "
+            f"{one['cpu_ms_per_frame']:.2f} ms; the second zone "
+            f"{f['second_zone_cpu_ms_per_frame']:.2f} ms), cores {two['cpu_cores']:.2f} vs "
+            f"{one['cpu_cores']:.2f}"
+        )
 
 
 def _print_live(lv: dict, room: dict) -> None:
