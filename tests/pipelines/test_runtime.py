@@ -170,6 +170,25 @@ def test_videos_per_stream_and_metrics(tmp_path, tiny_onnx, synth_video):
     assert not [x for x in out.iterdir() if x.name.startswith(".")]
 
 
+def test_several_streams_run_onnx_runtime_one_thread_per_operator(tiny_split):
+    """Several streams: one ONNX Runtime thread per operator (their decoders use the other
+    cores); one stream keeps ONNX Runtime's default; `--ort-threads` says otherwise."""
+    from edgeaction.pipelines.classifier import open_model
+
+    two = ["test://ball?frames=8&live=0", "test://snow?frames=8&live=0"]
+    assert Runtime(tiny_split, two[:1], events=None).ort_threads() is None
+    assert Runtime(tiny_split, two, events=None).ort_threads() == 1
+    given = RunOptions(ort_threads=2)
+    assert Runtime(tiny_split, two, events=None, options=given).ort_threads() == 2
+    assert Runtime(tiny_split, two, events=None).run()["ort_threads"] == 1
+    _, split = open_model(tiny_split, "onnxruntime", None, None, "on", None, threads=1)
+    with split:
+        for part in (split.encoder, split.head_runner):
+            assert part._sess.get_session_options().intra_op_num_threads == 1
+    with pytest.raises(EdgeActionError, match="--ort-threads must be an integer >= 1"):
+        RunOptions(ort_threads=0).check()
+
+
 def test_live_stream_for_a_duration(tmp_path, tiny_onnx):
     m = Runtime(tiny_onnx, ["test://ball?fps=30", "test://snow?fps=30"], events=tmp_path / "e.jsonl",
                 options=RunOptions(duration_s=2.0, emit="every")).run()  # fmt: skip

@@ -64,6 +64,7 @@ def run(a) -> int:
         reconnect=not a.no_reconnect,
         platform=platform,
         decode_nice=a.decode_nice,
+        ort_threads=a.ort_threads,
     )
 
     def log(msg: str) -> None:
@@ -325,6 +326,13 @@ def _stream_args(add: Callable[..., None]) -> None:
         metavar="N",
         help="run decoding threads N nicer than inference, so a saturated machine classifies "
         "what it decoded rather than decoding more (default: 0 for one stream, 10 for several)",
+    )
+    add(
+        "--ort-threads",
+        type=options.positive_int,
+        metavar="N",
+        help="ONNX Runtime threads per operator on the CPU (default: 1 for several streams, "
+        "whose decoders use the other cores; one per core for one stream)",
     )
     add(
         "--platform",

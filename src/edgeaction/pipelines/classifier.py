@@ -93,6 +93,7 @@ def open_model(
     build: dict | None,
     feature_cache: str,
     stride: int | None,
+    threads: int | None = None,
 ):
     """The runner and, when the feature cache applies, the `SplitRunner` (else None).
 
@@ -103,11 +104,13 @@ def open_model(
         build: Dict or None. `build_engine` options for engines built on the fly.
         feature_cache: String. `"auto"`, `"on"` or `"off"`.
         stride: Integer or None. The run's stride (None: the contract's).
+        threads: Integer or None. ONNX Runtime threads per operator (None: its default).
+            Defaults to `None`.
     """
     from ..engine import open_runner
 
     # ORT's spinning worker threads would take the CPU GStreamer's decoders need.
-    kw = {"spin": False} if on_ort(model, backend) else {}
+    kw = {"spin": False, "intra_op_threads": threads} if on_ort(model, backend) else {}
     runner = open_runner(model, backend=backend, cache_dir=cache_dir, build=build, **kw)
     c = runner.contract
     from ..artefacts import is_engine
