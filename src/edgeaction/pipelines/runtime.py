@@ -72,7 +72,7 @@ from .events import EMIT_POLICIES, LabelSmoother
 from .figures import Figures, stream_row
 from .keypoint_worker import KEYPOINT_WIDTH, KeyedFrame, KeypointWorker
 from .outputs import Outputs
-from .windows import Pending, StreamWindows
+from .windows import Batcher, StreamWindows
 from .zones import ZONE_WIDTH, draw_zones, zones_by_stream
 
 FEATURE_CACHE = ("auto", "on", "off")
@@ -153,43 +153,6 @@ class RunOptions:
         if self.capacity < 1 or self.display_width < 16 or self.top_k < 1:
             fail("capacity, display width and top_k must be positive")
         LabelSmoother(self.smooth, self.smooth_mode)  # validates
-
-
-class Batcher:
-    """The batching stage: pending work leaves in arrival order, `limit` at a time, when
-    a batch is full, when its oldest item waited `timeout_s`, or all of it at the end.
-
-    Args:
-        limit: Integer. Items per batch (windows, or frames for the feature cache).
-        timeout_s: Float. Longest an item waits for its batch to fill.
-    """
-
-    def __init__(self, limit: int, timeout_s: float):
-        self.limit, self.timeout_s = limit, timeout_s
-        self.pending: list[Pending] = []
-
-    def add(self, items: list[Pending]) -> None:
-        self.pending += items
-
-    def wait_s(self, now: float) -> float:
-        """How long the main thread may wait for the next message."""
-        if not self.pending:
-            return 0.1
-        return max(0.0, self.pending[0].ready_s + self.timeout_s - now)
-
-    def take(self, force: bool = False) -> list[Pending] | None:
-        """The next batch that is due (any, with `force`), or None."""
-        if not self.pending:
-            return None
-        due = (
-            force
-            or len(self.pending) >= self.limit
-            or time.perf_counter() - self.pending[0].ready_s >= self.timeout_s
-        )
-        if not due:
-            return None
-        batch, self.pending = self.pending[: self.limit], self.pending[self.limit :]
-        return batch
 
 
 class Runtime:

@@ -1,7 +1,9 @@
-"""Sliding windows of T frames over one stream."""
+"""Sliding windows of T frames over one stream, and the `Batcher` that gathers the work
+they make ready (`Pending`) into cross-stream batches."""
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -222,3 +224,40 @@ class StreamWindows:
         if self.first_frame_s is None or self.last_frame_s is None or self.seen < 2:
             return 0.0
         return (self.seen - 1) / max(self.last_frame_s - self.first_frame_s, 1e-9)
+
+
+class Batcher:
+    """The batching stage: pending work leaves in arrival order, `limit` at a time, when
+    a batch is full, when its oldest item waited `timeout_s`, or all of it at the end.
+
+    Args:
+        limit: Integer. Items per batch (windows, or frames for the feature cache).
+        timeout_s: Float. Longest an item waits for its batch to fill.
+    """
+
+    def __init__(self, limit: int, timeout_s: float):
+        self.limit, self.timeout_s = limit, timeout_s
+        self.pending: list[Pending] = []
+
+    def add(self, items: list[Pending]) -> None:
+        self.pending += items
+
+    def wait_s(self, now: float) -> float:
+        """How long the main thread may wait for the next message."""
+        if not self.pending:
+            return 0.1
+        return max(0.0, self.pending[0].ready_s + self.timeout_s - now)
+
+    def take(self, force: bool = False) -> list[Pending] | None:
+        """The next batch that is due (any, with `force`), or None."""
+        if not self.pending:
+            return None
+        due = (
+            force
+            or len(self.pending) >= self.limit
+            or time.perf_counter() - self.pending[0].ready_s >= self.timeout_s
+        )
+        if not due:
+            return None
+        batch, self.pending = self.pending[: self.limit], self.pending[self.limit :]
+        return batch
