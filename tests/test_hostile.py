@@ -104,6 +104,7 @@ def _json_text(v) -> str:
 @example({"producer": {"tf": 10**5000}}, True)
 @example({"frames": 10**5000}, True)
 @example({"stride": 2**70}, True)
+@example({"outputs_probabilities": [10**5000]}, True)  # was kept, then not writable
 def test_contract_from_dict_any_values(d, over_valid):
     d = {**BASE, **d} if over_valid else d
     r = _user_error(ModelContract.from_dict, d)

@@ -181,6 +181,11 @@ class ModelContract:
             or not 1 <= self.subsample <= 64
         ):
             return f"subsample must be an integer in 1..64. Received: subsample={_show(self.subsample)}"
+        if not isinstance(self.outputs_probabilities, bool):
+            return (
+                "outputs_probabilities must be true or false. "
+                f"Received: outputs_probabilities={_show(self.outputs_probabilities)}"
+            )
         return None
 
     def _keypoints_problem(self) -> str | None:
