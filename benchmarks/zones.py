@@ -289,19 +289,26 @@ def saturated(model: str, repeats: int, frames: int) -> dict:
     return out
 
 
-def live(model: str, repeats: int, sizes: list[tuple], seconds: float, streams: int) -> dict:
-    """L: `streams` live cameras at LIVE_FPS, one zone vs two, per size, interleaved."""
-    runs: dict = {s: {1: [], 2: []} for s in sizes}
+def _one_vs_two(keys: list, run, repeats: int) -> dict:
+    """{key: (one, two)}: `run(td, key, zones)` with one zone and with two, for every key,
+    interleaved `repeats` times; each side's runs briefed by `_brief_live`."""
+    runs: dict = {k: {1: [], 2: []} for k in keys}
     with tempfile.TemporaryDirectory() as td:
         for _ in range(repeats):
-            for size in sizes:
+            for k in keys:
                 for zones in (1, 2):
-                    runs[size][zones].append(
-                        _run_live(model, Path(td), zones, size, seconds, streams)
-                    )
+                    runs[k][zones].append(run(Path(td), k, zones))
+    return {k: (_brief_live(by[1]), _brief_live(by[2])) for k, by in runs.items()}
+
+
+def live(model: str, repeats: int, sizes: list[tuple], seconds: float, streams: int) -> dict:
+    """L: `streams` live cameras at LIVE_FPS, one zone vs two, per size, interleaved."""
+
+    def run(td: Path, size: tuple, zones: int) -> dict:
+        return _run_live(model, td, zones, size, seconds, streams)
+
     out = {}
-    for (w, h), by in runs.items():
-        one, two = _brief_live(by[1]), _brief_live(by[2])
+    for (w, h), (one, two) in _one_vs_two(sizes, run, repeats).items():
         out[f"{w}x{h}"] = {
             "streams": streams,
             "fps_ratio": round(two["fps"] / one["fps"], 3),  # the operator's question
@@ -317,17 +324,15 @@ def live(model: str, repeats: int, sizes: list[tuple], seconds: float, streams: 
 def real(model: str, repeats: int, sets: dict, seconds: float, streams: int) -> dict:
     """R: `streams` looped real H.264 files per set (`file://...?loop=1`), decoded as fast
     as the CPU goes for `seconds`, one zone vs two, interleaved `repeats` times."""
-    runs: dict = {name: {1: [], 2: []} for name in sets}
-    with tempfile.TemporaryDirectory() as td:
-        for _ in range(repeats):
-            for name, clips in sets.items():
-                src = [f"file://{clips[i % len(clips)]}?loop=1" for i in range(streams)]
-                for zones in (1, 2):
-                    what = f"edgeaction run real {name} ({zones} zones)"
-                    runs[name][zones].append(_run_timed(model, Path(td), zones, src, seconds, what))
+
+    def run(td: Path, name: str, zones: int) -> dict:
+        clips = sets[name]
+        src = [f"file://{clips[i % len(clips)]}?loop=1" for i in range(streams)]
+        what = f"edgeaction run real {name} ({zones} zones)"
+        return _run_timed(model, td, zones, src, seconds, what)
+
     out = {}
-    for name, by in runs.items():
-        one, two = _brief_live(by[1]), _brief_live(by[2])
+    for name, (one, two) in _one_vs_two(list(sets), run, repeats).items():
         out[name] = {
             "clips": [Path(c).name for c in sets[name]],
             "streams": streams,
