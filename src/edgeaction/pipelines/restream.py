@@ -8,11 +8,12 @@ shared `RTSPMediaFactory` whose pipeline starts with an `appsrc`:
         ! rtph264pay name=pay0          (nvvidconv ! nvv4l2h264enc on --platform jetson)
 
 `Restream.frame` pushes the annotated frame only while a client is connected (the media
-exists), at most at the stream's frame rate (`wants`), and drops it when the appsrc already holds `QUEUE_FRAMES` frames, so a slow client
-never grows a queue or slows the run. When the re-stream alone shows a non-live source's
-display frames, the stream makes them at that rate only (`Runtime.display_realtime`,
-`sources.gate.DisplayGate`: the same `pacing.Pacer` rule), not for each frame of a file
-decoded at 2,000 fps, and only while a client watches (`watching`). The server's GLib main loop runs in its own thread with its own
+exists, `watching`), at most at the stream's frame rate (`wants`), and drops it when the
+appsrc already holds `QUEUE_FRAMES` frames, so a slow client never grows a queue or slows
+the run. When the re-stream alone shows a non-live source's display frames, the stream
+makes them at that rate only (`Runtime.display_realtime`, `sources.gate.DisplayGate`: the
+same `pacing.Pacer` rule), not for each frame of a file decoded at 2,000 fps, and only
+while a client watches. The server's GLib main loop runs in its own thread with its own
 main context. A port in use is one line at `start()`.
 
 Never imports TensorFlow.
@@ -190,7 +191,7 @@ class Restream:
         m = self.mounts[stream]
         if m.size is None:
             self.fps[stream] = fps or 25.0
-        return m.src is not None and m.pacer.due(time.monotonic(), self.fps[stream])
+        return self.watching(stream) and m.pacer.due(time.monotonic(), self.fps[stream])
 
     def frame(self, stream: int, rgb: np.ndarray, fps: float | None = None) -> bool:
         """Push one annotated RGB frame of `stream` if a client watches; True if pushed."""
